@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { KubetriageError } from '../core/errors.ts';
+import { registerRecord } from './record-command.ts';
+import { registerReplay } from './replay-command.ts';
+import { registerRun } from './run-command.ts';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('kubetriage')
+    .description('Turns Kubernetes telemetry from the OpenTelemetry Collector into explainable incidents.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerRun(program);
+  registerReplay(program);
+  registerRecord(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof KubetriageError) {
+      // Bad input files and config: one readable line (or block, for config), no stack.
+      process.stderr.write(`kubetriage: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,238 @@
+// One YAML file, validated once at start-up; defaults live here and nowhere else.
+// Secrets never come from the file: SASL credentials, Slack secrets etc. are read from the environment.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { KubetriageError } from './errors.ts';
+
+const duration = (def: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(def)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${v}" is not a duration like 30s, 5m, 1h or a number of ms`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const topicList = (def: string) =>
+  z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .default([def])
+    .transform((v) => (typeof v === 'string' ? [v] : v));
+
+const anomalyRule = z
+  .object({
+    name: z.string().min(1),
+    /** Metric names the rule applies to; several names cover legacy and semconv spellings. */
+    metrics: z.array(z.string().min(1)).min(1),
+    detect: z.enum(['increase', 'above_baseline', 'below_ratio']),
+    /** increase: smallest rise over the previous sample that counts. */
+    minDelta: z.number().positive().default(1),
+    /** above_baseline: how many times the series' own recent mean the value must exceed. */
+    factor: z.number().positive().default(2),
+    /** above_baseline: samples needed before the baseline is trusted. */
+    minSamples: z.number().int().min(1).default(5),
+    /** above_baseline: the value must also be at least this (filters noise near zero). */
+    minValue: z.number().default(0),
+    /** below_ratio: metric names whose value is the denominator (e.g. desired replicas). */
+    ratioTo: z.array(z.string().min(1)).default([]),
+    threshold: z.number().min(0).max(1).default(0.75),
+    /** The evidence kind a finding becomes (restart counters are restarts, not generic anomalies). */
+    evidence: z.enum(['metric_anomaly', 'restart']).default('metric_anomaly'),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.detect === 'below_ratio' && r.ratioTo.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ratioTo'],
+        message: 'below_ratio needs ratioTo (the denominator metric)',
+      });
+    }
+  });
+
+export type AnomalyRule = z.infer<typeof anomalyRule>;
+
+export const DEFAULT_ANOMALIES: z.input<typeof anomalyRule>[] = [
+  {
+    name: 'restarts-rising',
+    metrics: ['k8s.container.restarts', 'k8s.container.restart.count'],
+    detect: 'increase',
+    minDelta: 1,
+    evidence: 'restart',
+  },
+  {
+    name: 'replicas-unavailable',
+    metrics: ['k8s.deployment.available', 'k8s.deployment.pod.available'],
+    detect: 'below_ratio',
+    ratioTo: ['k8s.deployment.desired', 'k8s.deployment.pod.desired'],
+    threshold: 0.75,
+  },
+  {
+    name: 'latency-p99-up',
+    metrics: ['kubetriage.server.latency.p99'],
+    detect: 'above_baseline',
+    factor: 2,
+    minSamples: 4,
+    minValue: 50,
+  },
+  {
+    name: 'error-rate-up',
+    metrics: ['kubetriage.server.error_rate'],
+    detect: 'above_baseline',
+    factor: 3,
+    minSamples: 4,
+    minValue: 0.05,
+  },
+];
+
+const kafkaSchema = z
+  .object({
+    brokers: z.array(z.string().min(1)).min(1).default(['localhost:9092']),
+    clientId: z.string().min(1).default('kubetriage'),
+    groupId: z.string().min(1).default('kubetriage'),
+    topics: z
+      .object({
+        logs: topicList('otlp_logs'),
+        metrics: topicList('otlp_metrics'),
+        traces: topicList('otlp_spans'),
+        contexts: z.string().min(1).default('incident-contexts'),
+        triage: z.string().min(1).default('incident-triage'),
+        audit: z.string().min(1).default('incident-audit'),
+        dlq: z.string().min(1).default('kubetriage-dlq'),
+      })
+      .strict()
+      .prefault({}),
+    /** Where a new consumer group starts. The Collector's kafkareceiver defaults to latest. */
+    initialOffset: z.enum(['earliest', 'latest']).default('earliest'),
+    /** Records larger than this are dead-lettered undecoded (the exporter's default max is 1 MB). */
+    maxRecordBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(16 * 1024 * 1024),
+    /** Records fetched per consume call. */
+    batchSize: z.number().int().min(1).max(100_000).default(1000),
+    commitInterval: duration('1s'),
+    security: z
+      .object({
+        protocol: z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']).default('plaintext'),
+        saslMechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
+        caFile: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Extra librdkafka properties, passed through as-is for both consumer and producer. */
+    librdkafka: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Name of the cluster the telemetry comes from; `k8s.cluster.name` on a resource wins. */
+    cluster: z.string().min(1).default('default'),
+    kafka: kafkaSchema.prefault({}),
+    dedup: z
+      .object({
+        window: duration('5m'),
+        maxEntries: z.number().int().min(100).default(200_000),
+      })
+      .strict()
+      .prefault({}),
+    grouping: z
+      .object({
+        groupWait: duration('30s'),
+        groupInterval: duration('1m'),
+        resolveTimeout: duration('5m'),
+        /** Evidence items kept per incident; the rest are counted in stats.droppedEvidence. */
+        maxEvidence: z.number().int().min(1).max(1000).default(50),
+        maxOpenIncidents: z.number().int().min(1).default(10_000),
+        /** How long a rollout seen on a workload is remembered for incidents that open later. */
+        rolloutMemory: duration('30m'),
+      })
+      .strict()
+      .prefault({}),
+    anomalies: z.array(anomalyRule).prefault(DEFAULT_ANOMALIES),
+    /** Event reasons that are ordinary life, not trouble (Warning events are trouble unless listed). */
+    normalReasonsOfInterest: z.array(z.string()).default(['ScalingReplicaSet']),
+    /** Span latency and error-rate series are cut into buckets of this size. */
+    spanBucket: duration('30s'),
+    http: z
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Validates a parsed config object; the error names every bad key by its path. */
+export function validateConfig(raw: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const path = i.path.length ? i.path.join('.') : '(root)';
+      return `  ${path}: ${i.message}`;
+    });
+    throw new KubetriageError('CONFIG_INVALID', `Invalid ${source}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Loads the YAML file (or the defaults when none is given), then applies the environment overrides the
+ * reference Deployment uses: KAFKA_BROKERS (comma-separated), INCIDENT_TOPIC (the logs input topic)
+ * and OUTPUT_TOPIC (the context topic).
+ */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new KubetriageError(
+        'CONFIG_INVALID',
+        `Cannot read config file ${file}: ${(err as Error).message}`,
+      );
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new KubetriageError(
+        'CONFIG_INVALID',
+        `Config file ${file} is not valid YAML: ${(err as Error).message}`,
+      );
+    }
+  }
+  const config = validateConfig(raw, `config file ${file ?? '(defaults)'}`);
+  return applyEnv(config, env);
+}
+
+export function applyEnv(config: Config, env: NodeJS.ProcessEnv): Config {
+  const brokers = env.KAFKA_BROKERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (brokers?.length) config.kafka.brokers = brokers;
+  if (env.INCIDENT_TOPIC) config.kafka.topics.logs = [env.INCIDENT_TOPIC];
+  if (env.OUTPUT_TOPIC) config.kafka.topics.contexts = env.OUTPUT_TOPIC;
+  return config;
+}

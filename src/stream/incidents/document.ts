@@ -1,0 +1,48 @@
+// The incident-context document (../shared/README.md "Documents written"); config/incident-context.schema.json
+// is its JSON Schema. Field order is fixed by construction so output is byte-stable for replay.
+
+export const INCIDENT_CONTEXT_SCHEMA = 'kubetriage.io/incident-context/v1';
+
+export interface IncidentContextDoc {
+  schema: typeof INCIDENT_CONTEXT_SCHEMA;
+  id: string;
+  revision: number;
+  status: 'open' | 'resolved';
+  scope: {
+    cluster: string;
+    namespace: string;
+    workload: { kind: string; name: string };
+    team: string | null;
+    teamSource: string | null;
+  };
+  window: { start: string; end: string };
+  evidence: EvidenceDoc[];
+  rollouts: RolloutDoc[];
+  stats: { signals: number; deduplicated: number; droppedEvidence: number };
+  /** Kafka records that contributed, as offset ranges per partition (provenance for replays). */
+  sources: { topic: string; partition: number; ranges: [number, number][] }[];
+  timings: { firstSignal: string; firstContext: string; updated: string; resolved: string | null };
+}
+
+export interface EvidenceDoc {
+  id: string;
+  kind: string;
+  at: string;
+  lastAt: string;
+  summary: string;
+  count: number;
+  refs: Record<string, unknown>;
+}
+
+export interface RolloutDoc {
+  revision: number | null;
+  at: string;
+  images: string[];
+  changeCause: string | null;
+  replicaSet: string;
+  source: string;
+}
+
+export function iso(ms: number): string {
+  return new Date(Math.round(ms)).toISOString();
+}

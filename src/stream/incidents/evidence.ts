@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+
+export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_errors' | 'rollout' | 'log';
+
+// Reference lists are capped: evidence must stay readable and documents bounded.
+const MAX_REFS = 10;
+// Per-event counts kept exactly; beyond this many distinct events, the rest are summed.
+const MAX_EVENT_UIDS = 32;
+
+/** One piece of new information about an evidence item, produced from one signal. */
+export interface EvidenceUpdate {
+  key: string;
+  kind: EvidenceKind;
+  atMs: number;
+  summary: string;
+  /** Occurrences this update adds (ignored when eventUid is set: events carry their own count). */
+  add: number;
+  eventUid: string;
+  eventCount: number;
+  object: ObjectRef | undefined;
+  pod: string;
+  container: string;
+  traceId: string;
+  metric: MetricRef | undefined;
+}
+
+export interface ObjectRef {
+  kind: string;
+  name: string;
+  uid: string;
+}
+
+export interface MetricRef {
+  name: string;
+  rule: string;
+  observed: number;
+  expected: number;
+}
+
+export function blankUpdate(kind: EvidenceKind, key: string, atMs: number, summary: string): EvidenceUpdate {
+  return {
+    key,
+    kind,
+    atMs,
+    summary,
+    add: 1,
+    eventUid: '',
+    eventCount: 0,
+    object: undefined,
+    pod: '',
+    container: '',
+    traceId: '',
+    metric: undefined,
+  };
+}
+
+export function evidenceId(key: string): string {
+  return `ev-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** An aggregated evidence item inside one incident. */
+export class EvidenceItem {
+  readonly id: string;
+  readonly key: string;
+  readonly kind: EvidenceKind;
+  firstAt: number;
+  lastAt: number;
+  summary: string;
+  #plainCount = 0;
+  #eventCounts: Map<string, number> | undefined;
+  #overflowCount = 0;
+  readonly objects = new Map<string, ObjectRef>();
+  readonly pods = new Set<string>();
+  readonly containers = new Set<string>();
+  readonly traceIds = new Set<string>();
+  metric: MetricRef | undefined;
+
+  constructor(u: EvidenceUpdate) {
+    this.id = evidenceId(u.key);
+    this.key = u.key;
+    this.kind = u.kind;
+    this.firstAt = u.atMs;
+    this.lastAt = u.atMs;
+    this.summary = u.summary;
+  }
+
+  get count(): number {
+    let n = this.#plainCount + this.#overflowCount;
+    if (this.#eventCounts) for (const c of this.#eventCounts.values()) n += c;
+    return n;
+  }
+
+  /** Applies an update; returns true when the item changed (a new revision is due). */
+  apply(u: EvidenceUpdate): boolean {
+    let changed = false;
+    if (u.eventUid) {
+      // A Kubernetes Event's count is cumulative: keep the highest seen per event, so a re-delivered
+      // or re-ordered update never counts twice.
+      this.#eventCounts ??= new Map();
+      const seen = this.#eventCounts.get(u.eventUid);
+      if (seen === undefined) {
+        if (this.#eventCounts.size < MAX_EVENT_UIDS) this.#eventCounts.set(u.eventUid, u.eventCount);
+        else this.#overflowCount += u.eventCount;
+        changed = true;
+      } else if (u.eventCount > seen) {
+        this.#eventCounts.set(u.eventUid, u.eventCount);
+        changed = true;
+      }
+    } else if (u.add > 0) {
+      this.#plainCount += u.add;
+      changed = true;
+    }
+    if (u.atMs < this.firstAt) this.firstAt = u.atMs;
+    if (u.atMs > this.lastAt) {
+      this.lastAt = u.atMs;
+      this.summary = u.summary;
+    }
+    if (u.object && this.objects.size < MAX_REFS)
+      this.objects.set(`${u.object.kind}/${u.object.name}`, u.object);
+    if (u.pod && this.pods.size < MAX_REFS) this.pods.add(u.pod);
+    if (u.container && this.containers.size < MAX_REFS) this.containers.add(u.container);
+    if (u.traceId && this.traceIds.size < MAX_REFS) this.traceIds.add(u.traceId);
+    if (u.metric) this.metric = u.metric;
+    return changed;
+  }
+
+  refs(): Record<string, unknown> {
+    const refs: Record<string, unknown> = {};
+    if (this.objects.size) refs.objects = [...this.objects.values()];
+    if (this.#eventCounts?.size) {
+      refs.events = [...this.#eventCounts].slice(0, MAX_REFS).map(([uid, count]) => ({ uid, count }));
+    }
+    if (this.pods.size) refs.pods = [...this.pods];
+    if (this.containers.size) refs.containers = [...this.containers];
+    if (this.traceIds.size) refs.traceIds = [...this.traceIds];
+    if (this.metric) refs.metric = this.metric;
+    return refs;
+  }
+}

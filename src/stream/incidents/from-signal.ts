@@ -1,0 +1,103 @@
+// Signal → evidence update. The evidence key decides what collapses into one item: the same reason
+// on the same object, the same failing operation, the same exception, the same anomalous series.
+import type { AnomalyFinding } from '../anomaly.ts';
+import type { ContainerSignal, EventSignal, LogSignal, SpanErrorSignal } from '../signals.ts';
+import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
+
+const SUMMARY_MAX = 300;
+
+function short(s: string): string {
+  return s.length > SUMMARY_MAX ? `${s.slice(0, SUMMARY_MAX)}…` : s;
+}
+
+export function fromEvent(s: EventSignal): EvidenceUpdate {
+  const u = blankUpdate(
+    'k8s_event',
+    `k8s_event|${s.objectKind}/${s.objectName}|${s.reason}`,
+    s.atMs,
+    short(`${s.eventType || 'Event'} ${s.reason} on ${s.objectKind}/${s.objectName}: ${s.message}`),
+  );
+  u.eventUid = s.eventUid;
+  u.eventCount = s.count;
+  u.object = { kind: s.objectKind, name: s.objectName, uid: s.objectUid };
+  u.pod = s.pod;
+  return u;
+}
+
+export function fromContainer(s: ContainerSignal, repeat: boolean): EvidenceUpdate {
+  const where = s.container ? `container ${s.container}` : 'a container';
+  const u = blankUpdate(
+    'restart',
+    `restart|${s.reason}|${s.container}`,
+    s.atMs,
+    short(
+      `${s.reason}: ${where} of pod ${s.pod || '?'}${s.via === 'metric' ? ' (k8s.container.status.reason)' : ''}`,
+    ),
+  );
+  if (s.eventUid) {
+    // Same uid and count as the Event it came from: repeats of that Event never count twice.
+    u.eventUid = `${s.eventUid}#${s.reason}`;
+    u.eventCount = s.count;
+  } else if (repeat) u.add = 0;
+  u.pod = s.pod;
+  u.container = s.container;
+  return u;
+}
+
+export function fromFinding(f: AnomalyFinding): EvidenceUpdate {
+  const s = f.signal;
+  const restart = f.rule.evidence === 'restart';
+  const key = restart
+    ? `restart|${s.detail || 'Restarted'}|${s.series}`
+    : `metric_anomaly|${f.rule.name}|${s.pod}|${s.series}`;
+  const u = blankUpdate(
+    f.rule.evidence,
+    key,
+    s.atMs,
+    short(`${f.summary}${s.pod ? ` on pod ${s.pod}` : ''}`),
+  );
+  // A restart counter that rose by 3 is three restarts.
+  u.add = restart ? Math.max(1, Math.round(f.observed - f.expected)) : 1;
+  u.pod = s.pod;
+  u.container = restart ? s.series : '';
+  u.metric = { name: s.name, rule: f.rule.name, observed: f.observed, expected: round(f.expected) };
+  return u;
+}
+
+const SPAN_KIND = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+
+export function fromSpanError(s: SpanErrorSignal): EvidenceUpdate {
+  const detail = [s.httpStatus ? `HTTP ${s.httpStatus}` : '', s.errorType].filter(Boolean).join(', ');
+  const peer = s.peer ? ` → ${s.peer}` : '';
+  const u = blankUpdate(
+    'span_errors',
+    `span_errors|${s.service}|${s.operation}|${s.spanKind}|${s.peer}`,
+    s.atMs,
+    short(
+      `failed ${SPAN_KIND[s.spanKind] ?? 'unknown'} spans of ${s.service} "${s.operation}"${peer}${detail ? ` (${detail})` : ''}`,
+    ),
+  );
+  u.traceId = s.traceId;
+  u.pod = s.pod;
+  return u;
+}
+
+// Numbers, hex ids and quoted values vary between otherwise identical log lines.
+const VARIABLE = /0x[0-9a-f]+|[0-9a-f]{8,}|\d+(\.\d+)?|"[^"]*"|'[^']*'/gi;
+
+export function fromLog(s: LogSignal): EvidenceUpdate {
+  const template = s.exceptionType || s.body.slice(0, 120).replace(VARIABLE, '#');
+  const u = blankUpdate(
+    'log',
+    `log|${s.service}|${template}`,
+    s.atMs,
+    short(`${s.service}: ${s.exceptionType ? `${s.exceptionType}: ` : ''}${s.body}`),
+  );
+  u.traceId = s.traceId;
+  u.pod = s.pod;
+  return u;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

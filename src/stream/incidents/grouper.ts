@@ -1,0 +1,156 @@
+import type { Config } from '../../core/config.ts';
+import type { Clock } from '../clock.ts';
+import type { Hold, RecordSource } from '../offsets.ts';
+import type { IncidentContextDoc } from './document.ts';
+import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
+import { Incident, type IncidentScope, scopeKey } from './incident.ts';
+import { RolloutMemory } from './rollouts.ts';
+
+/** Receives each context as it is due; `hold` must be released once the context is durable. */
+export type ContextSink = (doc: IncidentContextDoc, hold: Hold | undefined, incident: Incident) => void;
+
+export interface GrouperStats {
+  opened: number;
+  resolved: number;
+  emitted: number;
+  evicted: number;
+}
+
+/**
+ * Groups evidence into one incident per (cluster, namespace, workload), with Alertmanager's timing:
+ * the first context `group_wait` after the first signal, later revisions at most every
+ * `group_interval`, and `resolved` after `resolve_timeout` without a new problem signal.
+ */
+export class IncidentGrouper {
+  readonly stats: GrouperStats = { opened: 0, resolved: 0, emitted: 0, evicted: 0 };
+  readonly #incidents = new Map<string, Incident>();
+  readonly #rollouts: RolloutMemory;
+  readonly #cfg: Config['grouping'];
+  readonly #clock: Clock;
+  readonly #sink: ContextSink;
+  /** Earliest time any timer can fire; tick() is a no-op before it, so calling it per record is cheap. */
+  #due = Number.POSITIVE_INFINITY;
+
+  constructor(cfg: Config['grouping'], clock: Clock, sink: ContextSink) {
+    this.#cfg = cfg;
+    this.#clock = clock;
+    this.#sink = sink;
+    this.#rollouts = new RolloutMemory(cfg.rolloutMemory);
+  }
+
+  get open(): number {
+    return this.#incidents.size;
+  }
+
+  incidents(): IterableIterator<Incident> {
+    return this.#incidents.values();
+  }
+
+  /** A problem signal's evidence: opens the scope's incident or adds to it. */
+  absorb(scope: IncidentScope, u: EvidenceUpdate, src: RecordSource | undefined): void {
+    const now = this.#clock.now();
+    const key = scopeKey(scope);
+    let inc = this.#incidents.get(key);
+    if (!inc) {
+      if (this.#incidents.size >= this.#cfg.maxOpenIncidents) this.#evictOldest();
+      inc = new Incident(scope, u.atMs, now, this.#cfg.groupWait);
+      this.#incidents.set(key, inc);
+      this.stats.opened++;
+      this.#attachRollouts(inc);
+    }
+    inc.absorb(u, this.#cfg.maxEvidence);
+    inc.lastProblemAt = now;
+    inc.lastUpdateAt = now;
+    if (src) inc.source(src);
+    if (inc.dirty && inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
+  }
+
+  /** A ScalingReplicaSet event: remembered for the workload, attached to its incident if one is open. */
+  noteScaling(scope: IncidentScope, message: string, atMs: number, src: RecordSource | undefined): boolean {
+    const key = scopeKey(scope);
+    if (!this.#rollouts.note(key, message, atMs)) return false;
+    const inc = this.#incidents.get(key);
+    if (inc && this.#attachRollouts(inc)) {
+      inc.lastUpdateAt = this.#clock.now();
+      if (src) inc.source(src);
+      if (inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
+    }
+    return true;
+  }
+
+  /** Rollouts seen before (or during) the incident become its timeline and `rollout` evidence. */
+  #attachRollouts(inc: Incident): boolean {
+    const list = this.#rollouts.rollouts(inc.key, Math.max(inc.windowEnd, this.#clock.now()));
+    let changed = false;
+    for (const r of list) {
+      const key = `rollout|${r.replicaSet}`;
+      if (inc.evidence.has(key)) continue;
+      const u = blankUpdate(
+        'rollout',
+        key,
+        r.atMs,
+        `rollout: ReplicaSet ${r.replicaSet} scaled up while the previous one was scaled down`,
+      );
+      u.object = { kind: 'ReplicaSet', name: r.replicaSet, uid: '' };
+      inc.absorb(u, this.#cfg.maxEvidence);
+      changed = true;
+    }
+    if (changed) inc.rollouts = list.map(({ atMs: _atMs, ...r }) => r);
+    return changed;
+  }
+
+  /** Emits every context that is due and resolves quiet incidents. Call on each clock tick. */
+  tick(): void {
+    const now = this.#clock.now();
+    if (now < this.#due) return;
+    for (const inc of this.#incidents.values()) {
+      if (inc.status === 'open' && now - inc.lastProblemAt >= this.#cfg.resolveTimeout) {
+        inc.status = 'resolved';
+        inc.resolvedAt = now;
+        inc.dirty = true;
+        this.stats.resolved++;
+        this.#emit(inc, now);
+        this.#incidents.delete(inc.key);
+        continue;
+      }
+      if (inc.dirty && now >= inc.nextEmitAt) this.#emit(inc, now);
+    }
+    this.#due = this.nextDue();
+  }
+
+  /** Emits every pending change now, whatever the timers say (end of replay, revoke, shutdown). */
+  flushAll(): void {
+    const now = this.#clock.now();
+    for (const inc of this.#incidents.values()) if (inc.dirty) this.#emit(inc, now);
+  }
+
+  /** The next time a timer fires (for schedulers); Infinity when nothing is pending. */
+  nextDue(): number {
+    let t = Number.POSITIVE_INFINITY;
+    for (const inc of this.#incidents.values()) {
+      if (inc.dirty && inc.nextEmitAt < t) t = inc.nextEmitAt;
+      const r = inc.lastProblemAt + this.#cfg.resolveTimeout;
+      if (r < t) t = r;
+    }
+    return t;
+  }
+
+  #emit(inc: Incident, now: number): void {
+    inc.revision++;
+    if (!inc.firstContextAt) inc.firstContextAt = now;
+    inc.dirty = false;
+    inc.nextEmitAt = now + this.#cfg.groupInterval;
+    this.stats.emitted++;
+    this.#sink(inc.toDocument(now), inc.takeHold(), inc);
+  }
+
+  #evictOldest(): void {
+    let oldest: Incident | undefined;
+    for (const inc of this.#incidents.values())
+      if (!oldest || inc.lastUpdateAt < oldest.lastUpdateAt) oldest = inc;
+    if (!oldest) return;
+    if (oldest.dirty) this.#emit(oldest, this.#clock.now());
+    this.#incidents.delete(oldest.key);
+    this.stats.evicted++;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Signal, SignalSite } from '../signals.ts';
+import type { WorkloadResolver } from '../workload.ts';
+
+/** What a normaliser needs besides the decoded batch; one per pipeline, reused for every record. */
+export interface NormaliseContext {
+  /** Cluster name when no resource carries `k8s.cluster.name`. */
+  defaultCluster: string;
+  resolver: WorkloadResolver;
+  /** Timestamp of the Kafka record, used when a data point carries none. */
+  recordTimeMs: number;
+  /** Metric names some anomaly rule watches; everything else is skipped without allocation. */
+  watchedMetrics: ReadonlySet<string>;
+  emit(signal: Signal): void;
+  /** Server-span observations feed the latency / error-rate series. */
+  observeServerSpan(
+    site: SignalSite,
+    service: string,
+    atMs: number,
+    durationMs: number,
+    failed: boolean,
+  ): void;
+}
+
+/** Untrusted telemetry text is cut to a bounded size as early as possible. */
+export const MAX_TEXT = 1024;
+
+export function clip(s: string): string {
+  return s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT)}…` : s;
+}
+
+/** Nanoseconds since the epoch to milliseconds; 0 means "not set". */
+export function nanosToMs(ns: bigint): number {
+  return ns === 0n ? 0 : Number(ns) / 1e6;
+}
+
+export function hex(id: Uint8Array | undefined): string {
+  return id ? Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex') : '';
+}

@@ -1,0 +1,166 @@
+// Kubernetes Events in their three OTLP shapes (FORMATS.md §3, §4):
+//  - k8seventsreceiver: resource attrs k8s.object.*, k8s.node.name; log attrs k8s.event.reason, k8s.event.uid,
+//    k8s.event.name, k8s.namespace.name, k8s.event.count (int); body = message; severity_text = type.
+//  - k8sobjectsreceiver watch mode: body = {type: ADDED|MODIFIED|DELETED, object: <Event>}; pull mode: body = <Event>.
+//  - <Event> as core/v1 (involvedObject, message, count, source) or events.k8s.io/v1 (regarding, note, series).
+
+import { BAD_CONTAINER_REASONS, type EventSignal } from '../signals.ts';
+import type { AnyValue, KeyValue, LogRecord } from '../wire/otlp-model.ts';
+import { getNumberAttr, getStringAttr } from '../wire/otlp-model.ts';
+import { clip, type NormaliseContext, nanosToMs } from './context.ts';
+import { field, num, str, timeMs } from './kvlist.ts';
+
+/** From k8seventsreceiver: true when the record was an event (and was handled). */
+export function fromK8sEventsReceiver(
+  rec: LogRecord,
+  resourceAttrs: readonly KeyValue[],
+  cluster: string,
+  ctx: NormaliseContext,
+): boolean {
+  const reason = getStringAttr(rec.attributes, 'k8s.event.reason');
+  if (reason === undefined) return false;
+  // events.k8s.io/v1 variant of the receiver (open PR #50962) moves the namespace to the resource.
+  const namespace =
+    getStringAttr(rec.attributes, 'k8s.namespace.name') ??
+    getStringAttr(resourceAttrs, 'k8s.namespace.name') ??
+    '';
+  const objectKind = getStringAttr(resourceAttrs, 'k8s.object.kind') ?? '';
+  const objectName = getStringAttr(resourceAttrs, 'k8s.object.name') ?? '';
+  const atMs = nanosToMs(rec.timeUnixNano) || nanosToMs(rec.observedTimeUnixNano) || ctx.recordTimeMs;
+  const ev: EventSignal = {
+    type: 'event',
+    atMs,
+    cluster,
+    namespace,
+    pod: objectKind === 'Pod' ? objectName : '',
+    node: getStringAttr(resourceAttrs, 'k8s.node.name') ?? '',
+    workload: ctx.resolver.resolve(namespace, objectKind, objectName),
+    eventType: rec.severityText || severityToType(rec.severityNumber),
+    reason,
+    message: clip(typeof rec.body === 'string' ? rec.body : ''),
+    objectKind,
+    objectName,
+    objectUid: getStringAttr(resourceAttrs, 'k8s.object.uid') ?? '',
+    fieldPath: getStringAttr(resourceAttrs, 'k8s.object.fieldpath') ?? '',
+    count: getNumberAttr(rec.attributes, 'k8s.event.count') || 1,
+    eventUid: getStringAttr(rec.attributes, 'k8s.event.uid') ?? '',
+  };
+  emitEvent(ev, ctx);
+  return true;
+}
+
+/** From k8sobjectsreceiver (watch or pull) when the body holds an Event object. */
+export function fromK8sObjectsReceiver(
+  rec: LogRecord,
+  resourceAttrs: readonly KeyValue[],
+  cluster: string,
+  ctx: NormaliseContext,
+): boolean {
+  const body = rec.body;
+  let obj: AnyValue = field(body, 'object');
+  let watchType = '';
+  if (obj !== undefined) watchType = str(field(body, 'type'));
+  else obj = body;
+  if (str(field(obj, 'kind')) !== 'Event') return false;
+  // A deleted Event is the API server's garbage collection, not a new occurrence.
+  if (watchType === 'DELETED') return true;
+
+  const meta = field(obj, 'metadata');
+  const core = field(obj, 'involvedObject');
+  const regarding = core ?? field(obj, 'regarding');
+  const namespace =
+    str(field(regarding, 'namespace')) ||
+    str(field(meta, 'namespace')) ||
+    (getStringAttr(resourceAttrs, 'k8s.namespace.name') ?? '');
+  const objectKind = str(field(regarding, 'kind'));
+  const objectName = str(field(regarding, 'name'));
+  const count =
+    num(field(obj, 'count')) ||
+    num(field(field(obj, 'series'), 'count')) ||
+    num(field(obj, 'deprecatedCount')) ||
+    1;
+  const atMs =
+    timeMs(field(obj, 'lastTimestamp')) ||
+    timeMs(field(field(obj, 'series'), 'lastObservedTime')) ||
+    timeMs(field(obj, 'eventTime')) ||
+    timeMs(field(obj, 'deprecatedLastTimestamp')) ||
+    timeMs(field(obj, 'firstTimestamp')) ||
+    nanosToMs(rec.timeUnixNano) ||
+    nanosToMs(rec.observedTimeUnixNano) ||
+    ctx.recordTimeMs;
+  const ev: EventSignal = {
+    type: 'event',
+    atMs,
+    cluster,
+    namespace,
+    pod: objectKind === 'Pod' ? objectName : '',
+    node: str(field(field(obj, 'source'), 'host')),
+    workload: ctx.resolver.resolve(namespace, objectKind, objectName),
+    eventType: str(field(obj, 'type')),
+    reason: str(field(obj, 'reason')),
+    message: clip(str(field(obj, core !== undefined ? 'message' : 'note'))),
+    objectKind,
+    objectName,
+    objectUid: str(field(regarding, 'uid')),
+    fieldPath: str(field(regarding, 'fieldPath')),
+    count,
+    eventUid: str(field(meta, 'uid')),
+  };
+  emitEvent(ev, ctx);
+  return true;
+}
+
+function severityToType(sev: number): string {
+  if (sev >= 13 && sev <= 16) return 'Warning';
+  if (sev >= 9 && sev <= 12) return 'Normal';
+  return '';
+}
+
+const CONTAINER_IN_FIELDPATH = /\{([^}]+)\}/;
+
+/** Emits the event, plus the container state it reports (BackOff, image pull, config errors). */
+function emitEvent(ev: EventSignal, ctx: NormaliseContext): void {
+  ctx.emit(ev);
+  if (ev.objectKind !== 'Pod') return;
+  const reason = containerReasonOf(ev.reason, ev.message);
+  if (!reason) return;
+  ctx.emit({
+    type: 'container',
+    atMs: ev.atMs,
+    cluster: ev.cluster,
+    namespace: ev.namespace,
+    pod: ev.pod,
+    node: ev.node,
+    workload: ev.workload,
+    container: CONTAINER_IN_FIELDPATH.exec(ev.fieldPath)?.[1] ?? '',
+    reason,
+    restarts: undefined,
+    via: 'event',
+    eventUid: ev.eventUid,
+    count: ev.count,
+  });
+}
+
+/** The kubelet's event reasons and messages for container trouble, mapped to the container state names. */
+export function containerReasonOf(reason: string, message: string): string | undefined {
+  switch (reason) {
+    case 'BackOff':
+      if (message.includes('restarting failed container')) return 'CrashLoopBackOff';
+      if (message.includes('pulling image')) return 'ImagePullBackOff';
+      return undefined;
+    case 'Failed':
+      for (const r of BAD_CONTAINER_REASONS) if (message.includes(r)) return r;
+      if (message.includes('Failed to pull image')) return 'ErrImagePull';
+      if (message.includes('not found') && /configmap|secret/i.test(message))
+        return 'CreateContainerConfigError';
+      return undefined;
+    case 'OOMKilled':
+    case 'CrashLoopBackOff':
+    case 'ErrImagePull':
+    case 'ImagePullBackOff':
+    case 'CreateContainerConfigError':
+      return reason;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,114 @@
+// At-least-once bookkeeping. An offset may be committed only when everything derived from the records
+// before it is durable. Anything not yet durable (an incident's unsent changes, a context or DLQ
+// record waiting for its broker ack) owns a Hold: the lowest offset per partition it depends on.
+// The committable offset of a partition is the smallest of "next to process" and every live hold.
+
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** Identifies a record's partition without allocating per record. */
+export interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to process (last processed + 1). */
+  next: number;
+  /** Last offset committed to the group. */
+  committed: number;
+}
+
+/** The record a signal came from. */
+export interface RecordSource {
+  partition: PartitionState;
+  offset: number;
+  timestamp: number;
+}
+
+export class Hold {
+  /** Lowest offset per partition this hold still depends on. */
+  readonly min = new Map<PartitionState, number>();
+  /** Oldest record timestamp held (for the record → durable-output latency metric). */
+  oldestTimestamp = Number.POSITIVE_INFINITY;
+
+  add(p: PartitionState, offset: number, timestamp = Number.POSITIVE_INFINITY): void {
+    const cur = this.min.get(p);
+    if (cur === undefined || offset < cur) this.min.set(p, offset);
+    if (timestamp < this.oldestTimestamp) this.oldestTimestamp = timestamp;
+  }
+
+  get empty(): boolean {
+    return this.min.size === 0;
+  }
+}
+
+export class OffsetLedger {
+  readonly #partitions = new Map<string, PartitionState>();
+  readonly #holds = new Set<Hold>();
+
+  partition(topic: string, partition: number): PartitionState {
+    const key = `${topic}\u0000${partition}`;
+    let p = this.#partitions.get(key);
+    if (!p) {
+      p = { topic, partition, next: -1, committed: -1 };
+      this.#partitions.set(key, p);
+    }
+    return p;
+  }
+
+  processed(p: PartitionState, offset: number): void {
+    if (offset + 1 > p.next) p.next = offset + 1;
+  }
+
+  /** Registers a hold as live; it blocks commits until released. */
+  track(hold: Hold): void {
+    if (!hold.empty) this.#holds.add(hold);
+  }
+
+  release(hold: Hold): void {
+    this.#holds.delete(hold);
+  }
+
+  get liveHolds(): number {
+    return this.#holds.size;
+  }
+
+  /** Offsets that may be committed now (only partitions whose committable offset moved forward). */
+  committable(): TopicPartitionOffset[] {
+    const low = new Map<PartitionState, number>();
+    for (const h of this.#holds) {
+      for (const [p, o] of h.min) {
+        const cur = low.get(p);
+        if (cur === undefined || o < cur) low.set(p, o);
+      }
+    }
+    const out: TopicPartitionOffset[] = [];
+    for (const p of this.#partitions.values()) {
+      if (p.next < 0) continue;
+      const held = low.get(p);
+      const offset = held === undefined ? p.next : Math.min(held, p.next);
+      if (offset > p.committed) out.push({ topic: p.topic, partition: p.partition, offset });
+    }
+    return out;
+  }
+
+  markCommitted(offsets: readonly TopicPartitionOffset[]): void {
+    for (const o of offsets) {
+      const p = this.partition(o.topic, o.partition);
+      if (o.offset > p.committed) p.committed = o.offset;
+    }
+  }
+
+  /** Forgets partitions this instance no longer owns (after revoke); their holds are already drained. */
+  forgetAll(): void {
+    this.#partitions.clear();
+  }
+
+  /** The records still in flight per partition: for the lag and "held" metrics. */
+  heldPartitions(): number {
+    const set = new Set<PartitionState>();
+    for (const h of this.#holds) for (const p of h.min.keys()) set.add(p);
+    return set.size;
+  }
+}

@@ -1,0 +1,232 @@
+// One record in, incident contexts out: decode → normalise → dedup → anomaly → group.
+// Shared by `run` (Kafka) and `replay` (capture files), so both take exactly the same path.
+import type { Config } from '../core/config.ts';
+import { describeError, KubetriageError } from '../core/errors.ts';
+import { AnomalyDetector } from './anomaly.ts';
+import type { Clock } from './clock.ts';
+import { WindowDedup } from './dedup.ts';
+import { fromContainer, fromEvent, fromFinding, fromLog, fromSpanError } from './incidents/from-signal.ts';
+import { type ContextSink, IncidentGrouper } from './incidents/grouper.ts';
+import type { IncidentScope } from './incidents/incident.ts';
+import type { NormaliseContext } from './normalise/context.ts';
+import { normaliseLogs } from './normalise/logs.ts';
+import { normaliseMetrics } from './normalise/metrics.ts';
+import { normaliseTraces } from './normalise/traces.ts';
+import type { RecordSource } from './offsets.ts';
+import type { Signal, SignalSite } from './signals.ts';
+import { SpanStats } from './span-stats.ts';
+import { decodeLogs } from './wire/decode-logs.ts';
+import { decodeMetrics } from './wire/decode-metrics.ts';
+import { decodeTraces } from './wire/decode-traces.ts';
+import type { WorkloadResolver } from './workload.ts';
+
+export type SignalTopicKind = 'logs' | 'metrics' | 'traces';
+
+export interface PipelineStats {
+  records: Record<SignalTopicKind, number>;
+  bytes: Record<SignalTopicKind, number>;
+  signals: Record<Signal['type'], number>;
+  /** Events whose (uid, count) was already seen: re-deliveries and receiver re-emits. */
+  duplicateEvents: number;
+  /** Signals that say nothing is wrong (Normal events, healthy samples). */
+  ignored: number;
+}
+
+/** Why a record goes to the dead-letter topic instead of the pipeline. */
+export interface RecordFailure {
+  code: string;
+  message: string;
+  stage: 'decode';
+}
+
+export interface PipelineOptions {
+  config: Config;
+  clock: Clock;
+  resolver: WorkloadResolver;
+  sink: ContextSink;
+}
+
+export class Pipeline {
+  readonly stats: PipelineStats = {
+    records: { logs: 0, metrics: 0, traces: 0 },
+    bytes: { logs: 0, metrics: 0, traces: 0 },
+    signals: { event: 0, container: 0, metric: 0, span_error: 0, log: 0 },
+    duplicateEvents: 0,
+    ignored: 0,
+  };
+  readonly dedup: WindowDedup;
+  readonly anomalies: AnomalyDetector;
+  readonly grouper: IncidentGrouper;
+  readonly #spans: SpanStats;
+  readonly #clock: Clock;
+  readonly #maxRecordBytes: number;
+  readonly #topicKinds = new Map<string, SignalTopicKind>();
+  readonly #normalReasons: ReadonlySet<string>;
+  readonly #ctx: NormaliseContext;
+  /** The record being processed; signals derived from it hold its offset. */
+  #src: RecordSource | undefined;
+
+  constructor(opts: PipelineOptions) {
+    const { config, clock } = opts;
+    this.#clock = clock;
+    this.#maxRecordBytes = config.kafka.maxRecordBytes;
+    for (const t of config.kafka.topics.logs) this.#topicKinds.set(t, 'logs');
+    for (const t of config.kafka.topics.metrics) this.#topicKinds.set(t, 'metrics');
+    for (const t of config.kafka.topics.traces) this.#topicKinds.set(t, 'traces');
+    this.#normalReasons = new Set(config.normalReasonsOfInterest);
+    this.dedup = new WindowDedup({
+      windowMs: config.dedup.window,
+      maxEntries: config.dedup.maxEntries,
+      clock,
+    });
+    this.anomalies = new AnomalyDetector(config.anomalies, {
+      maxSeries: config.dedup.maxEntries,
+      ttlMs: Math.max(config.grouping.resolveTimeout * 6, 3_600_000),
+      clock,
+    });
+    this.#spans = new SpanStats(config.spanBucket);
+    this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink);
+    const onSignal = (s: Signal) => this.#onSignal(s);
+    this.#ctx = {
+      defaultCluster: config.cluster,
+      resolver: opts.resolver,
+      recordTimeMs: 0,
+      watchedMetrics: this.anomalies.watchedMetrics,
+      emit: onSignal,
+      observeServerSpan: (site, _service, atMs, durationMs, failed) =>
+        this.#spans.observe(site, atMs, durationMs, failed, onSignal),
+    };
+  }
+
+  topicKind(topic: string): SignalTopicKind | undefined {
+    return this.#topicKinds.get(topic);
+  }
+
+  /**
+   * Processes one Kafka record. Throws a KubetriageError (permanent) for a record that cannot be
+   * decoded: the caller dead-letters it. Nothing is absorbed from a record that fails to decode.
+   */
+  processRecord(topic: string, value: Uint8Array, timestampMs: number, src?: RecordSource): void {
+    const kind = this.#topicKinds.get(topic);
+    if (!kind)
+      throw new KubetriageError(
+        'UNKNOWN_TOPIC',
+        `Record from topic ${topic}, which no signal is configured for`,
+      );
+    this.stats.records[kind]++;
+    this.stats.bytes[kind] += value.length;
+    // Decode fully before normalising, so a corrupt tail never leaves half a record absorbed.
+    const ctx = this.#ctx;
+    ctx.recordTimeMs = timestampMs;
+    this.#src = src;
+    try {
+      if (kind === 'logs') normaliseLogs(decodeLogs(value, topic), ctx);
+      else if (kind === 'metrics') normaliseMetrics(decodeMetrics(value, topic), ctx);
+      else normaliseTraces(decodeTraces(value, topic), ctx);
+    } finally {
+      this.#src = undefined;
+    }
+  }
+
+  /**
+   * The entry point for both `run` and `replay`: processes a record, or says why it must be
+   * dead-lettered (oversized, empty, undecodable). Never throws for bad input.
+   */
+  ingest(
+    topic: string,
+    value: Uint8Array | null,
+    timestampMs: number,
+    src?: RecordSource,
+  ): RecordFailure | undefined {
+    if (value === null) {
+      return {
+        code: 'DECODE_EMPTY_RECORD',
+        message: `Record with no value on topic ${topic}`,
+        stage: 'decode',
+      };
+    }
+    if (value.length > this.#maxRecordBytes) {
+      return {
+        code: 'RECORD_TOO_LARGE',
+        message: `Record of ${value.length} bytes on topic ${topic} exceeds kafka.maxRecordBytes (${this.#maxRecordBytes})`,
+        stage: 'decode',
+      };
+    }
+    try {
+      this.processRecord(topic, value, timestampMs, src);
+      return undefined;
+    } catch (err) {
+      const { code, message } = describeError(err);
+      return { code, message, stage: 'decode' };
+    }
+  }
+
+  /** Closes span buckets and fires grouping timers that are due at the clock's current time. */
+  tick(): void {
+    this.#spans.flush(this.#clock.now(), (s) => this.#onSignal(s));
+    this.grouper.tick();
+  }
+
+  /** End of input (replay) or shutdown/revoke (run): everything pending is emitted now. */
+  flushAll(): void {
+    this.grouper.flushAll();
+  }
+
+  #onSignal(s: Signal): void {
+    this.stats.signals[s.type]++;
+    const src = this.#src;
+    switch (s.type) {
+      case 'event': {
+        if (s.eventUid && this.dedup.eventDelta(s.eventUid, s.count) === 0) {
+          this.stats.duplicateEvents++;
+          return;
+        }
+        if (s.eventType !== 'Warning') {
+          if (this.#normalReasons.has(s.reason) && s.workload) {
+            this.grouper.noteScaling(scopeOf(s), s.message, s.atMs, src);
+          } else this.stats.ignored++;
+          return;
+        }
+        this.grouper.absorb(scopeOf(s), fromEvent(s), src);
+        return;
+      }
+      case 'container': {
+        const repeat =
+          s.via === 'metric' &&
+          this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${s.reason}`);
+        this.grouper.absorb(scopeOf(s), fromContainer(s, repeat), src);
+        return;
+      }
+      case 'metric': {
+        let found = false;
+        this.anomalies.observe(s, (f) => {
+          found = true;
+          this.grouper.absorb(scopeOf(f.signal), fromFinding(f), src);
+        });
+        if (!found) this.stats.ignored++;
+        return;
+      }
+      case 'span_error': {
+        const u = fromSpanError(s);
+        this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
+        this.grouper.absorb(scopeOf(s), u, src);
+        return;
+      }
+      case 'log': {
+        const u = fromLog(s);
+        this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
+        this.grouper.absorb(scopeOf(s), u, src);
+        return;
+      }
+    }
+  }
+}
+
+/** Signals with no identifiable workload still count: they group per namespace. */
+function scopeOf(s: SignalSite): IncidentScope {
+  return {
+    cluster: s.cluster,
+    namespace: s.namespace,
+    workload: s.workload ?? { kind: 'Namespace', name: s.namespace || '(cluster)' },
+  };
+}

@@ -1,0 +1,480 @@
+// Starts a real, single-node Apache Kafka broker (KRaft, broker+controller in one JVM)
+// for tests. The jars come from Maven Central via scripts/kafka/fetch-broker.sh and are
+// cached per version outside the repo; each broker gets fresh loopback ports and a fresh
+// temp dir holding its config, data and log.
+//
+//   const kafka = await startKafkaBroker();
+//   ... use kafka.brokers ("127.0.0.1:PORT") ...
+//   await kafka.stop();
+//
+// Env: KAFKA_VERSION picks the default version; KUBETRIAGE_KAFKA_KEEP=1 keeps the temp
+// dir (config, data, broker.log) after stop() for debugging.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export type KafkaBroker = {
+  /** Bootstrap address, "127.0.0.1:PORT". */
+  brokers: string;
+  /** The broker's temp dir: server.properties, broker.log, data/. */
+  dataDir: string;
+  /** SIGTERM, up to 20 s grace, then SIGKILL; removes dataDir. Idempotent. */
+  stop(): Promise<void>;
+};
+
+export type StartKafkaBrokerOptions = {
+  /** Kafka version from Maven Central (default: env KAFKA_VERSION or 4.1.1). */
+  version?: string;
+  /** Progress messages (default: none). */
+  log?: (s: string) => void;
+  /** How long to wait for the broker to become ready (default 90 s). */
+  readyTimeoutMs?: number;
+};
+
+const DEFAULT_VERSION = '4.1.1';
+const READY_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 20_000;
+const HOST = '127.0.0.1';
+
+const here = import.meta.dirname ?? dirname(new URL(import.meta.url).pathname);
+const REPO_ROOT = resolve(here, '..', '..');
+const FETCH_SCRIPT = join(REPO_ROOT, 'scripts', 'kafka', 'fetch-broker.sh');
+
+export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Promise<KafkaBroker> {
+  const version = opts.version ?? process.env.KAFKA_VERSION ?? DEFAULT_VERSION;
+  const log = opts.log ?? (() => {});
+  const libs = await fetchBroker(version, log);
+  const java = javaBin();
+
+  // Free ports found by binding port 0 can be taken by someone else before the JVM
+  // binds them; retry with fresh ones when that is why the broker died.
+  let lastErr: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(java, libs, version, log, opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    } catch (err) {
+      lastErr = err;
+      if (!(err instanceof PortInUseError)) throw err;
+      log(`kafka: port already in use, retrying with fresh ports (attempt ${attempt})`);
+    }
+  }
+  throw lastErr;
+}
+
+class PortInUseError extends Error {}
+
+async function startOnce(
+  java: string,
+  libs: string,
+  version: string,
+  log: (s: string) => void,
+  readyTimeoutMs: number,
+): Promise<KafkaBroker> {
+  const [port, controllerPort] = await freePorts(2);
+  if (port === undefined || controllerPort === undefined) throw new Error('could not allocate ports');
+  const dir = mkdtempSync(join(tmpdir(), 'kubetriage-kafka-'));
+  const dataDir = join(dir, 'data');
+  const propsFile = join(dir, 'server.properties');
+  const log4jFile = join(dir, 'log4j2.properties');
+  const brokerLog = join(dir, 'broker.log');
+  const classpath = `${libs}/*`;
+
+  writeFileSync(propsFile, serverProperties({ port, controllerPort, dataDir }));
+  writeFileSync(log4jFile, LOG4J2_PROPERTIES);
+  const jvmCommon = [
+    `-Dlog4j2.configurationFile=${log4jFile}`,
+    `-Dkafka.logs.dir=${dir}`,
+    '-Djava.awt.headless=true',
+  ];
+
+  try {
+    const clusterId = randomBytes(16).toString('base64url');
+    log(`kafka: formatting storage in ${dataDir} (cluster ${clusterId})`);
+    const fmt = await runToFile(
+      java,
+      [
+        ...jvmCommon,
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        propsFile,
+        '--ignore-formatted',
+      ],
+      join(dir, 'format.log'),
+      dir,
+    );
+    if (fmt !== 0) {
+      throw new Error(`kafka storage format failed (exit ${fmt}):\n${tail(join(dir, 'format.log'))}`);
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  log(`kafka: starting ${version} on ${HOST}:${port} (controller ${controllerPort}), log ${brokerLog}`);
+  const logFd = openSync(brokerLog, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(
+      java,
+      [
+        '-Xms256m',
+        '-Xmx512m',
+        ...jvmCommon,
+        `-Dkubetriage.kafka.dir=${dir}`,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        propsFile,
+      ],
+      { cwd: dir, stdio: ['ignore', logFd, logFd] },
+    );
+  } finally {
+    closeSync(logFd);
+  }
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  const exitPromise = new Promise<void>((res) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      res();
+    });
+    child.once('error', (e) => {
+      spawnError = e;
+      exited ??= { code: -1, signal: null };
+      res();
+    });
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    await exitPromise;
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`could not start ${java}: ${spawnError?.message ?? 'no pid'}`);
+  }
+
+  // Best effort against orphaned JVMs: SIGTERM it when this process exits, and a
+  // detached watchdog finishes the job (and removes the dir) if we die without
+  // running handlers at all (SIGKILL, crash).
+  const onExit = (): void => {
+    if (exited === undefined) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {}
+    }
+  };
+  process.on('exit', onExit);
+  const watchdog = spawnWatchdog(process.pid, pid, dir);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (exited === undefined) {
+        child.kill('SIGTERM');
+        const timer = new Promise<'timeout'>((res) => setTimeout(res, STOP_GRACE_MS, 'timeout').unref());
+        if ((await Promise.race([exitPromise, timer])) === 'timeout') {
+          log(`kafka: broker did not stop in ${STOP_GRACE_MS / 1000} s, killing it`);
+          child.kill('SIGKILL');
+          await exitPromise;
+        }
+      }
+      process.removeListener('exit', onExit);
+      if (watchdog?.pid !== undefined && watchdog.exitCode === null) {
+        try {
+          process.kill(watchdog.pid, 'SIGTERM');
+        } catch {}
+      }
+      if (process.env.KUBETRIAGE_KAFKA_KEEP === '1') {
+        log(`kafka: keeping ${dir} (KUBETRIAGE_KAFKA_KEEP=1)`);
+      } else {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    return stopping;
+  };
+
+  try {
+    await waitReady({ port, brokerLog, timeoutMs: readyTimeoutMs, hasExited: () => exited });
+  } catch (err) {
+    const logTail = tail(brokerLog);
+    await stop();
+    if (exited !== undefined && /Address already in use|BindException/.test(logTail)) {
+      throw new PortInUseError(`kafka could not bind its ports:\n${logTail}`);
+    }
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `kafka broker ${version} did not become ready: ${reason}\n--- tail of broker.log ---\n${logTail}`,
+    );
+  }
+
+  return { brokers: `${HOST}:${port}`, dataDir: dir, stop };
+}
+
+function serverProperties(p: { port: number; controllerPort: number; dataDir: string }): string {
+  const lines = [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${HOST}:${p.controllerPort}`,
+    `listeners=PLAINTEXT://${HOST}:${p.port},CONTROLLER://${HOST}:${p.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${HOST}:${p.port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${p.dataDir}`,
+    'num.partitions=3',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'auto.create.topics.enable=true',
+    'delete.topic.enable=true',
+    // Internal topics: one replica, few partitions so they are created quickly.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=5',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=5',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'share.coordinator.state.topic.num.partitions=3',
+    // Consumer groups rebalance immediately instead of waiting 3 s for more members.
+    'group.initial.rebalance.delay.ms=0',
+    // Small machine: fewer threads than the defaults.
+    'num.network.threads=2',
+    'num.io.threads=4',
+    'background.threads=4',
+    'log.cleaner.dedupe.buffer.size=8388608',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+// INFO for Kafka's own startup/shutdown messages (readiness looks for "Kafka Server
+// started"), WARN for the chattier subsystems. log4j's shutdown hook is off so the
+// broker's own shutdown messages still reach the log.
+const LOG4J2_PROPERTIES = `status = warn
+shutdownHook = disable
+appender.out.type = Console
+appender.out.name = STDOUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = STDOUT
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+logger.config.name = org.apache.kafka.common.config
+logger.config.level = WARN
+logger.kafkaconfig.name = kafka.server.KafkaConfig
+logger.kafkaconfig.level = WARN
+logger.logs.name = kafka.log
+logger.logs.level = WARN
+logger.storage.name = org.apache.kafka.storage
+logger.storage.level = WARN
+logger.utils.name = org.apache.kafka.common.utils
+logger.utils.level = WARN
+`;
+
+async function waitReady(p: {
+  port: number;
+  brokerLog: string;
+  timeoutMs: number;
+  hasExited: () => { code: number | null; signal: NodeJS.Signals | null } | undefined;
+}): Promise<void> {
+  const deadline = Date.now() + p.timeoutMs;
+  let started = false;
+  let lastProbeErr = '';
+  while (Date.now() < deadline) {
+    const ex = p.hasExited();
+    if (ex !== undefined) {
+      throw new Error(`the JVM exited early (code ${ex.code}, signal ${ex.signal})`);
+    }
+    if (!started) {
+      started = /Kafka Server started/.test(readText(p.brokerLog));
+    }
+    if (started) {
+      try {
+        await kafkaApiVersionsProbe(HOST, p.port, 2_000);
+        return;
+      } catch (err) {
+        lastProbeErr = err instanceof Error ? err.message : String(err);
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error(
+    `timed out after ${p.timeoutMs / 1000} s (` +
+      (started
+        ? `log says started, but ApiVersions failed: ${lastProbeErr}`
+        : `no "Kafka Server started" in the log`) +
+      ')',
+  );
+}
+
+/**
+ * Sends a Kafka ApiVersions (v0) request over a raw TCP socket and resolves with the
+ * response's error code (0 = OK) once a well-formed response with our correlation id
+ * arrives. Rejects on connect errors, malformed replies or timeout.
+ */
+export function kafkaApiVersionsProbe(host: string, port: number, timeoutMs = 5_000): Promise<number> {
+  return new Promise((res, rej) => {
+    const correlationId = Math.floor(Math.random() * 0x7fffffff);
+    const clientId = Buffer.from('kubetriage-harness');
+    const body = Buffer.alloc(2 + 2 + 4 + 2 + clientId.length);
+    let o = body.writeInt16BE(18, 0); // api_key ApiVersions
+    o = body.writeInt16BE(0, o); // api_version
+    o = body.writeInt32BE(correlationId, o);
+    o = body.writeInt16BE(clientId.length, o);
+    clientId.copy(body, o);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length, 0);
+
+    const sock = new Socket();
+    let buf = Buffer.alloc(0);
+    const done = (err: Error | null, code?: number): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) rej(err);
+      else res(code ?? 0);
+    };
+    const timer = setTimeout(() => done(new Error(`ApiVersions to ${host}:${port} timed out`)), timeoutMs);
+    sock.once('error', (e) => done(e));
+    sock.once('close', () => done(new Error('connection closed before an ApiVersions response')));
+    sock.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < 4) return;
+      const len = buf.readInt32BE(0);
+      if (buf.length < 4 + len) return;
+      if (len < 6) return done(new Error(`short ApiVersions response (${len} bytes)`));
+      const cid = buf.readInt32BE(4);
+      if (cid !== correlationId)
+        return done(new Error(`correlation id mismatch (${cid} != ${correlationId})`));
+      done(null, buf.readInt16BE(8));
+    });
+    sock.connect(port, host, () => sock.write(Buffer.concat([size, body])));
+  });
+}
+
+/** Runs scripts/kafka/fetch-broker.sh and returns the libs dir it prints. */
+function fetchBroker(version: string, log: (s: string) => void): Promise<string> {
+  return new Promise((res, rej) => {
+    const child = spawn('bash', [FETCH_SCRIPT, version], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      for (const line of d.split('\n')) if (line.trim() !== '') log(line);
+    });
+    child.once('error', rej);
+    child.once('close', (code) => {
+      const libs = out.trim().split('\n').pop()?.trim() ?? '';
+      if (code === 0 && libs !== '' && existsSync(libs)) res(libs);
+      else rej(new Error(`fetch-broker.sh ${version} failed (exit ${code}):\n${err.slice(-4000)}`));
+    });
+  });
+}
+
+function javaBin(): string {
+  const home = process.env.JAVA_HOME;
+  if (home && existsSync(join(home, 'bin', 'java'))) return join(home, 'bin', 'java');
+  return 'java';
+}
+
+function runToFile(cmd: string, args: string[], logFile: string, cwd: string): Promise<number> {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd] });
+    return new Promise((res, rej) => {
+      child.once('error', rej);
+      child.once('exit', (code, signal) => res(code ?? (signal ? 128 : 1)));
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A detached shell that outlives us: when our process is gone but the JVM is still
+ * running (and is still ours: its command line names our temp dir), it sends SIGTERM,
+ * then SIGKILL after the grace period, and removes the temp dir.
+ */
+function spawnWatchdog(parentPid: number, jvmPid: number, dir: string): ChildProcess | undefined {
+  const script = `
+    parent=$1 jvm=$2 dir=$3 grace=$4
+    ours() { kill -0 "$jvm" 2>/dev/null && grep -qF -- "$dir" "/proc/$jvm/cmdline" 2>/dev/null; }
+    while kill -0 "$parent" 2>/dev/null; do
+      ours || exit 0
+      sleep 1
+    done
+    if ours; then
+      kill -TERM "$jvm" 2>/dev/null
+      i=0
+      while ours && [ "$i" -lt "$grace" ]; do sleep 1; i=$((i + 1)); done
+      ours && kill -KILL "$jvm" 2>/dev/null
+      sleep 1
+    fi
+    [ "\${KUBETRIAGE_KAFKA_KEEP:-}" = 1 ] || rm -rf -- "$dir"
+  `;
+  try {
+    const w = spawn(
+      'sh',
+      ['-c', script, 'kafka-watchdog', String(parentPid), String(jvmPid), dir, String(STOP_GRACE_MS / 1000)],
+      {
+        detached: true,
+        stdio: 'ignore',
+      },
+    );
+    w.once('error', () => {});
+    w.unref();
+    return w;
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  // Hold all listeners open at once so the ports are distinct.
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((res, rej) => {
+          const s = createServer();
+          s.once('error', rej);
+          s.listen(0, HOST, () => res(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    if (a === null || typeof a === 'string') throw new Error('unexpected server address');
+    return a.port;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
+  return ports;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function tail(file: string, lines = 40): string {
+  const text = readText(file);
+  if (text === '') return '(empty)';
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
