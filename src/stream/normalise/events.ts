@@ -4,7 +4,7 @@
 //  - k8sobjectsreceiver watch mode: body = {type: ADDED|MODIFIED|DELETED, object: <Event>}; pull mode: body = <Event>.
 //  - <Event> as core/v1 (involvedObject, message, count, source) or events.k8s.io/v1 (regarding, note, series).
 
-import { BAD_CONTAINER_REASONS, type EventSignal } from '../signals.ts';
+import type { EventSignal } from '../signals.ts';
 import type { AnyValue, KeyValue, LogRecord } from '../wire/otlp-model.ts';
 import { getNumberAttr, getStringAttr } from '../wire/otlp-model.ts';
 import { clip, type NormaliseContext, nanosToMs } from './context.ts';
@@ -116,6 +116,18 @@ function severityToType(sev: number): string {
   return '';
 }
 
+// Waiting reasons the kubelet puts in the message of its "Failed" events; ErrImagePull last, as
+// "ImagePullBackOff" messages can mention it too.
+const FAILED_EVENT_REASONS = [
+  'ImagePullBackOff',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'InvalidImageName',
+  'RunContainerError',
+  'ContainerCannotRun',
+  'ErrImagePull',
+];
+
 const CONTAINER_IN_FIELDPATH = /\{([^}]+)\}/;
 
 /** Emits the event, plus the container state it reports (BackOff, image pull, config errors). */
@@ -149,7 +161,8 @@ export function containerReasonOf(reason: string, message: string): string | und
       if (message.includes('pulling image')) return 'ImagePullBackOff';
       return undefined;
     case 'Failed':
-      for (const r of BAD_CONTAINER_REASONS) if (message.includes(r)) return r;
+      // "Error: ImagePullBackOff" — look for the specific waiting reason, not the word "Error".
+      for (const r of FAILED_EVENT_REASONS) if (message.includes(r)) return r;
       if (message.includes('Failed to pull image')) return 'ErrImagePull';
       if (message.includes('not found') && /configmap|secret/i.test(message))
         return 'CreateContainerConfigError';
