@@ -157,6 +157,10 @@ export const configSchema = z
         maxOpenIncidents: z.number().int().min(1).default(10_000),
         /** How long a rollout seen on a workload is remembered for incidents that open later. */
         rolloutMemory: duration('30m'),
+        /** At start-up, take over incidents still open in the contexts topic (same ids, revisions go on). */
+        restore: z.boolean().default(true),
+        /** How far back in the contexts topic the restore reads. */
+        restoreLookback: duration('2h'),
       })
       .strict()
       .prefault({}),

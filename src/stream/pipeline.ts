@@ -12,7 +12,7 @@ import type { NormaliseContext } from './normalise/context.ts';
 import { normaliseLogs } from './normalise/logs.ts';
 import { normaliseMetrics } from './normalise/metrics.ts';
 import { normaliseTraces } from './normalise/traces.ts';
-import type { RecordSource } from './offsets.ts';
+import type { Hold, RecordSource } from './offsets.ts';
 import type { Signal, SignalSite } from './signals.ts';
 import { SpanStats } from './span-stats.ts';
 import { decodeLogs } from './wire/decode-logs.ts';
@@ -44,6 +44,8 @@ export interface PipelineOptions {
   clock: Clock;
   resolver: WorkloadResolver;
   sink: ContextSink;
+  /** Registers an incident's pending records with the offset ledger (run mode only). */
+  trackHold?: (h: Hold) => void;
 }
 
 export class Pipeline {
@@ -85,7 +87,7 @@ export class Pipeline {
       clock,
     });
     this.#spans = new SpanStats(config.spanBucket);
-    this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink);
+    this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink, opts.trackHold);
     const onSignal = (s: Signal) => this.#onSignal(s);
     this.#ctx = {
       defaultCluster: config.cluster,

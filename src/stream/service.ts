@@ -11,6 +11,7 @@ import type { IncidentContextDoc } from './incidents/document.ts';
 import type { Incident } from './incidents/incident.ts';
 import { baseClientConfig, reliableProducerConfig } from './kafka/client-config.ts';
 import { GroupConsumer, type InRecord } from './kafka/consumer.ts';
+import { readLatestContexts } from './kafka/context-reader.ts';
 import { AckedProducer } from './kafka/producer.ts';
 import { Hold, OffsetLedger } from './offsets.ts';
 import { Pipeline, type RecordFailure } from './pipeline.ts';
@@ -39,6 +40,7 @@ export class StreamService {
   readonly pipeline: Pipeline;
   readonly ledger = new OffsetLedger();
   readonly #cfg: Config;
+  readonly #env: NodeJS.ProcessEnv | undefined;
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
   readonly #producer: AckedProducer;
@@ -53,6 +55,7 @@ export class StreamService {
 
   constructor(opts: StreamServiceOptions) {
     this.#cfg = opts.config;
+    this.#env = opts.env;
     this.#log = opts.log;
     const kcfg = opts.config.kafka;
     this.#metrics = streamMetrics(opts.registry);
@@ -61,6 +64,7 @@ export class StreamService {
       clock: wallClock,
       resolver: opts.resolver,
       sink: (doc, hold, inc) => this.#sendContext(doc, hold, inc),
+      trackHold: (h) => this.ledger.track(h),
     });
     this.#producer = new AckedProducer(reliableProducerConfig(kcfg, opts.env));
     this.#producer.onError = (err, topic, attempt) => {
@@ -92,6 +96,7 @@ export class StreamService {
   }
 
   async start(): Promise<void> {
+    if (this.#cfg.grouping.restore) await this.#restore();
     await this.#producer.connect();
     await this.#consumer.connect(this.inputTopics);
     this.#connected = true;
@@ -101,6 +106,22 @@ export class StreamService {
     // Timers fire even when no records arrive (group_wait, resolve_timeout).
     this.#timer = setInterval(() => this.pipeline.tick(), 1000);
     this.#log.info({ topics: this.inputTopics, group: this.#cfg.kafka.groupId }, 'consuming');
+  }
+
+  async #restore(): Promise<void> {
+    const started = Date.now();
+    const back = await readLatestContexts(
+      baseClientConfig(this.#cfg.kafka, this.#env),
+      this.#cfg.kafka.topics.contexts,
+      started - this.#cfg.grouping.restoreLookback,
+    );
+    const restored = this.pipeline.grouper.restore(back.latest.values(), (t, p) =>
+      this.ledger.partition(t, p),
+    );
+    this.#log.info(
+      { restored, read: back.records, invalid: back.invalid, ms: Date.now() - started },
+      'restored open incidents from the contexts topic',
+    );
   }
 
   async #run(): Promise<void> {
@@ -168,10 +189,10 @@ export class StreamService {
       );
   }
 
+  /** The hold is already tracked (since its first record was absorbed); it is released on ack. */
   #sendContext(doc: IncidentContextDoc, hold: Hold | undefined, inc: Incident): void {
-    if (hold) this.ledger.track(hold);
     if (doc.revision === 1) {
-      this.#metrics.timeToFirstContext.observe(Math.max(0, (inc.firstContextAt - inc.windowStart) / 1000));
+      this.#metrics.timeToFirstContext.observe(Math.max(0, (inc.firstContextAt - inc.firstSignalAt) / 1000));
     }
     this.#producer
       .send({ topic: this.#cfg.kafka.topics.contexts, key: doc.id, value: Buffer.from(JSON.stringify(doc)) })

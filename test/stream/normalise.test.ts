@@ -243,8 +243,9 @@ describe('normalise: traces and application logs', () => {
     const [doc] = t.latest();
     assert.ok(doc, 'an incident was raised');
     const a = doc.evidence.find((e) => e.kind === 'metric_anomaly');
-    assert.equal((a?.refs.metric as { name: string }).name, LATENCY_P99);
-    assert.match(a!.summary, /recent baseline/);
+    assert.ok(a, 'a metric anomaly');
+    assert.equal((a.refs.metric as { name: string }).name, LATENCY_P99);
+    assert.match(a.summary, /recent baseline/);
   });
 
   it('turns ERROR logs and exception log records into log evidence, templated', () => {

@@ -26,6 +26,8 @@ export interface IncidentContextDoc {
 
 export interface EvidenceDoc {
   id: string;
+  /** What collapses into this item (reason + object, operation, template, series). */
+  key: string;
   kind: string;
   at: string;
   lastAt: string;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { EvidenceDoc } from './document.ts';
 
 export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_errors' | 'rollout' | 'log';
 
@@ -75,13 +76,47 @@ export class EvidenceItem {
   readonly traceIds = new Set<string>();
   metric: MetricRef | undefined;
 
-  constructor(u: EvidenceUpdate) {
+  constructor(u: Pick<EvidenceUpdate, 'key' | 'kind' | 'atMs' | 'summary'>) {
     this.id = evidenceId(u.key);
     this.key = u.key;
     this.kind = u.kind;
     this.firstAt = u.atMs;
     this.lastAt = u.atMs;
     this.summary = u.summary;
+  }
+
+  /** Rebuilds an item from its document form (state restore after a restart). */
+  static fromDoc(e: EvidenceDoc): EvidenceItem {
+    const item = new EvidenceItem({
+      key: e.key,
+      kind: e.kind as EvidenceKind,
+      atMs: Date.parse(e.at),
+      summary: e.summary,
+    });
+    item.lastAt = Date.parse(e.lastAt);
+    const refs = e.refs as {
+      objects?: ObjectRef[];
+      events?: { uid: string; count: number }[];
+      pods?: string[];
+      containers?: string[];
+      traceIds?: string[];
+      metric?: MetricRef;
+    };
+    let eventTotal = 0;
+    if (refs.events?.length) {
+      item.#eventCounts = new Map();
+      for (const ev of refs.events) {
+        item.#eventCounts.set(ev.uid, ev.count);
+        eventTotal += ev.count;
+      }
+    }
+    item.#plainCount = Math.max(0, e.count - eventTotal);
+    for (const o of refs.objects ?? []) item.objects.set(`${o.kind}/${o.name}`, o);
+    for (const p of refs.pods ?? []) item.pods.add(p);
+    for (const c of refs.containers ?? []) item.containers.add(c);
+    for (const t of refs.traceIds ?? []) item.traceIds.add(t);
+    item.metric = refs.metric;
+    return item;
   }
 
   get count(): number {
@@ -127,9 +162,8 @@ export class EvidenceItem {
   refs(): Record<string, unknown> {
     const refs: Record<string, unknown> = {};
     if (this.objects.size) refs.objects = [...this.objects.values()];
-    if (this.#eventCounts?.size) {
-      refs.events = [...this.#eventCounts].slice(0, MAX_REFS).map(([uid, count]) => ({ uid, count }));
-    }
+    // All tracked events (bounded by MAX_EVENT_UIDS), so a restart can restore exact per-event counts.
+    if (this.#eventCounts?.size) refs.events = [...this.#eventCounts].map(([uid, count]) => ({ uid, count }));
     if (this.pods.size) refs.pods = [...this.pods];
     if (this.containers.size) refs.containers = [...this.containers];
     if (this.traceIds.size) refs.traceIds = [...this.traceIds];

@@ -1,6 +1,6 @@
 import type { Config } from '../../core/config.ts';
 import type { Clock } from '../clock.ts';
-import type { Hold, RecordSource } from '../offsets.ts';
+import type { Hold, PartitionState, RecordSource } from '../offsets.ts';
 import type { IncidentContextDoc } from './document.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 import { Incident, type IncidentScope, scopeKey } from './incident.ts';
@@ -31,7 +31,16 @@ export class IncidentGrouper {
   /** Earliest time any timer can fire; tick() is a no-op before it, so calling it per record is cheap. */
   #due = Number.POSITIVE_INFINITY;
 
-  constructor(cfg: Config['grouping'], clock: Clock, sink: ContextSink) {
+  readonly #trackHold: (h: Hold) => void;
+
+  /** `trackHold` makes the offset ledger see an incident's unsent records (no-op in replay). */
+  constructor(
+    cfg: Config['grouping'],
+    clock: Clock,
+    sink: ContextSink,
+    trackHold: (h: Hold) => void = () => {},
+  ) {
+    this.#trackHold = trackHold;
     this.#cfg = cfg;
     this.#clock = clock;
     this.#sink = sink;
@@ -59,10 +68,32 @@ export class IncidentGrouper {
       this.#attachRollouts(inc);
     }
     inc.absorb(u, this.#cfg.maxEvidence);
+    if (u.atMs < inc.firstSignalAt) inc.firstSignalAt = u.atMs;
     inc.lastProblemAt = now;
     inc.lastUpdateAt = now;
-    if (src) inc.source(src);
-    if (inc.dirty && inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
+    if (src) this.#source(inc, src);
+    if (inc.pending && inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
+  }
+
+  /**
+   * Takes over open incidents from their latest contexts (read back at start-up), so that records
+   * re-read after a restart continue the same incidents: same ids, revisions counting on.
+   */
+  restore(
+    docs: Iterable<IncidentContextDoc>,
+    partitionOf: (topic: string, partition: number) => PartitionState,
+  ): number {
+    const now = this.#clock.now();
+    let n = 0;
+    for (const doc of docs) {
+      if (doc.status !== 'open') continue;
+      const inc = Incident.fromDoc(doc, now, this.#cfg.groupInterval, partitionOf);
+      if (this.#incidents.has(inc.key)) continue;
+      this.#incidents.set(inc.key, inc);
+      n++;
+    }
+    this.#due = Math.min(this.#due, this.nextDue());
+    return n;
   }
 
   /** A ScalingReplicaSet event: remembered for the workload, attached to its incident if one is open. */
@@ -72,10 +103,15 @@ export class IncidentGrouper {
     const inc = this.#incidents.get(key);
     if (inc && this.#attachRollouts(inc)) {
       inc.lastUpdateAt = this.#clock.now();
-      if (src) inc.source(src);
+      if (src) this.#source(inc, src);
       if (inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
     }
     return true;
+  }
+
+  #source(inc: Incident, src: RecordSource): void {
+    const fresh = inc.source(src);
+    if (fresh) this.#trackHold(fresh);
   }
 
   /** Rollouts seen before (or during) the incident become its timeline and `rollout` evidence. */
@@ -95,7 +131,10 @@ export class IncidentGrouper {
       inc.absorb(u, this.#cfg.maxEvidence);
       changed = true;
     }
-    if (changed) inc.rollouts = list.map(({ atMs: _atMs, ...r }) => r);
+    if (changed) {
+      inc.rollouts = list.map(({ atMs: _atMs, ...r }) => r);
+      inc.dirty = true;
+    }
     return changed;
   }
 
@@ -108,12 +147,13 @@ export class IncidentGrouper {
         inc.status = 'resolved';
         inc.resolvedAt = now;
         inc.dirty = true;
+        inc.pending = true;
         this.stats.resolved++;
         this.#emit(inc, now);
         this.#incidents.delete(inc.key);
         continue;
       }
-      if (inc.dirty && now >= inc.nextEmitAt) this.#emit(inc, now);
+      if (inc.pending && now >= inc.nextEmitAt) this.#emit(inc, now);
     }
     this.#due = this.nextDue();
   }
@@ -121,24 +161,26 @@ export class IncidentGrouper {
   /** Emits every pending change now, whatever the timers say (end of replay, revoke, shutdown). */
   flushAll(): void {
     const now = this.#clock.now();
-    for (const inc of this.#incidents.values()) if (inc.dirty) this.#emit(inc, now);
+    for (const inc of this.#incidents.values()) if (inc.pending) this.#emit(inc, now);
   }
 
   /** The next time a timer fires (for schedulers); Infinity when nothing is pending. */
   nextDue(): number {
     let t = Number.POSITIVE_INFINITY;
     for (const inc of this.#incidents.values()) {
-      if (inc.dirty && inc.nextEmitAt < t) t = inc.nextEmitAt;
+      if (inc.pending && inc.nextEmitAt < t) t = inc.nextEmitAt;
       const r = inc.lastProblemAt + this.#cfg.resolveTimeout;
       if (r < t) t = r;
     }
     return t;
   }
 
+  /** Sends the incident's state; only a material change makes a new revision. */
   #emit(inc: Incident, now: number): void {
-    inc.revision++;
+    if (inc.dirty || inc.revision === 0) inc.revision++;
     if (!inc.firstContextAt) inc.firstContextAt = now;
     inc.dirty = false;
+    inc.pending = false;
     inc.nextEmitAt = now + this.#cfg.groupInterval;
     this.stats.emitted++;
     this.#sink(inc.toDocument(now), inc.takeHold(), inc);
@@ -149,7 +191,7 @@ export class IncidentGrouper {
     for (const inc of this.#incidents.values())
       if (!oldest || inc.lastUpdateAt < oldest.lastUpdateAt) oldest = inc;
     if (!oldest) return;
-    if (oldest.dirty) this.#emit(oldest, this.#clock.now());
+    if (oldest.pending) this.#emit(oldest, this.#clock.now());
     this.#incidents.delete(oldest.key);
     this.stats.evicted++;
   }

@@ -40,6 +40,8 @@ export class Incident {
   deduplicated = 0;
   windowStart: number;
   windowEnd: number;
+  /** Time of the earliest problem signal (a rollout before it widens the window, not this). */
+  firstSignalAt: number;
   rollouts: RolloutDoc[] = [];
   /** Processing-clock times (record time in replay, wall time in run). */
   readonly createdAt: number;
@@ -48,17 +50,24 @@ export class Incident {
   nextEmitAt: number;
   firstContextAt = 0;
   resolvedAt = 0;
+  /** A material change (evidence, counts, status) not yet sent: the next context gets a new revision. */
   dirty = false;
+  /**
+   * Anything absorbed since the last context, material or not (a repeat that only adds to stats and
+   * provenance). Such records still hold their offsets, so they are sent too: same revision number.
+   */
+  pending = false;
   /** Lowest offsets per partition of records absorbed since the last emitted context. */
   hold: Hold | undefined;
   readonly #sources = new Map<PartitionState, [number, number][]>();
 
-  constructor(scope: IncidentScope, firstSignalMs: number, now: number, groupWaitMs: number) {
+  constructor(scope: IncidentScope, firstSignalMs: number, now: number, groupWaitMs: number, id?: string) {
     this.scope = scope;
     this.key = scopeKey(scope);
-    this.id = incidentId(scope, firstSignalMs);
+    this.id = id ?? incidentId(scope, firstSignalMs);
     this.windowStart = firstSignalMs;
     this.windowEnd = firstSignalMs;
+    this.firstSignalAt = firstSignalMs;
     this.createdAt = now;
     this.lastProblemAt = now;
     this.lastUpdateAt = now;
@@ -68,6 +77,7 @@ export class Incident {
   /** Records one signal's evidence; `maxEvidence` bounds the document. */
   absorb(u: EvidenceUpdate, maxEvidence: number): void {
     this.signals++;
+    this.pending = true;
     let item = this.evidence.get(u.key);
     if (item) {
       this.deduplicated++;
@@ -85,11 +95,21 @@ export class Incident {
     if (u.atMs > this.windowEnd) this.windowEnd = u.atMs;
   }
 
-  /** Remembers which record contributed (for commits and for the document's provenance). */
-  source(src: RecordSource): void {
+  /**
+   * Remembers which record contributed (for commits and for the document's provenance). Returns the
+   * hold when this record started a new one, so the caller can make the offset ledger see it at once:
+   * a record absorbed but not yet sent in a context must block the commit of its offset.
+   */
+  source(src: RecordSource): Hold | undefined {
     const { partition: p, offset } = src;
+    const fresh = this.hold === undefined;
     this.hold ??= new Hold();
     this.hold.add(p, offset, src.timestamp);
+    this.#addRange(p, offset);
+    return fresh ? this.hold : undefined;
+  }
+
+  #addRange(p: PartitionState, offset: number): void {
     let ranges = this.#sources.get(p);
     if (!ranges) {
       ranges = [];
@@ -111,11 +131,56 @@ export class Incident {
     return h;
   }
 
+  /**
+   * Rebuilds an open incident from its latest context (read back from the contexts topic at start-up),
+   * so a restarted instance continues the same id and revision instead of opening a duplicate.
+   */
+  static fromDoc(
+    doc: IncidentContextDoc,
+    now: number,
+    groupIntervalMs: number,
+    partitionOf: (topic: string, partition: number) => PartitionState,
+  ): Incident {
+    const scope: IncidentScope = {
+      cluster: doc.scope.cluster,
+      namespace: doc.scope.namespace,
+      workload: { ...doc.scope.workload },
+    };
+    const inc = new Incident(scope, Date.parse(doc.window.start), now, 0, doc.id);
+    inc.team = doc.scope.team;
+    inc.teamSource = doc.scope.teamSource;
+    inc.revision = doc.revision;
+    inc.windowEnd = Date.parse(doc.window.end);
+    inc.firstSignalAt = Date.parse(doc.timings?.firstSignal ?? '') || inc.windowStart;
+    for (const e of doc.evidence) {
+      const item = EvidenceItem.fromDoc(e);
+      inc.evidence.set(item.key, item);
+    }
+    inc.rollouts = doc.rollouts.map((r) => ({ ...r }));
+    for (const src of doc.sources ?? []) {
+      inc.#sources.set(
+        partitionOf(src.topic, src.partition),
+        src.ranges.map((r) => [r[0], r[1]]),
+      );
+    }
+    inc.signals = doc.stats.signals;
+    inc.deduplicated = doc.stats.deduplicated;
+    inc.droppedEvidence = doc.stats.droppedEvidence ?? 0;
+    const updated = Date.parse(doc.timings?.updated ?? '') || now;
+    inc.firstContextAt = Date.parse(doc.timings?.firstContext ?? '') || updated;
+    // Quiet time before the restart counts towards resolve_timeout.
+    inc.lastProblemAt = updated;
+    inc.lastUpdateAt = updated;
+    inc.nextEmitAt = updated + groupIntervalMs;
+    return inc;
+  }
+
   toDocument(now: number): IncidentContextDoc {
     const evidence = [...this.evidence.values()]
       .sort((a, b) => a.firstAt - b.firstAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .map((e) => ({
         id: e.id,
+        key: e.key,
         kind: e.kind,
         at: iso(e.firstAt),
         lastAt: iso(e.lastAt),
@@ -152,7 +217,7 @@ export class Incident {
       },
       sources,
       timings: {
-        firstSignal: iso(this.windowStart),
+        firstSignal: iso(this.firstSignalAt),
         firstContext: iso(this.firstContextAt || now),
         updated: iso(now),
         resolved: this.resolvedAt ? iso(this.resolvedAt) : null,

@@ -46,14 +46,16 @@ export class GroupConsumer {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'partition.assignment.strategy': 'range,roundrobin',
-        'auto.offset.reset': opts.initialOffset,
         rebalance_cb: (err: { code: number }, assignment: { topic: string; partition: number }[]) => {
           this.#rebalance = this.#rebalance.then(() => this.#onRebalance(err, assignment));
         },
       } as never,
-      {},
+      // A topic-level property: librdkafka ignores it in the global config of this binding.
+      { 'auto.offset.reset': opts.initialOffset },
     );
     this.#consumer.on('event.error', (err) => this.onError(err as unknown as Error));
+    if (process.env.KT_DEBUG_KAFKA)
+      this.#consumer.on('event.log', (l) => console.error('rdkafka', JSON.stringify(l)));
   }
 
   async #onRebalance(

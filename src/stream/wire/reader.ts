@@ -168,9 +168,12 @@ export class ProtoReader {
         if (this.pos + 8 > this.buf.length) throw this.truncated(8);
         this.pos += 8;
         return;
-      case WIRE_LEN:
-        this.pos += this.length();
+      case WIRE_LEN: {
+        // Not `this.pos += this.length()`: that reads pos before length() moves it past the prefix.
+        const len = this.length();
+        this.pos += len;
         return;
+      }
       case WIRE_I32:
         if (this.pos + 4 > this.buf.length) throw this.truncated(4);
         this.pos += 4;
