@@ -92,7 +92,10 @@ async function startOnce(
   ];
 
   try {
-    const clusterId = randomBytes(16).toString('base64url');
+    // Regression: a base64url id may start with '-', which kafka-storage's argument parser then takes
+    // for an option ("argument --cluster-id/-t: expected one argument"). Kafka's own generator avoids it.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     log(`kafka: formatting storage in ${dataDir} (cluster ${clusterId})`);
     const fmt = await runToFile(
       java,
