@@ -19,6 +19,7 @@ import { decodeLogs } from './wire/decode-logs.ts';
 import { decodeMetrics } from './wire/decode-metrics.ts';
 import { decodeTraces } from './wire/decode-traces.ts';
 import type { WorkloadResolver } from './workload.ts';
+import { WORKLOAD_STATE_METRICS } from './workload-state.ts';
 
 export type SignalTopicKind = 'logs' | 'metrics' | 'traces';
 
@@ -93,7 +94,7 @@ export class Pipeline {
       defaultCluster: config.cluster,
       resolver: opts.resolver,
       recordTimeMs: 0,
-      watchedMetrics: this.anomalies.watchedMetrics,
+      watchedMetrics: new Set([...this.anomalies.watchedMetrics, ...WORKLOAD_STATE_METRICS.keys()]),
       emit: onSignal,
       observeServerSpan: (site, _service, atMs, durationMs, failed) =>
         this.#spans.observe(site, atMs, durationMs, failed, onSignal),
@@ -200,6 +201,8 @@ export class Pipeline {
         return;
       }
       case 'metric': {
+        // Replica counts are context for the incident; they may also feed an anomaly rule below.
+        if (s.workload) this.grouper.noteWorkloadState(scopeOf(s), s);
         let found = false;
         this.anomalies.observe(s, (f) => {
           found = true;

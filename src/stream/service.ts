@@ -23,6 +23,11 @@ export interface StreamServiceOptions {
   registry: Registry;
   resolver: WorkloadResolver;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called with each context once the broker has acknowledged it: where later stages (the agents)
+   * attach without the stream stage importing them.
+   */
+  onContext?: (doc: IncidentContextDoc) => void;
 }
 
 /** Headers on every dead-letter record, next to the original record's own headers. */
@@ -41,6 +46,7 @@ export class StreamService {
   readonly ledger = new OffsetLedger();
   readonly #cfg: Config;
   readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
   readonly #producer: AckedProducer;
@@ -56,6 +62,7 @@ export class StreamService {
   constructor(opts: StreamServiceOptions) {
     this.#cfg = opts.config;
     this.#env = opts.env;
+    this.#onContext = opts.onContext;
     this.#log = opts.log;
     const kcfg = opts.config.kafka;
     this.#metrics = streamMetrics(opts.registry);
@@ -204,6 +211,7 @@ export class StreamService {
           }
         }
         this.#metrics.contextsEmitted.inc({ status: doc.status });
+        this.#onContext?.(doc);
       })
       .catch((err: Error) =>
         this.#log.error({ err: err.message, incident: doc.id }, 'context produce abandoned at shutdown'),

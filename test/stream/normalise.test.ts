@@ -163,6 +163,10 @@ describe('normalise: k8s_cluster metrics', () => {
           attrs: dep,
           metrics: [gauge('k8s.deployment.desired', 10, T0), gauge('k8s.deployment.available', 4, T0)],
         },
+        {
+          attrs: { 'k8s.namespace.name': 'shop', 'k8s.hpa.name': 'web' },
+          metrics: [gauge('k8s.hpa.max_replicas', 10, T0), gauge('k8s.hpa.current_replicas', 10, T0)],
+        },
       ]),
     );
     t.pipeline.flushAll();
@@ -173,6 +177,12 @@ describe('normalise: k8s_cluster metrics', () => {
     assert.match(kinds, /restart:CrashLoopBackOff/);
     assert.doesNotMatch(kinds, /OOMKilled/, 'a reason with value 0 is not current');
     assert.match(kinds, /metric_anomaly:k8s.deployment.available 4 of 10/);
+    assert.deepEqual(doc.workloadState, {
+      desiredReplicas: 10,
+      availableReplicas: 4,
+      hpa: { min: null, max: 10, current: 10, desired: null },
+      at: new Date(T0).toISOString(),
+    });
   });
 });
 

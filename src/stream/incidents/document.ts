@@ -1,6 +1,8 @@
 // The incident-context document (../shared/README.md "Documents written"); config/incident-context.schema.json
 // is its JSON Schema. Field order is fixed by construction so output is byte-stable for replay.
 
+import type { WorkloadState } from '../workload-state.ts';
+
 export const INCIDENT_CONTEXT_SCHEMA = 'kubetriage.io/incident-context/v1';
 
 export interface IncidentContextDoc {
@@ -18,6 +20,8 @@ export interface IncidentContextDoc {
   window: { start: string; end: string };
   evidence: EvidenceDoc[];
   rollouts: RolloutDoc[];
+  /** Latest replica counts of the workload from k8s_cluster metrics, when seen. */
+  workloadState: WorkloadState | null;
   stats: { signals: number; deduplicated: number; droppedEvidence: number };
   /** Kafka records that contributed, as offset ranges per partition (provenance for replays). */
   sources: { topic: string; partition: number; ranges: [number, number][] }[];

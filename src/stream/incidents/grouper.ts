@@ -1,6 +1,8 @@
 import type { Config } from '../../core/config.ts';
 import type { Clock } from '../clock.ts';
 import type { Hold, PartitionState, RecordSource } from '../offsets.ts';
+import type { MetricSignal } from '../signals.ts';
+import { WorkloadStates } from '../workload-state.ts';
 import type { IncidentContextDoc } from './document.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 import { Incident, type IncidentScope, scopeKey } from './incident.ts';
@@ -25,6 +27,7 @@ export class IncidentGrouper {
   readonly stats: GrouperStats = { opened: 0, resolved: 0, emitted: 0, evicted: 0 };
   readonly #incidents = new Map<string, Incident>();
   readonly #rollouts: RolloutMemory;
+  readonly #states = new WorkloadStates();
   readonly #cfg: Config['grouping'];
   readonly #clock: Clock;
   readonly #sink: ContextSink;
@@ -66,6 +69,7 @@ export class IncidentGrouper {
       this.#incidents.set(key, inc);
       this.stats.opened++;
       this.#attachRollouts(inc);
+      inc.workloadState = this.#states.get(key);
     }
     inc.absorb(u, this.#cfg.maxEvidence);
     if (u.atMs < inc.firstSignalAt) inc.firstSignalAt = u.atMs;
@@ -94,6 +98,15 @@ export class IncidentGrouper {
     }
     this.#due = Math.min(this.#due, this.nextDue());
     return n;
+  }
+
+  /** Replica counts of a workload (k8s_cluster); attached to its incident's next context. */
+  noteWorkloadState(scope: IncidentScope, s: MetricSignal): boolean {
+    const key = scopeKey(scope);
+    if (!this.#states.note(key, s)) return false;
+    const inc = this.#incidents.get(key);
+    if (inc) inc.workloadState = this.#states.get(key);
+    return true;
   }
 
   /** A ScalingReplicaSet event: remembered for the workload, attached to its incident if one is open. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hold, type PartitionState, type RecordSource } from '../offsets.ts';
 import type { WorkloadRef } from '../signals.ts';
+import type { WorkloadState } from '../workload-state.ts';
 import { INCIDENT_CONTEXT_SCHEMA, type IncidentContextDoc, iso, type RolloutDoc } from './document.ts';
 import { EvidenceItem, type EvidenceUpdate } from './evidence.ts';
 
@@ -43,6 +44,8 @@ export class Incident {
   /** Time of the earliest problem signal (a rollout before it widens the window, not this). */
   firstSignalAt: number;
   rollouts: RolloutDoc[] = [];
+  /** Latest replica counts (k8s_cluster metrics); not a material change on its own. */
+  workloadState: WorkloadState | null = null;
   /** Processing-clock times (record time in replay, wall time in run). */
   readonly createdAt: number;
   lastProblemAt: number;
@@ -157,6 +160,7 @@ export class Incident {
       inc.evidence.set(item.key, item);
     }
     inc.rollouts = doc.rollouts.map((r) => ({ ...r }));
+    inc.workloadState = doc.workloadState ?? null;
     for (const src of doc.sources ?? []) {
       inc.#sources.set(
         partitionOf(src.topic, src.partition),
@@ -210,6 +214,7 @@ export class Incident {
       window: { start: iso(this.windowStart), end: iso(this.windowEnd) },
       evidence,
       rollouts: this.rollouts.map((r) => ({ ...r })),
+      workloadState: this.workloadState,
       stats: {
         signals: this.signals,
         deduplicated: this.deduplicated,

@@ -1,6 +1,7 @@
 import { BAD_CONTAINER_REASONS, type SignalSite } from '../signals.ts';
 import type { MetricsRequest, NumberDataPoint } from '../wire/otlp-model.ts';
 import { getStringAttr } from '../wire/otlp-model.ts';
+import { resolveByName } from '../workload.ts';
 import { type NormaliseContext, nanosToMs } from './context.ts';
 import { resourceSite } from './site.ts';
 
@@ -22,7 +23,12 @@ export function normaliseMetrics(req: MetricsRequest, ctx: NormaliseContext): vo
         if (data.type !== 'gauge' && data.type !== 'sum') continue;
         const isStatus = metric.name === STATUS_REASON;
         if (!isStatus && !ctx.watchedMetrics.has(metric.name)) continue;
-        site ??= resourceSite(attrs, ctx);
+        // HPA metrics describe the HPA object; by convention it is named after the workload it scales.
+        if (!site) {
+          const hpa = metric.name.startsWith('k8s.hpa.') ? getStringAttr(attrs, 'k8s.hpa.name') : undefined;
+          site = resourceSite(attrs, ctx);
+          if (hpa) site = { ...site, workload: resolveByName('HorizontalPodAutoscaler', hpa) };
+        }
         const container = getStringAttr(attrs, 'k8s.container.name') ?? '';
         for (const p of data.dataPoints) {
           const value = pointValue(p);
