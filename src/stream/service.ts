@@ -41,6 +41,9 @@ export const DLQ_HEADERS = {
   stage: 'kubetriage.error.stage',
 } as const;
 
+/** librdkafka's RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART. */
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+
 export class StreamService {
   readonly pipeline: Pipeline;
   readonly ledger = new OffsetLedger();
@@ -58,6 +61,7 @@ export class StreamService {
   #connected = false;
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
+  #warnedMissingTopic = false;
 
   constructor(opts: StreamServiceOptions) {
     this.#cfg = opts.config;
@@ -138,7 +142,18 @@ export class StreamService {
       try {
         records = await this.#consumer.consume(batch);
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message }, 'consume failed; retrying');
+        const e = err as Error & { code?: number };
+        if (e.code === UNKNOWN_TOPIC_OR_PARTITION) {
+          // A configured topic that does not exist (yet): the others are consumed meanwhile.
+          if (!this.#warnedMissingTopic)
+            this.#log.warn(
+              { topics: this.inputTopics },
+              'a configured input topic does not exist yet; consuming the others',
+            );
+          this.#warnedMissingTopic = true;
+          continue;
+        }
+        this.#log.warn({ err: e.message }, 'consume failed; retrying');
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EvidenceDoc } from './document.ts';
+import { type EvidenceDoc, iso } from './document.ts';
 
 export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_errors' | 'rollout' | 'log';
 
@@ -75,6 +75,11 @@ export class EvidenceItem {
   readonly containers = new Set<string>();
   readonly traceIds = new Set<string>();
   metric: MetricRef | undefined;
+  /**
+   * The document form, rebuilt only after a change: an incident's revision usually changes a few of
+   * its items, and building every item's refs and timestamps per context was a measured hot spot.
+   */
+  #doc: EvidenceDoc | undefined;
 
   constructor(u: Pick<EvidenceUpdate, 'key' | 'kind' | 'atMs' | 'summary'>) {
     this.id = evidenceId(u.key);
@@ -127,6 +132,7 @@ export class EvidenceItem {
 
   /** Applies an update; returns true when the item changed (a new revision is due). */
   apply(u: EvidenceUpdate): boolean {
+    this.#doc = undefined;
     let changed = false;
     if (u.eventUid) {
       // A Kubernetes Event's count is cumulative: keep the highest seen per event, so a re-delivered
@@ -157,6 +163,20 @@ export class EvidenceItem {
     if (u.traceId && this.traceIds.size < MAX_REFS) this.traceIds.add(u.traceId);
     if (u.metric) this.metric = u.metric;
     return changed;
+  }
+
+  toDoc(): EvidenceDoc {
+    this.#doc ??= {
+      id: this.id,
+      key: this.key,
+      kind: this.kind,
+      at: iso(this.firstAt),
+      lastAt: iso(this.lastAt),
+      summary: this.summary,
+      count: this.count,
+      refs: this.refs(),
+    };
+    return this.#doc;
   }
 
   refs(): Record<string, unknown> {

@@ -182,16 +182,7 @@ export class Incident {
   toDocument(now: number): IncidentContextDoc {
     const evidence = [...this.evidence.values()]
       .sort((a, b) => a.firstAt - b.firstAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((e) => ({
-        id: e.id,
-        key: e.key,
-        kind: e.kind,
-        at: iso(e.firstAt),
-        lastAt: iso(e.lastAt),
-        summary: e.summary,
-        count: e.count,
-        refs: e.refs(),
-      }));
+      .map((e) => e.toDoc());
     const sources = [...this.#sources]
       .map(([p, ranges]) => ({
         topic: p.topic,

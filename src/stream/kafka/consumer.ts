@@ -89,6 +89,11 @@ export class GroupConsumer {
       this.#consumer.connect({ timeout: timeoutMs } as never, (err) => {
         if (err) return reject(err);
         this.#consumer.setDefaultConsumeTimeout(200);
+        // Wait for the first record only, then take what is already fetched: otherwise a steady
+        // trickle keeps one consume call open until the batch fills, and latency grows to seconds.
+        (
+          this.#consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
+        ).setDefaultIsTimeoutOnlyForFirstMessage(true);
         this.#consumer.subscribe(topics);
         resolve();
       });

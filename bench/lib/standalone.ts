@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import type { BenchOptions, BenchResult } from './result.ts';
+
+/** Lets every benchmark file run on its own (`node bench/decode.ts [--quick]`), printing its table. */
+export async function runAlone(
+  moduleUrl: string,
+  run: (o: BenchOptions) => Promise<BenchResult>,
+): Promise<void> {
+  if (process.argv[1] !== fileURLToPath(moduleUrl)) return;
+  const quick = process.argv.includes('--quick');
+  const res = await run({ quick, log: (l) => process.stderr.write(`${l}\n`) });
+  const { markdownTable } = await import('./report.ts');
+  process.stdout.write(`${markdownTable(res)}\n`);
+  for (const t of res.targets)
+    process.stdout.write(`- ${t.met ? 'met' : 'NOT met'}: ${t.target} — ${t.detail}\n`);
+}
