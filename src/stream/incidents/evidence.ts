@@ -70,10 +70,12 @@ export class EvidenceItem {
   #plainCount = 0;
   #eventCounts: Map<string, number> | undefined;
   #overflowCount = 0;
-  readonly objects = new Map<string, ObjectRef>();
-  readonly pods = new Set<string>();
-  readonly containers = new Set<string>();
-  readonly traceIds = new Set<string>();
+  // Reference sets are created on first use: most items only ever fill one or two of them, and
+  // thousands of open incidents each holding four empty collections showed in the memory benchmark.
+  #objects: Map<string, ObjectRef> | undefined;
+  #pods: Set<string> | undefined;
+  #containers: Set<string> | undefined;
+  #traceIds: Set<string> | undefined;
   metric: MetricRef | undefined;
   /**
    * The document form, rebuilt only after a change: an incident's revision usually changes a few of
@@ -116,10 +118,10 @@ export class EvidenceItem {
       }
     }
     item.#plainCount = Math.max(0, e.count - eventTotal);
-    for (const o of refs.objects ?? []) item.objects.set(`${o.kind}/${o.name}`, o);
-    for (const p of refs.pods ?? []) item.pods.add(p);
-    for (const c of refs.containers ?? []) item.containers.add(c);
-    for (const t of refs.traceIds ?? []) item.traceIds.add(t);
+    for (const o of refs.objects ?? []) item.#addObject(o);
+    for (const p of refs.pods ?? []) item.#pods = addBounded(item.#pods, p);
+    for (const c of refs.containers ?? []) item.#containers = addBounded(item.#containers, c);
+    for (const t of refs.traceIds ?? []) item.#traceIds = addBounded(item.#traceIds, t);
     item.metric = refs.metric;
     return item;
   }
@@ -156,13 +158,17 @@ export class EvidenceItem {
       this.lastAt = u.atMs;
       this.summary = u.summary;
     }
-    if (u.object && this.objects.size < MAX_REFS)
-      this.objects.set(`${u.object.kind}/${u.object.name}`, u.object);
-    if (u.pod && this.pods.size < MAX_REFS) this.pods.add(u.pod);
-    if (u.container && this.containers.size < MAX_REFS) this.containers.add(u.container);
-    if (u.traceId && this.traceIds.size < MAX_REFS) this.traceIds.add(u.traceId);
+    if (u.object) this.#addObject(u.object);
+    if (u.pod) this.#pods = addBounded(this.#pods, u.pod);
+    if (u.container) this.#containers = addBounded(this.#containers, u.container);
+    if (u.traceId) this.#traceIds = addBounded(this.#traceIds, u.traceId);
     if (u.metric) this.metric = u.metric;
     return changed;
+  }
+
+  #addObject(o: ObjectRef): void {
+    this.#objects ??= new Map();
+    if (this.#objects.size < MAX_REFS) this.#objects.set(`${o.kind}/${o.name}`, o);
   }
 
   toDoc(): EvidenceDoc {
@@ -181,13 +187,19 @@ export class EvidenceItem {
 
   refs(): Record<string, unknown> {
     const refs: Record<string, unknown> = {};
-    if (this.objects.size) refs.objects = [...this.objects.values()];
+    if (this.#objects?.size) refs.objects = [...this.#objects.values()];
     // All tracked events (bounded by MAX_EVENT_UIDS), so a restart can restore exact per-event counts.
     if (this.#eventCounts?.size) refs.events = [...this.#eventCounts].map(([uid, count]) => ({ uid, count }));
-    if (this.pods.size) refs.pods = [...this.pods];
-    if (this.containers.size) refs.containers = [...this.containers];
-    if (this.traceIds.size) refs.traceIds = [...this.traceIds];
+    if (this.#pods?.size) refs.pods = [...this.#pods];
+    if (this.#containers?.size) refs.containers = [...this.#containers];
+    if (this.#traceIds?.size) refs.traceIds = [...this.#traceIds];
     if (this.metric) refs.metric = this.metric;
     return refs;
   }
+}
+
+function addBounded(set: Set<string> | undefined, v: string): Set<string> {
+  const s = set ?? new Set<string>();
+  if (s.size < MAX_REFS) s.add(v);
+  return s;
 }
