@@ -1,4 +1,5 @@
 import { DecodeError } from '../../core/errors.ts';
+import { INTERN_MAX, internUtf8 } from './intern.ts';
 
 // Protobuf wire types (https://protobuf.dev/programming-guides/encoding/#structure).
 export const WIRE_VARINT = 0;
@@ -141,7 +142,10 @@ export class ProtoReader {
     const len = this.length();
     const start = this.pos;
     this.pos = start + len;
-    return len === 0 ? '' : this.buf.toString('utf8', start, start + len);
+    if (len === 0) return '';
+    return len <= INTERN_MAX
+      ? internUtf8(this.buf, start, len)
+      : this.buf.toString('utf8', start, start + len);
   }
 
   /** A view into the record's buffer, not a copy. */
