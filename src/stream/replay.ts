@@ -1,7 +1,7 @@
 // Offline: captured Kafka records through the same pipeline as `run`. Deterministic by construction:
 // record timestamps are the clock, records are taken in file order, documents are built in a fixed order.
 import type { Config } from '../core/config.ts';
-import { readCapture } from './capture.ts';
+import { type CapturedRecord, readCapture } from './capture.ts';
 import { ManualClock } from './clock.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import { OffsetLedger } from './offsets.ts';
@@ -25,7 +25,8 @@ export interface ReplayResult {
 }
 
 export interface ReplayOptions {
-  input: string;
+  /** A capture file, or the records themselves (the simulator's scenarios, tests). */
+  input: string | Iterable<CapturedRecord> | AsyncIterable<CapturedRecord>;
   config: Config;
   resolver: WorkloadResolver;
   onContext: (doc: IncidentContextDoc) => void;
@@ -48,7 +49,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   // Only for partition identities: contexts then carry the same offset provenance as in `run`.
   const partitions = new OffsetLedger();
   let records = 0;
-  for await (const rec of readCapture(opts.input)) {
+  const input = typeof opts.input === 'string' ? readCapture(opts.input) : opts.input;
+  for await (const rec of input) {
     records++;
     clock.advance(rec.timestamp);
     // Timers due before this record fire first, as they would have in the live stream.
