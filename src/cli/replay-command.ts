@@ -1,7 +1,10 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
+import { TriageChain } from '../agents/index.ts';
 import { loadConfig } from '../core/config.ts';
+import { KubetriageError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
+import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
 import { NamePatternResolver } from '../stream/workload.ts';
 import { writeLine } from './output.ts';
@@ -13,26 +16,49 @@ export function registerReplay(program: Command): void {
     .requiredOption('-i, --input <capture>', 'capture file (NDJSON, one Kafka record a line)')
     .option('-c, --config <file>', 'config YAML (defaults when omitted)')
     .option('-o, --output <file>', 'write documents here instead of stdout')
-    .action(async (opts: { input: string; config?: string; output?: string }) => {
-      const config = loadConfig(opts.config, {});
-      const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
-      const out: NodeJS.WritableStream | WriteStream = opts.output
-        ? createWriteStream(opts.output)
-        : process.stdout;
-      const result = await replay({
-        input: opts.input,
-        config,
-        resolver: new NamePatternResolver(),
-        onContext: (doc) => writeLine(out, JSON.stringify(doc)),
-        onDeadLetter: (d) => log.warn({ deadLetter: d }, `dead letter: ${d.error}`),
-      });
-      if (out !== process.stdout)
-        await new Promise<void>((resolve, reject) =>
-          (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())),
+    .option('--ollama <url>', 'also ask this Ollama for triage (output is then not deterministic)')
+    .option('--model <name>', 'model for --ollama (default: agents.llm.model)')
+    .action(
+      async (opts: { input: string; config?: string; output?: string; ollama?: string; model?: string }) => {
+        const config = loadConfig(opts.config, {});
+        // Replay is deterministic: rules only, whatever the config says, unless --ollama asks otherwise.
+        if (opts.ollama !== undefined && !URL.canParse(opts.ollama))
+          throw new KubetriageError('CONFIG_INVALID', `--ollama ${opts.ollama} is not a URL`);
+        config.agents.llm.url = opts.ollama ?? null;
+        if (opts.model) config.agents.llm.model = opts.model;
+        const log = createLogger(config.log.level === 'info' ? 'warn' : config.log.level);
+        const out: NodeJS.WritableStream | WriteStream = opts.output
+          ? createWriteStream(opts.output)
+          : process.stdout;
+        // Latest context per incident, in first-seen order (a Map keeps insertion order on update).
+        const latest = new Map<string, IncidentContextDoc>();
+        const result = await replay({
+          input: opts.input,
+          config,
+          resolver: new NamePatternResolver(),
+          onContext: (doc) => {
+            writeLine(out, JSON.stringify(doc));
+            latest.set(doc.id, doc);
+          },
+          onDeadLetter: (d) => log.warn({ deadLetter: d }, `dead letter: ${d.error}`),
+        });
+        // The end of input flushed every incident's latest state above; its triage report follows.
+        const chain = new TriageChain({ config: config.agents });
+        const reports = await Promise.all([...latest.values()].map((doc) => chain.triage(doc)));
+        for (const r of reports) writeLine(out, JSON.stringify(r));
+        if (out !== process.stdout)
+          await new Promise<void>((resolve, reject) =>
+            (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())),
+          );
+        log.info(
+          {
+            records: result.records,
+            contexts: result.contexts,
+            reports: reports.length,
+            deadLetters: result.deadLetters.length,
+          },
+          'replay finished',
         );
-      log.info(
-        { records: result.records, contexts: result.contexts, deadLetters: result.deadLetters.length },
-        'replay finished',
-      );
-    });
+      },
+    );
 }

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import { TriageChain, TriagePublisher } from '../agents/index.ts';
 import { loadConfig } from '../core/config.ts';
 import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
+import { reliableProducerConfig } from '../stream/kafka/client-config.ts';
+import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
 import { NamePatternResolver } from '../stream/workload.ts';
 
@@ -22,13 +25,34 @@ export function registerRun(program: Command): void {
       if (opts.port !== undefined) config.http.port = opts.port;
       const log = createLogger(config.log.level);
       const registry = newRegistry();
-      const service = new StreamService({ config, log, registry, resolver: new NamePatternResolver() });
+      // Agents: every acknowledged context is triaged and its report sent to the triage topic.
+      const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
+      triageProducer.onError = (err, topic, attempt) =>
+        log.error({ err: err.message, topic, attempt }, 'triage report produce failed; retrying');
+      const triage = new TriagePublisher({
+        chain: new TriageChain({ config: config.agents, registry }),
+        send: (key, value) => triageProducer.send({ topic: config.kafka.topics.triage, key, value }),
+        log,
+        registry,
+      });
+      const service = new StreamService({
+        config,
+        log,
+        registry,
+        resolver: new NamePatternResolver(),
+        onContext: (doc) => triage.onContext(doc),
+      });
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
         ready: () => service.readiness(),
       });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       log.info({ address }, 'http listening');
+      await triageProducer.connect();
+      log.info(
+        { topic: config.kafka.topics.triage, llm: config.agents.llm.url ? config.agents.llm.model : null },
+        'agents ready',
+      );
       await service.start();
 
       await new Promise<void>((resolve) => {
@@ -42,6 +66,12 @@ export function registerRun(program: Command): void {
           log.info({ signal }, 'shutting down: flushing and committing');
           service
             .stop()
+            // Contexts flushed by stop() are triaged too; their reports get a bounded wait.
+            .then(() => triage.drain(15_000 + (config.agents.llm.url ? config.agents.llm.timeout : 0)))
+            .then((done) => {
+              if (!done) log.warn({ pending: triage.pending }, 'triage reports still pending at shutdown');
+              return triageProducer.disconnect();
+            })
             .catch((err: Error) => log.error({ err: err.message }, 'error during shutdown'))
             .finally(() => http.close().finally(resolve));
         };

@@ -135,6 +135,92 @@ const kafkaSchema = z
   })
   .strict();
 
+const patterns = (def: string[]) => z.array(z.string().min(1)).default(def);
+
+/** The agent chain (src/agents): triage, diagnosis, executor draft; rules always, a model when configured. */
+const agentsSchema = z
+  .object({
+    /** Team named when the context has none (enrichment fills scope.team from labels). */
+    defaultTeam: z.string().min(1).default('unassigned'),
+    /** Namespaces (glob patterns, `*` and `?`) whose incidents count as production for severity. */
+    productionNamespaces: patterns(['production', 'prod', 'prod-*', '*-prod', '*-production']),
+    /** A rollout counts as a cause only when the failures start after it, within this long. */
+    rolloutWindow: duration('30m'),
+    /** Triage reports kept per (incident, revision, context hash); an unchanged context is never re-judged. */
+    cacheEntries: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** What the executor may draft. It only ever drafts; a human approves. */
+    policy: z
+      .object({
+        /** Namespaces (glob patterns) where a scale may be proposed. */
+        allowedNamespaces: patterns(['*']),
+        /** `namespace/name` glob patterns never proposed for scaling. */
+        forbiddenWorkloads: patterns(['kube-system/*', 'kube-public/*']),
+        minReplicas: z.number().int().min(0).default(1),
+        maxReplicas: z.number().int().min(1).default(50),
+        /** Largest replica change one proposal may make. */
+        maxStep: z.number().int().min(1).default(10),
+        /** Deployments (name glob patterns) that are canaries: a failing one is scaled down. */
+        canaryPatterns: patterns(['*-canary']),
+        /** A failing canary is scaled down to this (never below minReplicas). */
+        canaryFloor: z.number().int().min(0).default(2),
+        canaryScaleDown: z.boolean().default(true),
+        /** Add replicas under saturation when no HPA manages the Deployment. */
+        capacityScaleUp: z.boolean().default(true),
+        /** Scale-up target as a multiple of the current replicas (at least one more, within maxStep). */
+        scaleUpFactor: z.number().min(1).max(10).default(1.5),
+        /** A proposal expires this long after the context it was drafted from. */
+        proposalTtl: duration('15m'),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((p, ctx) => {
+        if (p.minReplicas > p.maxReplicas)
+          ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: 'must not exceed maxReplicas' });
+      }),
+    /** Ollama. Without a url the chain runs on rules alone (the deterministic baseline). */
+    llm: z
+      .object({
+        url: z.url().nullable().default(null),
+        model: z.string().min(1).default('llama3.1:8b'),
+        /** Agents that ask the model (one bounded call each); the others use rules. */
+        agents: z
+          .array(z.enum(['triage', 'diagnosis', 'executor']))
+          .default(['triage', 'diagnosis', 'executor']),
+        /** Per call, including time queued for a concurrency slot. */
+        timeout: duration('20s'),
+        maxConcurrent: z.number().int().min(1).max(64).default(2),
+        /** Calls waiting for a slot; beyond this a call is refused (rules stand). */
+        maxQueue: z.number().int().min(0).max(10_000).default(32),
+        ratePerMinute: z.number().min(0.1).default(60),
+        burst: z.number().int().min(1).default(10),
+        breaker: z
+          .object({
+            /** Consecutive endpoint failures that open the circuit. */
+            failures: z.number().int().min(1).default(5),
+            /** How long it stays open before one probe call is let through. */
+            cooldown: duration('30s'),
+          })
+          .strict()
+          .prefault({}),
+        /** Redact secrets, tokens, emails and IP addresses before anything leaves the process. */
+        redact: z.boolean().default(true),
+        maxPromptChars: z.number().int().min(1000).max(200_000).default(12_000),
+        /** Each piece of telemetry text (summaries, messages, log bodies) is cut to this. */
+        maxTextChars: z.number().int().min(20).max(2000).default(240),
+        maxEvidence: z.number().int().min(1).max(200).default(30),
+        maxOutputTokens: z.number().int().min(64).max(8192).default(768),
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(256 * 1024),
+        temperature: z.number().min(0).max(2).default(0),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Name of the cluster the telemetry comes from; `k8s.cluster.name` on a resource wins. */
@@ -169,6 +255,7 @@ export const configSchema = z
     normalReasonsOfInterest: z.array(z.string()).default(['ScalingReplicaSet']),
     /** Span latency and error-rate series are cut into buckets of this size. */
     spanBucket: duration('30s'),
+    agents: agentsSchema.prefault({}),
     http: z
       .object({
         host: z.string().default('0.0.0.0'),
@@ -187,6 +274,7 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+export type AgentsConfig = Config['agents'];
 
 /** Validates a parsed config object; the error names every bad key by its path. */
 export function validateConfig(raw: unknown, source = 'config'): Config {

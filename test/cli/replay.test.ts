@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import { formatCaptureLine } from '../../src/stream/capture.ts';
+import { assertValidReport } from '../agents/report-schema.ts';
 import { POD_ATTRS, span, tracesRecord } from '../helpers/otlp.ts';
 import { assertValidContext } from '../helpers/schema.ts';
 
@@ -87,11 +88,24 @@ describe('kubetriage replay', () => {
     const b = await run(process.execPath, [BIN, 'replay', '--input', input]);
     assert.ok(a.stdout.length > 1000);
     assert.equal(a.stdout, b.stdout);
-    const docs = a.stdout
+    const all = a.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    const docs = all.filter((d) => d.schema === 'kubetriage.io/incident-context/v1');
     for (const d of docs) assertValidContext(d);
+    // After the contexts: one triage report per incident, for its latest revision, in first-seen order.
+    const reports = all.slice(docs.length);
+    const firstSeen = [...new Set(docs.map((d) => d.id))];
+    assert.deepEqual(
+      reports.map((r) => r.incident),
+      firstSeen,
+    );
+    for (const r of reports) {
+      const latest = docs.filter((d) => d.id === r.incident).at(-1);
+      assertValidReport(r, latest);
+      assert.equal(r.engine, 'rules');
+    }
     const ids = new Set(docs.map((d) => d.id));
     assert.equal(ids.size, 2, 'api and web incidents');
     // The corrupt record was dead-lettered, not fatal, and said so on stderr.

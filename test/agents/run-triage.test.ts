@@ -1,0 +1,155 @@
+// `kubetriage run` with the agents wired in: a real broker, a real process, and the Ollama FAKE on a
+// loopback socket. Contexts the broker acknowledged are triaged and land on the triage topic, keyed by
+// incident id. Needs KAFKA_BROKERS (`npm test` starts a broker); skipped without one.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import type { TriageReport } from '../../src/agents/report.ts';
+import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
+import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
+import { consumeUntil, createTopics, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
+import { gauge, metricsRecord } from '../helpers/otlp.ts';
+import { FakeOllama } from './fake-ollama.ts';
+import { assertValidReport } from './report-schema.ts';
+
+const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('kubetriage run: agents', {
+  skip: !process.env.KAFKA_BROKERS && 'needs KAFKA_BROKERS (npm test starts a broker)',
+}, () => {
+  it('triages each acknowledged context with the model and produces the report to the triage topic', {
+    timeout: 90_000,
+  }, async () => {
+    const fake = new FakeOllama();
+    await fake.start();
+    fake.handler = (r) => {
+      if (r.agent === 'triage') return { content: { severity: 'SEV3', impact: 'canary crash-looping' } };
+      if (r.agent === 'diagnosis') {
+        const ids = (
+          r.format as {
+            properties: {
+              hypotheses: { items: { properties: { evidence: { items: { enum: string[] } } } } };
+            };
+          }
+        ).properties.hypotheses.items.properties.evidence.items.enum;
+        return {
+          content: {
+            hypotheses: [
+              { cause: 'crash_loop', confidence: 0.7, evidence: [ids[0]], explanation: 'crashing' },
+            ],
+          },
+        };
+      }
+      return {
+        content: {
+          action: { namespace: 'shop', name: 'checkout-canary', toReplicas: 4 },
+          reason: 'halve it',
+        },
+      };
+    };
+    const t = await testTopics(1);
+    const triageTopic = unique('triage');
+    await createTopics([triageTopic], 1);
+    const now = Date.now();
+    const pod = 'checkout-canary-6b7c8d9f4-q1zzz';
+    const ev: K8sEvent = {
+      namespace: 'shop',
+      reason: 'BackOff',
+      message: `Back-off restarting failed container app in pod ${pod}_shop`,
+      type: 'Warning',
+      object: { kind: 'Pod', name: pod },
+      uid: 'bo-1',
+      count: 3,
+      atMs: now,
+    };
+    await produce(t.metrics, [
+      {
+        value: metricsRecord([
+          {
+            attrs: { 'k8s.namespace.name': 'shop', 'k8s.deployment.name': 'checkout-canary' },
+            metrics: [gauge('k8s.deployment.desired', 8, now), gauge('k8s.deployment.available', 5, now)],
+          },
+        ]),
+      },
+    ]);
+    await produce(t.logs, [{ value: encodeOtlp('ExportLogsServiceRequest', k8sEventsRequest([ev])) }]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'kt-run-agents-'));
+    const cfg = join(dir, 'kubetriage.yaml');
+    writeFileSync(
+      cfg,
+      stringify({
+        grouping: { groupWait: '1s', restore: false },
+        kafka: {
+          groupId: t.group,
+          topics: {
+            logs: [t.logs],
+            metrics: [t.metrics],
+            traces: [t.traces],
+            contexts: t.contexts,
+            dlq: t.dlq,
+            triage: triageTopic,
+          },
+        },
+        agents: { llm: { url: fake.url, model: 'fake-model:1b' } },
+      }),
+    );
+    const port = await freePort();
+    const stderr: string[] = [];
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, 'run', '--config', cfg, '--port', String(port)],
+      {
+        env: { ...process.env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    try {
+      const recs = await consumeUntil(triageTopic, (r) => r.length >= 1, 60_000);
+      assert.ok(recs.length >= 1, `a triage report arrived (stderr: ${stderr.join('').slice(-2000)})`);
+      const report = JSON.parse(recs[0]!.value!.toString()) as TriageReport;
+      assertValidReport(report);
+      assert.equal(recs[0]!.key?.toString(), report.incident);
+      assert.equal(report.engine, 'llm:fake-model:1b');
+      assert.equal(report.scope.workload.name, 'checkout-canary');
+      assert.equal(report.proposal?.fromReplicas, 8);
+      assert.equal(report.proposal?.toReplicas, 4);
+      assert.equal(fake.calls(), 3);
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () =>
+          /kubetriage_time_to_first_triage_seconds_count 1/.test(
+            await (await fetch(`${base}/metrics`)).text(),
+          ),
+        10_000,
+        'time to first triage observed',
+      );
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /kubetriage_llm_calls_total\{agent="executor"\} 1/);
+      assert.match(metrics, /kubetriage_triage_published_total\{result="sent"\} 1/);
+      assert.match(metrics, /kubetriage_agent_latency_seconds_count\{agent="diagnosis",engine="llm"\} 1/);
+    } finally {
+      child.kill('SIGTERM');
+      await fake.close();
+    }
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 0, stderr.join('').slice(-2000));
+  });
+});
