@@ -23,8 +23,13 @@ export interface ExecutorResult {
   noProposalReason: string | null;
 }
 
-/** A failing canary is scaled down when the fault is its own (not a peer, the nodes or load). */
+/**
+ * A failing canary is scaled down when the fault is its own (not a peer, the nodes or scheduling).
+ * Saturation counts as its own: a canary slower than its stable sibling is a worse version, and
+ * scaling it up would send more traffic to it (a regression the scenario eval caught).
+ */
 const CANARY_CAUSES: ReadonlySet<Cause> = new Set<Cause>([
+  'capacity',
   'bad_rollout',
   'oom',
   'crash_loop',

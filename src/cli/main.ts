@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { KubetriageError } from '../core/errors.ts';
+import { registerDemo } from './demo-command.ts';
+import { registerEval } from './eval-command.ts';
 import { registerRecord } from './record-command.ts';
 import { registerReplay } from './replay-command.ts';
 import { registerRun } from './run-command.ts';
+import { registerSimulate } from './simulate-command.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command()
@@ -13,6 +16,9 @@ export async function main(argv: string[]): Promise<void> {
   registerRun(program);
   registerReplay(program);
   registerRecord(program);
+  registerSimulate(program);
+  registerDemo(program);
+  registerEval(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -17,6 +17,10 @@ export interface K8sEvent {
   atMs: number;
   node?: string;
   reportingController?: string;
+  /** When the Event object was created (its first occurrence); `k8s.event.start_time`. Default: atMs. */
+  firstAtMs?: number;
+  /** involvedObject.resourceVersion (`k8s.object.resource_version`). Default: "1". */
+  resourceVersion?: string;
 }
 
 const SCOPE = {
@@ -40,7 +44,7 @@ export function k8sEventResourceLogs(ev: K8sEvent): Record<string, unknown> {
         'k8s.object.uid': ev.object.uid ?? '',
         'k8s.object.fieldpath': ev.object.fieldPath ?? '',
         'k8s.object.api_version': ev.object.apiVersion ?? 'v1',
-        'k8s.object.resource_version': '1',
+        'k8s.object.resource_version': ev.resourceVersion ?? '1',
       }),
     },
     scopeLogs: [
@@ -55,10 +59,7 @@ export function k8sEventResourceLogs(ev: K8sEvent): Record<string, unknown> {
             attributes: attrs({
               'k8s.event.reason': ev.reason,
               'k8s.event.action': '',
-              'k8s.event.start_time': new Date(ev.atMs)
-                .toISOString()
-                .replace('T', ' ')
-                .replace(/\.\d+Z$/, ' +0000 UTC'),
+              'k8s.event.start_time': goTimeString(ev.firstAtMs ?? ev.atMs),
               'k8s.event.name': ev.name ?? `${ev.object.name}.${ev.uid.slice(0, 8)}`,
               'k8s.event.uid': ev.uid,
               'k8s.namespace.name': ev.namespace,
@@ -71,6 +72,14 @@ export function k8sEventResourceLogs(ev: K8sEvent): Record<string, unknown> {
       },
     ],
   };
+}
+
+/** Go's `time.Time.String()` of a metav1.Time in UTC, e.g. `2026-11-28 09:00:00 +0000 UTC`. */
+export function goTimeString(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' +0000 UTC');
 }
 
 /** A batch as the Kafka exporter writes it with default settings: every event's ResourceLogs in one request. */

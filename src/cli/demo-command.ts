@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { TriageChain } from '../agents/index.ts';
+import { loadConfig } from '../core/config.ts';
+import { runScenario } from '../eval/scenario-run.ts';
+import { getScenario } from '../sim/scenarios/index.ts';
+import { renderIncident } from './demo-render.ts';
+import { snapshotResolver } from './snapshot-resolver.ts';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'the embedded default: a bundled scenario through the whole pipeline in-process (no Kafka, cluster or LLM), readable report on stdout',
+    )
+    .option('-s, --scenario <name>', 'scenario to run (kubetriage simulate --list shows them)', 'oom-rollout')
+    .option('--seed <n>', 'noise seed', (v) => Number.parseInt(v, 10), 1)
+    .option('--all', 'show every incident, not only the scenario’s primary ones')
+    .action(async (opts: { scenario: string; seed: number; all?: boolean }) => {
+      const scenario = getScenario(opts.scenario);
+      const config = loadConfig(undefined, {});
+      const started = performance.now();
+      const progress = (done: number, total: number) =>
+        process.stderr.write(`\r[demo] ${scenario.name}: replaying ${done}/${total} Kafka records`);
+      const outcome = await runScenario(scenario, {
+        config,
+        chain: new TriageChain({ config: config.agents }),
+        resolver: snapshotResolver,
+        seed: opts.seed,
+        onProgress: progress,
+      });
+      process.stderr.write(
+        `\r[demo] ${scenario.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`.padEnd(
+          70,
+        ),
+      );
+      process.stderr.write('\n');
+      const primary = new Set(
+        outcome.run.truth.incidents
+          .filter((i) => i.role === 'primary')
+          .map((i) => `${i.namespace}/${i.workload.kind}/${i.workload.name}`),
+      );
+      const shown = outcome.latest.filter(
+        (d) =>
+          opts.all || primary.has(`${d.scope.namespace}/${d.scope.workload.kind}/${d.scope.workload.name}`),
+      );
+      const out: string[] = [
+        `kubetriage demo — scenario ${scenario.name}: ${scenario.description}`,
+        `${outcome.run.records.length} Kafka records (${new Date(outcome.run.start).toISOString()} → ${new Date(outcome.run.end).toISOString()}) → ${outcome.contexts.length} contexts, ${outcome.latest.length} incident(s); showing ${shown.length}${opts.all ? '' : ' (--all for every incident)'}`,
+        '',
+      ];
+      for (const d of shown.length ? shown : outcome.latest)
+        out.push(renderIncident(d, outcome.reports.get(d.id)), '');
+      if (outcome.latest.length === 0)
+        out.push('No incident raised: nothing in this telemetry looks like trouble.');
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+}

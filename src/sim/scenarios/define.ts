@@ -1,0 +1,58 @@
+import { KubetriageError } from '../../core/errors.ts';
+import { Sim } from '../engine.ts';
+import type { Scenario, ScenarioOptions, ScenarioRun, ScenarioTruth } from './types.ts';
+
+/** 2026-11-28T09:00:00Z: the default base time, so captures are byte-stable without options. */
+export const DEFAULT_START = Date.UTC(2026, 10, 28, 9, 0, 0);
+
+export function parseStart(start: number | string | undefined): number {
+  if (start === undefined) return DEFAULT_START;
+  if (typeof start === 'number') {
+    if (!Number.isFinite(start) || start < 0)
+      throw new KubetriageError('CONFIG_INVALID', `invalid start time ${start}`);
+    return Math.floor(start);
+  }
+  const t = Date.parse(start);
+  if (!Number.isFinite(t))
+    throw new KubetriageError('CONFIG_INVALID', `--start "${start}" is not an ISO 8601 time`);
+  return t;
+}
+
+/** A scenario from its script: `build` sets up the world and schedules everything on the Sim. */
+export function defineScenario(def: {
+  name: string;
+  description: string;
+  durationMs: number;
+  truth: ScenarioTruth;
+  build: (sim: Sim) => void;
+}): Scenario {
+  const generate = (opts: ScenarioOptions = {}): ScenarioRun => {
+    const start = parseStart(opts.start);
+    const sim = new Sim({
+      scenario: def.name,
+      seed: opts.seed ?? 1,
+      start,
+      durationMs: def.durationMs,
+      collector: opts.collector,
+    });
+    def.build(sim);
+    sim.run();
+    return {
+      name: def.name,
+      records: sim.records(),
+      snapshot: sim.snapshot(),
+      truth: def.truth,
+      start,
+      end: sim.end,
+    };
+  };
+  return {
+    name: def.name,
+    description: def.description,
+    durationMs: def.durationMs,
+    truth: def.truth,
+    generate,
+    records: (opts) => generate(opts).records,
+    snapshot: (opts) => generate(opts).snapshot,
+  };
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { TriageChain } from '../../src/agents/index.ts';
+import { snapshotResolver } from '../../src/cli/snapshot-resolver.ts';
+import { validateConfig } from '../../src/core/config.ts';
+import { runScenario } from '../../src/eval/scenario-run.ts';
+import { scoreScenario } from '../../src/eval/score.ts';
+import { getScenario, listScenarios } from '../../src/sim/scenarios/index.ts';
+import { assertValidContext } from '../helpers/schema.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
+
+describe('scenario evaluation', () => {
+  it('kubetriage eval scores every scenario and writes consistent JSON', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-eval-'));
+    const json = join(dir, 'eval.json');
+    const r = await run(process.execPath, [BIN, 'eval', '--json', json]);
+    for (const s of listScenarios()) assert.match(r.stdout, new RegExp(`\\| ${s.name} `));
+    assert.match(r.stdout, /\| TOTAL /);
+    const out = JSON.parse(readFileSync(json, 'utf8')) as {
+      results: { rules: { scenario: string; expected: number; found: number }[] };
+      totals: { rules: { expected: number; found: number } };
+    };
+    const rows = out.results.rules;
+    assert.equal(rows.length, listScenarios().length);
+    assert.equal(
+      out.totals.rules.expected,
+      rows.reduce((a, s) => a + s.expected, 0),
+    );
+    assert.equal(
+      out.totals.rules.found,
+      rows.reduce((a, s) => a + s.found, 0),
+    );
+  });
+
+  it('regression: a failing canary is never scaled up, whatever the top cause', async () => {
+    const config = validateConfig({});
+    const o = await runScenario(getScenario('canary'), {
+      config,
+      chain: new TriageChain({ config: config.agents }),
+      resolver: snapshotResolver,
+    });
+    const canary = o.latest.find((d) => d.scope.workload.name.endsWith('-canary'));
+    assert.ok(canary, 'the canary incident is raised');
+    const p = o.reports.get(canary.id)?.proposal;
+    assert.ok(p, 'a proposal is drafted for the failing canary');
+    assert.ok(p.toReplicas < p.fromReplicas, `scales down (${p.fromReplicas} → ${p.toReplicas})`);
+    const score = scoreScenario('canary', getScenario('canary').truth, o.latest, o.reports);
+    assert.equal(score.incidents[0]?.proposalOk, true);
+  });
+
+  it('every scenario yields schema-valid contexts, and noise-free ground-truth incidents are all found', async () => {
+    const config = validateConfig({});
+    for (const s of listScenarios()) {
+      const o = await runScenario(s, {
+        config,
+        chain: new TriageChain({ config: config.agents }),
+        resolver: snapshotResolver,
+      });
+      for (const d of o.contexts) assertValidContext(d);
+      assert.equal(o.deadLetters, 0, `${s.name}: no dead letters`);
+      const score = scoreScenario(s.name, s.truth, o.latest, o.reports);
+      assert.equal(score.found, score.expected, `${s.name}: every expected incident raised`);
+    }
+  });
+});
+
+describe('kubetriage demo', () => {
+  it('prints the incident with evidence from every signal kind the scenario sends', async () => {
+    const r = await run(process.execPath, [BIN, 'demo']);
+    assert.match(r.stdout, /scenario oom-rollout/);
+    assert.match(r.stdout, /Deployment shop\/checkout/);
+    // oom-rollout sends k8s events, k8s_cluster metrics and traces.
+    for (const kind of ['event', 'restart', 'rollout', 'metric'])
+      assert.match(r.stdout, new RegExp(`\\d\\d:\\d\\d:\\d\\d  ${kind}\\b`), kind);
+    assert.match(r.stdout, /Hypotheses \(engine rules\)\n {3}1\. bad_rollout/);
+    assert.match(r.stdout, /Proposal, as the approval message shows it/);
+    assert.match(r.stderr, /\[demo\] oom-rollout: done in/);
+  });
+
+  it('refuses an unknown scenario naming the valid ones', async () => {
+    await assert.rejects(
+      run(process.execPath, [BIN, 'demo', '--scenario', 'nope']),
+      (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2);
+        assert.match(e.stderr, /unknown scenario "nope"; valid scenarios: oom-rollout/);
+        return true;
+      },
+    );
+  });
+});
