@@ -255,6 +255,12 @@ export const configSchema = z
     normalReasonsOfInterest: z.array(z.string()).default(['ScalingReplicaSet']),
     /** Span latency and error-rate series are cut into buckets of this size. */
     spanBucket: duration('30s'),
+    /**
+     * Server spans a bucket needs before its p99 and error rate count as a sample: with a handful of
+     * spans one slow request is the p99 (the noise-only scenario raised false latency incidents).
+     */
+    spanMinSamples: z.number().int().min(1).default(10),
+    enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     http: z
       .object({

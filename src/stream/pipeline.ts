@@ -13,7 +13,7 @@ import { normaliseLogs } from './normalise/logs.ts';
 import { normaliseMetrics } from './normalise/metrics.ts';
 import { normaliseTraces } from './normalise/traces.ts';
 import type { Hold, RecordSource } from './offsets.ts';
-import type { Signal, SignalSite } from './signals.ts';
+import type { EventSignal, Signal, SignalSite } from './signals.ts';
 import { SpanStats } from './span-stats.ts';
 import { decodeLogs } from './wire/decode-logs.ts';
 import { decodeMetrics } from './wire/decode-metrics.ts';
@@ -68,6 +68,10 @@ export class Pipeline {
   readonly #ctx: NormaliseContext;
   /** The record being processed; signals derived from it hold its offset. */
   #src: RecordSource | undefined;
+  /** Enrichment rules: known-benign events are dropped (counted in stats.ignored). */
+  readonly #ignoreEvent: ((e: EventSignal) => string | undefined) | undefined;
+  /** The container state an ignored event reports is emitted right after it: dropped with it. */
+  #ignoredEvent = false;
 
   constructor(opts: PipelineOptions) {
     const { config, clock } = opts;
@@ -87,8 +91,9 @@ export class Pipeline {
       ttlMs: Math.max(config.grouping.resolveTimeout * 6, 3_600_000),
       clock,
     });
-    this.#spans = new SpanStats(config.spanBucket);
-    this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink, opts.trackHold);
+    this.#spans = new SpanStats(config.spanBucket, config.spanMinSamples);
+    this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink, opts.trackHold, opts.resolver);
+    this.#ignoreEvent = opts.resolver.ignoreEvent?.bind(opts.resolver);
     const onSignal = (s: Signal) => this.#onSignal(s);
     this.#ctx = {
       defaultCluster: config.cluster,
@@ -180,6 +185,12 @@ export class Pipeline {
     const src = this.#src;
     switch (s.type) {
       case 'event': {
+        this.#ignoredEvent = false;
+        if (this.#ignoreEvent?.(s) !== undefined) {
+          this.#ignoredEvent = true;
+          this.stats.ignored++;
+          return;
+        }
         if (s.eventUid && this.dedup.eventDelta(s.eventUid, s.count) === 0) {
           this.stats.duplicateEvents++;
           return;
@@ -194,6 +205,11 @@ export class Pipeline {
         return;
       }
       case 'container': {
+        if (this.#ignoredEvent && s.via === 'event') {
+          this.#ignoredEvent = false;
+          this.stats.ignored++;
+          return;
+        }
         const repeat =
           s.via === 'metric' &&
           this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${s.reason}`);

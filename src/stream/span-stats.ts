@@ -26,8 +26,11 @@ export class SpanStats {
   readonly #buckets = new Map<string, Bucket>();
   readonly #maxSeries: number;
 
-  constructor(bucketMs: number, maxSeries = 50_000) {
+  readonly #minSamples: number;
+
+  constructor(bucketMs: number, minSamples = 1, maxSeries = 50_000) {
     this.#bucketMs = bucketMs;
+    this.#minSamples = minSamples;
     this.#maxSeries = maxSeries;
   }
 
@@ -80,7 +83,9 @@ export class SpanStats {
   }
 
   #close(b: Bucket, out: (m: MetricSignal) => void): void {
-    if (b.total === 0) return;
+    // Too few spans make a percentile of noise; the bucket is dropped, not merged (the baseline
+    // simply skips it).
+    if (b.total < this.#minSamples) return;
     const at = b.start + this.#bucketMs;
     const sorted = b.durations.subarray(0, b.kept).sort();
     const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;

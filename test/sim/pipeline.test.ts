@@ -21,12 +21,8 @@ const key = (k: IncidentKey | IncidentContextDoc['scope']) =>
 
 /** Known pipeline gaps that make it raise incidents the ground truth does not allow (seed 1). */
 const FALSE_POSITIVES: Record<string, string> = {
-  'noise-only':
-    'latency-p99-up fires on frontend: p99 per workload mixes fast and slow routes (GET / ~45 ms, POST /checkout ' +
-    '~160 ms), and with a handful of sampled server spans per 30 s bucket one checkout request lifts the bucket p99 ' +
-    'above 2× its EWMA baseline. Needs a minimum span count per bucket or per-route series.',
-  'missing-config':
-    'same frontend latency-p99-up false positive as noise-only (mixed routes, few spans per bucket)',
+  // Fixed: noise-only and missing-config raised a frontend latency-p99-up false positive (a handful of
+  // server spans per 30 s bucket made one slow request the p99); buckets now need spanMinSamples spans.
   'node-pressure':
     'NamePatternResolver reads DaemonSet pod otel-agent-<5 chars> as Deployment "otel" (it matches the ' +
     '<deployment>-<hash>-<suffix> pattern), so the NodeNotReady event on it opens observability/Deployment/otel.',
