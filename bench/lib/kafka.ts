@@ -13,7 +13,9 @@ export async function withBroker<T>(
   try {
     return await fn(broker.brokers);
   } finally {
-    process.env.KAFKA_BROKERS = prev;
+    // Assigning undefined would leave the string "undefined" in the environment.
+    if (prev === undefined) delete process.env.KAFKA_BROKERS;
+    else process.env.KAFKA_BROKERS = prev;
     await broker.stop();
   }
 }
