@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { KubetriageError } from '../core/errors.ts';
+import { registerApprove } from './approve-command.ts';
+import { registerAudit } from './audit-command.ts';
 import { registerDemo } from './demo-command.ts';
 import { registerEval } from './eval-command.ts';
 import { registerRecord } from './record-command.ts';
@@ -19,6 +21,8 @@ export async function main(argv: string[]): Promise<void> {
   registerSimulate(program);
   registerDemo(program);
   registerEval(program);
+  registerApprove(program);
+  registerAudit(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

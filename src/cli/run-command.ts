@@ -8,6 +8,7 @@ import { reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
 import { NamePatternResolver } from '../stream/workload.ts';
+import { wireExec } from './exec-wiring.ts';
 
 export function registerRun(program: Command): void {
   program
@@ -31,7 +32,10 @@ export function registerRun(program: Command): void {
         log.error({ err: err.message, topic, attempt }, 'triage report produce failed; retrying');
       const triage = new TriagePublisher({
         chain: new TriageChain({ config: config.agents, registry }),
-        send: (key, value) => triageProducer.send({ topic: config.kafka.topics.triage, key, value }),
+        send: (key, value) =>
+          triageProducer
+            .send({ topic: config.kafka.topics.triage, key, value })
+            .then(() => exec.onReport(value)),
         log,
         registry,
       });
@@ -45,6 +49,14 @@ export function registerRun(program: Command): void {
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
         ready: () => service.readiness(),
+      });
+      // Exec stage (src/exec): Slack proposals, approvals, scale, audit; routes must exist before listen.
+      const exec = await wireExec({
+        config,
+        log,
+        registry,
+        http,
+        send: (topic, key, value) => triageProducer.send({ topic, key, value }),
       });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       log.info({ address }, 'http listening');

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { execSchema } from './config-exec.ts';
 import { parseDuration } from './duration.ts';
 import { KubetriageError } from './errors.ts';
 
@@ -221,6 +222,116 @@ const agentsSchema = z
   })
   .strict();
 
+const stringOrList = z
+  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .transform((v) => (typeof v === 'string' ? [v] : v));
+
+/** What a rule matches on the workload or object: glob patterns (`*`, `?`), any of a list. */
+const ruleTarget = {
+  /** A label for the rule, used in logs and in `teamSource` (`rule:<id>`); its path otherwise. */
+  id: z.string().min(1).optional(),
+  namespace: stringOrList.optional(),
+  /** Object kind (Pod, Deployment, …) for events; workload kind for team and grouping rules. */
+  kind: stringOrList.optional(),
+  name: stringOrList.optional(),
+};
+
+function needsMatch(keys: readonly string[]) {
+  return (r: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    if (!keys.some((k) => r[k] !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        message: `a rule${r.id ? ` ("${r.id}")` : ''} needs at least one of ${keys.join(', ')}`,
+      });
+  };
+}
+
+/** Events that are known to be benign: dropped before grouping (counted as ignored). */
+const ignoreRule = z
+  .object({
+    ...ruleTarget,
+    /** Event reasons (glob patterns). */
+    reason: stringOrList.optional(),
+    /** A regular expression the event message must match. */
+    message: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    needsMatch(['reason', 'namespace', 'kind', 'name', 'message'])(r, ctx);
+    if (r.message === undefined) return;
+    try {
+      new RegExp(r.message);
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['message'],
+        message: `invalid regular expression /${r.message}/${r.id ? ` in rule "${r.id}"` : ''}: ${(err as Error).message}`,
+      });
+    }
+  });
+
+/** The enrichment stage (src/enrich): cluster metadata joined onto signals and incidents. */
+const enrichSchema = z
+  .object({
+    /** `run` watches the cluster (list + watch). `replay` reads `--snapshot FILE` instead. */
+    enabled: z.boolean().default(false),
+    /** Kubeconfig file; null: in-cluster when `inCluster`, else KUBECONFIG or ~/.kube/config. */
+    kubeconfig: z.string().min(1).nullable().default(null),
+    /** Use the pod's service account (KUBERNETES_SERVICE_HOST and the mounted token). */
+    inCluster: z.boolean().default(false),
+    /** Kubeconfig context; null: its current-context. */
+    context: z.string().min(1).nullable().default(null),
+    /** Namespaces to watch; empty: all (needs cluster-wide list/watch). */
+    namespaces: z.array(z.string().min(1)).default([]),
+    /** Watch Nodes (cluster-scoped) for node conditions. */
+    nodes: z.boolean().default(true),
+    /** Label keys naming the owning team, on the workload first, then on its namespace; in order. */
+    teamLabels: z.array(z.string().min(1)).default(['team', 'app.kubernetes.io/part-of', 'owner']),
+    /** Annotation keys naming the owning team, tried after the labels. */
+    teamAnnotations: z.array(z.string().min(1)).default(['team', 'owner']),
+    /** A deleted pod (or ReplicaSet) still resolves this long, for its late signals. */
+    tombstoneTtl: duration('5m'),
+    maxTombstones: z.number().int().min(0).default(50_000),
+    /** `run` waits this long for the first list of every resource before consuming (then goes on). */
+    syncTimeout: duration('30s'),
+    /** Revisions kept in an incident's rollout timeline. */
+    maxRollouts: z.number().int().min(1).max(100).default(10),
+    rules: z
+      .object({
+        ignore: z.array(ignoreRule).default([]),
+        /** Team overrides, checked before any label: the first matching rule names the team. */
+        teams: z
+          .array(
+            z
+              .object({ ...ruleTarget, team: z.string().min(1) })
+              .strict()
+              .superRefine(needsMatch(['namespace', 'kind', 'name'])),
+          )
+          .default([]),
+        /** Grouping overrides: signals of matching workloads join the incident of `groupAs`. */
+        grouping: z
+          .array(
+            z
+              .object({
+                ...ruleTarget,
+                groupAs: z.object({ kind: z.string().min(1), name: z.string().min(1) }).strict(),
+              })
+              .strict()
+              .superRefine(needsMatch(['namespace', 'kind', 'name'])),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.inCluster && e.kubeconfig !== null)
+      ctx.addIssue({ code: 'custom', path: ['kubeconfig'], message: 'set either kubeconfig or inCluster' });
+  });
+
+export type EnrichConfig = z.infer<typeof enrichSchema>;
+
 export const configSchema = z
   .object({
     /** Name of the cluster the telemetry comes from; `k8s.cluster.name` on a resource wins. */
@@ -262,6 +373,7 @@ export const configSchema = z
     spanMinSamples: z.number().int().min(1).default(10),
     enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
+    exec: execSchema.prefault({}),
     http: z
       .object({
         host: z.string().default('0.0.0.0'),

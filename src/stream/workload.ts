@@ -12,6 +12,55 @@ export interface WorkloadResolver {
     objectName: string,
     resourceAttrs?: readonly KeyValue[],
   ): WorkloadRef | undefined;
+  /**
+   * What the cluster knows about a workload: owning team (with provenance) and its rollout timeline.
+   * Optional: resolvers without a cluster leave team null and rollouts to ScalingReplicaSet events.
+   */
+  describe?(namespace: string, workload: WorkloadRef): WorkloadDetails | undefined;
+  /** The revision a pod belongs to, when its ReplicaSet (or ControllerRevision) is known. */
+  podRevision?(namespace: string, pod: string): PodRevision | undefined;
+  /** The label of the configured rule that marks this event as known-benign, or undefined. */
+  ignoreEvent?(event: EventFacts): string | undefined;
+}
+
+/** One revision of a workload as the cluster knows it: a RolloutDoc plus its time in ms. */
+export interface WorkloadRollout {
+  revision: number | null;
+  at: string;
+  images: string[];
+  changeCause: string | null;
+  replicaSet: string;
+  source: string;
+  /** Who last changed the pod template (managedFields manager); newest revision only. */
+  changedBy?: string | null;
+  /** The workload's rollout conditions (Deployment Progressing / Available); newest revision only. */
+  conditions?: { type: string; status: string; reason: string }[];
+  atMs: number;
+}
+
+export interface WorkloadDetails {
+  team: string | null;
+  /** Where the team came from, e.g. `label:team on Deployment/checkout`, `rule:payments-team`. */
+  teamSource: string | null;
+  /** Newest first. May hold revisions later than an incident: the grouper keeps those up to its time. */
+  rollouts: readonly WorkloadRollout[];
+}
+
+export interface PodRevision {
+  /** The pod's ReplicaSet (Deployments) or ControllerRevision (StatefulSets, DaemonSets). */
+  replicaSet: string;
+  revision: number | null;
+  /** True: the pod runs the workload's newest revision; false: an older one. */
+  isLatest: boolean;
+}
+
+/** The event fields an ignore rule can match (an EventSignal has them all). */
+export interface EventFacts {
+  namespace: string;
+  reason: string;
+  objectKind: string;
+  objectName: string;
+  message: string;
 }
 
 // ReplicaSet pods are `<deployment>-<pod-template-hash>-<5 char suffix>`; StatefulSet pods `<name>-<ordinal>`.

@@ -2,8 +2,9 @@ import type { Config } from '../../core/config.ts';
 import type { Clock } from '../clock.ts';
 import type { Hold, PartitionState, RecordSource } from '../offsets.ts';
 import type { MetricSignal } from '../signals.ts';
+import type { WorkloadResolver, WorkloadRollout } from '../workload.ts';
 import { WorkloadStates } from '../workload-state.ts';
-import type { IncidentContextDoc } from './document.ts';
+import type { IncidentContextDoc, RolloutDoc } from './document.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 import { Incident, type IncidentScope, scopeKey } from './incident.ts';
 import { RolloutMemory } from './rollouts.ts';
@@ -35,6 +36,8 @@ export class IncidentGrouper {
   #due = Number.POSITIVE_INFINITY;
 
   readonly #trackHold: (h: Hold) => void;
+  /** Enrichment: team and the cluster's rollout timeline, when the resolver knows the cluster. */
+  readonly #describe: WorkloadResolver['describe'];
 
   /** `trackHold` makes the offset ledger see an incident's unsent records (no-op in replay). */
   constructor(
@@ -42,8 +45,10 @@ export class IncidentGrouper {
     clock: Clock,
     sink: ContextSink,
     trackHold: (h: Hold) => void = () => {},
+    resolver?: WorkloadResolver,
   ) {
     this.#trackHold = trackHold;
+    this.#describe = resolver?.describe?.bind(resolver);
     this.#cfg = cfg;
     this.#clock = clock;
     this.#sink = sink;
@@ -127,26 +132,43 @@ export class IncidentGrouper {
     if (fresh) this.#trackHold(fresh);
   }
 
-  /** Rollouts seen before (or during) the incident become its timeline and `rollout` evidence. */
+  /**
+   * Rollouts seen before (or during) the incident become its timeline and `rollout` evidence. With an
+   * enriching resolver, the cluster's revisions (images, change cause) join the ScalingReplicaSet
+   * events, and the team is (re)read: both may change while the incident is open.
+   */
   #attachRollouts(inc: Incident): boolean {
-    const list = this.#rollouts.rollouts(inc.key, Math.max(inc.windowEnd, this.#clock.now()));
+    const until = Math.max(inc.windowEnd, this.#clock.now());
+    const seen = this.#rollouts.rollouts(inc.key, until);
+    const details = this.#describe?.(inc.scope.namespace, inc.scope.workload);
     let changed = false;
+    if (details && (details.team !== inc.team || details.teamSource !== inc.teamSource)) {
+      inc.team = details.team;
+      inc.teamSource = details.teamSource;
+      changed = true;
+    }
+    const list = details ? mergeRollouts(details.rollouts, seen, until) : seen;
     for (const r of list) {
+      // Older revisions stay in the timeline; only recent ones are evidence (they widen the window).
+      if (details && r.atMs < until - this.#cfg.rolloutMemory) continue;
       const key = `rollout|${r.replicaSet}`;
       if (inc.evidence.has(key)) continue;
       const u = blankUpdate(
         'rollout',
         key,
         r.atMs,
-        `rollout: ReplicaSet ${r.replicaSet} scaled up while the previous one was scaled down`,
+        r.revision === null
+          ? `rollout: ReplicaSet ${r.replicaSet} scaled up while the previous one was scaled down`
+          : `rollout: revision ${r.revision} of ${inc.scope.workload.kind}/${inc.scope.workload.name}, ReplicaSet ${r.replicaSet}${r.images.length ? ` (${r.images.join(', ')})` : ''}${r.changeCause ? `: ${r.changeCause}` : ''}`,
       );
       u.object = { kind: 'ReplicaSet', name: r.replicaSet, uid: '' };
       inc.absorb(u, this.#cfg.maxEvidence);
       changed = true;
     }
-    if (changed) {
+    if (changed || (details && timelineKey(list) !== timelineKey(inc.rollouts))) {
       inc.rollouts = list.map(({ atMs: _atMs, ...r }) => r);
       inc.dirty = true;
+      changed = true;
     }
     return changed;
   }
@@ -190,6 +212,8 @@ export class IncidentGrouper {
 
   /** Sends the incident's state; only a material change makes a new revision. */
   #emit(inc: Incident, now: number): void {
+    // The cluster may have rolled out (or relabelled) since the last context.
+    if (this.#describe && inc.status === 'open') this.#attachRollouts(inc);
     if (inc.dirty || inc.revision === 0) inc.revision++;
     if (!inc.firstContextAt) inc.firstContextAt = now;
     inc.dirty = false;
@@ -208,4 +232,30 @@ export class IncidentGrouper {
     this.#incidents.delete(oldest.key);
     this.stats.evicted++;
   }
+}
+
+/**
+ * The cluster's revisions up to `until` (later ones are the future in a replay), joined with the
+ * rollouts ScalingReplicaSet events showed: an event's time wins when later (a rollback re-activates
+ * an old ReplicaSet), and rollouts only events know of (ReplicaSet since deleted) are kept. Newest first.
+ */
+export function mergeRollouts(
+  cluster: readonly WorkloadRollout[],
+  seen: readonly (RolloutDoc & { atMs: number })[],
+  until: number,
+): (RolloutDoc & { atMs: number })[] {
+  const fromEvents = new Map(seen.map((r) => [r.replicaSet, r]));
+  const out: (RolloutDoc & { atMs: number })[] = [];
+  for (const c of cluster) {
+    const e = fromEvents.get(c.replicaSet);
+    fromEvents.delete(c.replicaSet);
+    const r = e && e.atMs > c.atMs ? { ...c, at: e.at, atMs: e.atMs } : { ...c };
+    if (r.atMs <= until) out.push(r);
+  }
+  out.push(...fromEvents.values());
+  return out.sort((a, b) => b.atMs - a.atMs || (b.revision ?? 0) - (a.revision ?? 0));
+}
+
+function timelineKey(list: readonly RolloutDoc[]): string {
+  return JSON.stringify(list.map((r) => [r.replicaSet, r.revision, r.at, r.images, r.changeCause]));
 }

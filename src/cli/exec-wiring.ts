@@ -1,0 +1,127 @@
+// Composition of the exec stage for `run`: ledger (+ optional Kafka mirror), Kubernetes connection,
+// the start-up permission check (execute mode), the approval service and its HTTP routes.
+// Secrets from the environment only: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET, KUBETRIAGE_API_TOKEN.
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { TriageReport } from '../agents/report.ts';
+import type { Config } from '../core/config.ts';
+import { KubetriageError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import {
+  ApprovalService,
+  type AuditEntry,
+  AuditLedger,
+  checkPermissions,
+  connectionFromConfig,
+  KubeHttp,
+  registerExecRoutes,
+} from '../exec/index.ts';
+
+export interface ExecWiring {
+  /** Hand it each triage report once it is durable (the serialized report, as produced). */
+  onReport(value: Buffer | TriageReport): void;
+  close(): Promise<void>;
+}
+
+export interface ExecWiringOptions {
+  config: Config;
+  log: Logger;
+  registry: Registry;
+  http: FastifyInstance;
+  env?: NodeJS.ProcessEnv;
+  /** A durable Kafka send; with exec.audit.kafka every audit entry is mirrored to kafka.topics.audit. */
+  send?: (topic: string, key: string | null, value: Buffer) => Promise<unknown>;
+}
+
+const NOOP: ExecWiring = { onReport() {}, close: async () => {} };
+
+export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
+  const c = o.config.exec;
+  const env = o.env ?? process.env;
+  if (!c.enabled) {
+    o.log.info('exec stage disabled (exec.enabled: false)');
+    return NOOP;
+  }
+  if (!env.SLACK_WEBHOOK_URL && !env.KUBETRIAGE_API_TOKEN) {
+    // Nobody could approve anything: stay inert (no routes, no ledger file) rather than audit noise.
+    o.log.warn('exec stage inactive: neither SLACK_WEBHOOK_URL nor KUBETRIAGE_API_TOKEN is set');
+    return NOOP;
+  }
+  let kube: KubeHttp | null = null;
+  try {
+    kube = new KubeHttp(connectionFromConfig(c.kube, env));
+  } catch (err) {
+    if (c.mode === 'execute')
+      throw new KubetriageError('CONFIG_INVALID', `exec.mode is execute but: ${(err as Error).message}`);
+    o.log.warn(
+      { err: (err as Error).message },
+      'exec: no Kubernetes connection; approvals will fail (audited)',
+    );
+  }
+  if (kube && c.mode === 'execute' && c.permissions.check) {
+    const report = await checkPermissions(kube, c.policy.namespaces);
+    for (const line of report.tooBroad)
+      o.log.error({ grant: line }, 'exec: credentials are broader than needed');
+    for (const line of report.missing) o.log.error({ grant: line }, 'exec: credentials lack a needed grant');
+    if (report.missing.length)
+      throw new KubetriageError('CONFIG_INVALID', `exec: cannot scale: ${report.missing.join('; ')}`);
+    if (report.tooBroad.length && !c.permissions.allowBroad)
+      throw new KubetriageError(
+        'CONFIG_INVALID',
+        `exec: refusing to run with credentials that can do more than scale (set exec.permissions.allowBroad to override):\n  ${report.tooBroad.join('\n  ')}`,
+      );
+    o.log.info(
+      { tooBroad: report.tooBroad.length, incomplete: report.incomplete },
+      'exec: permissions checked',
+    );
+  }
+  const send = o.send;
+  const mirror =
+    c.audit.kafka && send
+      ? (e: AuditEntry) =>
+          void send(o.config.kafka.topics.audit, e.incident, Buffer.from(JSON.stringify(e))).catch(
+            (err: Error) =>
+              o.log.error({ err: err.message, seq: e.seq }, 'exec: audit mirror to Kafka failed'),
+          )
+      : undefined;
+  const ledger = new AuditLedger({ file: c.audit.file, ...(mirror ? { mirror } : {}) });
+  const service = new ApprovalService({
+    config: c,
+    ledger,
+    kube,
+    webhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+    log: o.log,
+    registry: o.registry,
+  });
+  await registerExecRoutes(o.http, {
+    service,
+    signingSecret: env.SLACK_SIGNING_SECRET || undefined,
+    apiToken: env.KUBETRIAGE_API_TOKEN || undefined,
+    toleranceMs: c.slack.signatureTolerance,
+  });
+  o.log.info(
+    {
+      mode: c.mode,
+      approvers: c.approvers.length,
+      slack: Boolean(env.SLACK_WEBHOOK_URL),
+      ledger: c.audit.file,
+      restored: ledger.restored.length,
+    },
+    'exec stage ready',
+  );
+  return {
+    onReport(value) {
+      let report: TriageReport;
+      try {
+        report = Buffer.isBuffer(value) ? (JSON.parse(value.toString('utf8')) as TriageReport) : value;
+      } catch {
+        return;
+      }
+      void service.onReport(report);
+    },
+    async close() {
+      await service.idle();
+      ledger.close();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// The `exec` config section (src/exec): Slack proposals, approvals, scale execution, audit ledger.
+// Defaults live here. Secrets never come from the file: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET and
+// KUBETRIAGE_API_TOKEN are read from the environment.
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+const duration = (def: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(def)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${v}" is not a duration like 30s, 5m, 1h or a number of ms`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const execSchema = z
+  .object({
+    /** Off: reports are not posted, no approvals route. */
+    enabled: z.boolean().default(true),
+    /** `dry-run` sends every write with server-side dryRun=All (nothing changes); `execute` changes replicas. */
+    mode: z.enum(['dry-run', 'execute']).default('dry-run'),
+    /** Who may approve, reject and roll back: Slack user ids (U…) or usernames. Empty: nobody. */
+    approvers: z.array(z.string().min(1)).default([]),
+    slack: z
+      .object({
+        /** Webhook POST timeout. */
+        timeout: duration('10s'),
+        /** Attempts per message (429 and 5xx are retried, honouring Retry-After). */
+        maxAttempts: z.number().int().min(1).max(10).default(4),
+        /** A Retry-After longer than this is not waited for: the post fails (audited). */
+        maxRetryAfter: duration('30s'),
+        /** Signed requests older (or further in the future) than this are refused. */
+        signatureTolerance: duration('5m'),
+      })
+      .strict()
+      .prefault({}),
+    policy: z
+      .object({
+        /** Namespaces (glob patterns) where scaling is allowed. */
+        namespaces: z.array(z.string().min(1)).default(['*']),
+        minReplicas: z.number().int().min(0).default(1),
+        maxReplicas: z.number().int().min(1).default(50),
+        /** Largest |to − from| a single action may change. */
+        maxStep: z.number().int().min(1).default(10),
+        /** After an execution or rollback on a workload, further actions on it wait this long. */
+        cooldown: duration('10m'),
+      })
+      .strict()
+      .prefault({}),
+    audit: z
+      .object({
+        /** Append-only JSONL ledger, chained by hash (`kubetriage audit verify`). */
+        file: z.string().min(1).default('kubetriage-audit.jsonl'),
+        /** Also mirror every entry to kafka.topics.audit (incident-audit). */
+        kafka: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    kube: z
+      .object({
+        /** API server URL; null = in-cluster (KUBERNETES_SERVICE_HOST/PORT). */
+        url: z.string().url().nullable().default(null),
+        tokenFile: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+        caFile: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/ca.crt'),
+        timeout: duration('10s'),
+        /** Conflicts (409) re-read and re-checked at most this many times. */
+        maxConflicts: z.number().int().min(0).max(10).default(3),
+      })
+      .strict()
+      .prefault({}),
+    permissions: z
+      .object({
+        /** In execute mode, check our own RBAC at start-up (SelfSubjectRulesReview/AccessReview). */
+        check: z.boolean().default(true),
+        /** Start even when the credentials can do more than scaling (logged loudly). */
+        allowBroad: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ExecConfig = z.infer<typeof execSchema>;
+export type ExecConfigInput = z.input<typeof execSchema>;
+
+/** Defaults with overrides, for tests and the CLI. */
+export function execConfig(input: ExecConfigInput = {}): ExecConfig {
+  return execSchema.parse(input);
+}

@@ -1,0 +1,549 @@
+// Each proposal is an idempotent state machine (signatures carry no nonce, Slack retries, people
+// double-click):
+//   pending → approved | rejected | expired;  approved → executed | failed;  executed → rolled_back
+// Every transition, refusal and ignored duplicate is an audit entry. Transitions happen synchronously
+// before any await, so two concurrent approvals can never both reach the executor.
+import { LRUCache } from 'lru-cache';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Proposal, TriageReport } from '../agents/report.ts';
+import type { ExecConfig } from '../core/config-exec.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
+import type { KubeHttp } from './kube-http.ts';
+import { policyViolation, workloadKey } from './policy.ts';
+import { scaleDeployment } from './scaler.ts';
+import { kubectlLine, outcomeMessage, proposalMessage } from './slack-message.ts';
+import { type PostResult, postJson } from './slack-webhook.ts';
+
+export type ProposalState =
+  | 'pending'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  | 'executed'
+  | 'failed'
+  | 'rolled_back';
+export type DecisionAction = 'approve' | 'reject' | 'rollback';
+
+export interface Actor {
+  /** Slack user id, when the decision came from Slack. */
+  id?: string;
+  name: string;
+}
+
+export interface Decision {
+  proposalId: string;
+  action: DecisionAction;
+  actor: Actor;
+  via: 'slack' | 'api';
+  /** Identifies the request (Slack: action_ts); a second identical one is marked as a replay. */
+  requestKey?: string;
+}
+
+export interface DecisionOutcome {
+  ok: boolean;
+  code: 'done' | 'unknown' | 'not_approver' | 'duplicate' | 'expired' | 'refused' | 'failed';
+  state: ProposalState | null;
+  message: string;
+  /** Set when the outcome changed replicas (for the Roll back button). */
+  rollbackable?: boolean;
+}
+
+interface ProposalRecord {
+  proposal: Proposal;
+  incident: string;
+  revision: number;
+  state: ProposalState;
+  postedAt: number | undefined;
+  dryRun: boolean;
+  rollbackInFlight: boolean;
+}
+
+export interface ApprovalServiceOptions {
+  config: ExecConfig;
+  ledger: AuditLedger;
+  /** Null: nothing can be executed (every approval fails, audited). */
+  kube: KubeHttp | null;
+  webhookUrl?: string | undefined;
+  now?: () => number;
+  delay?: (ms: number) => Promise<void>;
+  log?: Logger;
+  registry?: Registry;
+  maxProposals?: number;
+}
+
+const SERVICE = 'kubetriage';
+
+export class ApprovalService {
+  readonly #c: ExecConfig;
+  readonly #ledger: AuditLedger;
+  readonly #kube: KubeHttp | null;
+  readonly #webhook: string | undefined;
+  readonly #now: () => number;
+  readonly #delay: ((ms: number) => Promise<void>) | undefined;
+  readonly #log: Logger | undefined;
+  readonly #records: LRUCache<string, ProposalRecord>;
+  readonly #revisions: LRUCache<string, true>;
+  readonly #requests = new LRUCache<string, true>({ max: 10_000 });
+  readonly #lastAction = new LRUCache<string, number>({ max: 10_000 });
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #events: Counter;
+  readonly #toPosted: Histogram;
+  readonly #toApproved: Histogram;
+  readonly #toExecuted: Histogram;
+
+  constructor(o: ApprovalServiceOptions) {
+    this.#c = o.config;
+    this.#ledger = o.ledger;
+    this.#kube = o.kube;
+    this.#webhook = o.webhookUrl;
+    this.#now = o.now ?? Date.now;
+    this.#delay = o.delay;
+    this.#log = o.log;
+    this.#records = new LRUCache({ max: o.maxProposals ?? 10_000 });
+    this.#revisions = new LRUCache({ max: o.maxProposals ?? 10_000 });
+    const registers = o.registry ? [o.registry] : [];
+    const buckets = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
+    this.#events = new Counter({
+      name: 'kubetriage_exec_events_total',
+      help: 'Audit events of the approval and execution stage, by event',
+      labelNames: ['event'],
+      registers,
+    });
+    this.#toPosted = new Histogram({
+      name: 'kubetriage_time_to_proposal_posted_seconds',
+      help: 'Time to understanding: the context a report judged to its proposal posted in Slack',
+      buckets,
+      registers,
+    });
+    this.#toApproved = new Histogram({
+      name: 'kubetriage_time_to_approved_seconds',
+      help: 'Time to understanding: proposal posted to approved',
+      buckets,
+      registers,
+    });
+    this.#toExecuted = new Histogram({
+      name: 'kubetriage_time_to_executed_seconds',
+      help: 'Time to understanding: proposal posted to executed (and verified)',
+      buckets,
+      registers,
+    });
+    this.#restore(o.ledger.restored);
+  }
+
+  get mode(): ExecConfig['mode'] {
+    return this.#c.mode;
+  }
+
+  state(proposalId: string): ProposalState | null {
+    return this.#records.get(proposalId)?.state ?? null;
+  }
+
+  #audit(
+    event: AuditEvent,
+    actor: string,
+    rec: { incident: string; proposal: Proposal } | null,
+    detail: Record<string, unknown>,
+  ): AuditEntry {
+    this.#events.inc({ event });
+    return this.#ledger.append({
+      actor,
+      event,
+      incident: rec?.incident ?? null,
+      proposal: rec?.proposal.id ?? null,
+      detail,
+    });
+  }
+
+  /** A request that never reached a proposal (bad signature etc.): audited with what it claimed. */
+  auditRefusedRequest(detail: Record<string, unknown>): void {
+    this.#audit('refused', 'unknown', null, detail);
+  }
+
+  /** Rebuilds proposal states from the ledger (a restart keeps every proposal's idempotency). */
+  #restore(entries: readonly AuditEntry[]): void {
+    for (const e of entries) {
+      if (e.event === 'proposed' && e.proposal && e.incident) {
+        const p = e.detail.proposal as Proposal | undefined;
+        if (!p) continue;
+        const rev = Number(e.detail.revision ?? 0);
+        this.#records.set(p.id, {
+          proposal: p,
+          incident: e.incident,
+          revision: rev,
+          state: 'pending',
+          postedAt: undefined,
+          dryRun: true,
+          rollbackInFlight: false,
+        });
+        this.#revisions.set(`${e.incident}|${rev}`, true);
+        continue;
+      }
+      const rec = e.proposal ? this.#records.get(e.proposal) : undefined;
+      if (!rec) continue;
+      const at = Date.parse(e.at);
+      if (e.event === 'posted') rec.postedAt = at;
+      else if (e.event === 'approved' || e.event === 'rejected' || e.event === 'expired') rec.state = e.event;
+      else if (e.event === 'failed' || (e.event === 'refused' && rec.state === 'approved'))
+        rec.state = 'failed';
+      else if (e.event === 'executed') {
+        rec.state = 'executed';
+        rec.dryRun = e.detail.dryRun === true;
+        if (!rec.dryRun) this.#lastAction.set(workloadKey(rec.proposal), at);
+      } else if (e.event === 'rolled_back') {
+        rec.state = 'rolled_back';
+        this.#lastAction.set(workloadKey(rec.proposal), at);
+      }
+    }
+  }
+
+  /** The run hook: a triage report that is durable. Never throws. */
+  onReport(report: TriageReport): Promise<void> {
+    const p = this.#propose(report).catch((err: Error) =>
+      this.#log?.error({ err: err.message, incident: report.incident }, 'exec: proposal handling failed'),
+    );
+    return this.#track(p);
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+    return p;
+  }
+
+  /** Waits for everything in flight (Slack posts, executions, follow-ups). */
+  async idle(): Promise<void> {
+    while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+  }
+
+  async #propose(report: TriageReport): Promise<void> {
+    const p = report.proposal;
+    if (!p || report.status !== 'open') return;
+    const revKey = `${report.incident}|${report.revision}`;
+    // One message per proposal, never repeated for the same incident revision.
+    if (this.#records.has(p.id) || this.#revisions.has(revKey)) return;
+    this.#revisions.set(revKey, true);
+    const now = this.#now();
+    const rec: ProposalRecord = {
+      proposal: p,
+      incident: report.incident,
+      revision: report.revision,
+      state: 'pending',
+      postedAt: undefined,
+      dryRun: this.#c.mode === 'dry-run',
+      rollbackInFlight: false,
+    };
+    this.#records.set(p.id, rec);
+    this.#audit('proposed', SERVICE, rec, {
+      revision: report.revision,
+      severity: report.severity,
+      team: report.team,
+      engine: report.engine,
+      hypotheses: report.hypotheses.slice(0, 3).map((h) => ({ cause: h.cause, evidence: h.evidence })),
+      proposal: p,
+      kubectl: kubectlLine(p),
+      mode: this.#c.mode,
+    });
+    // A newer revision's proposal supersedes the incident's older pending ones.
+    for (const [id, other] of this.#records.entries())
+      if (id !== p.id && other.incident === report.incident && other.state === 'pending') {
+        other.state = 'expired';
+        this.#audit('expired', SERVICE, other, {
+          reason: `superseded by ${p.id} (revision ${report.revision})`,
+        });
+      }
+    const why = policyViolation(
+      this.#c.policy,
+      { namespace: p.target.namespace, from: p.fromReplicas, to: p.toReplicas },
+      { now, lastActionAt: this.#lastAction.get(workloadKey(p)) },
+    );
+    if (why) {
+      rec.state = 'failed';
+      this.#audit('refused', SERVICE, rec, { reason: why, stage: 'propose' });
+      return;
+    }
+    if (now > Date.parse(p.expiresAt)) {
+      rec.state = 'expired';
+      this.#audit('expired', SERVICE, rec, {
+        reason: 'expired before it could be posted',
+        expiresAt: p.expiresAt,
+      });
+      return;
+    }
+    if (!this.#webhook) {
+      this.#audit('post_failed', SERVICE, rec, {
+        error: 'SLACK_WEBHOOK_URL is not set: approve with `kubetriage approve`',
+      });
+      return;
+    }
+    const msg = proposalMessage({ ...report, proposal: p }, this.#c.mode);
+    const r = await this.#post(this.#webhook, msg);
+    if (r.ok) {
+      rec.postedAt = this.#now();
+      this.#toPosted.observe(Math.max(0, (rec.postedAt - Date.parse(report.at)) / 1000));
+      this.#audit('posted', SERVICE, rec, { attempts: r.attempts });
+    } else this.#audit('post_failed', SERVICE, rec, { attempts: r.attempts, error: r.error });
+  }
+
+  #post(url: string, body: unknown): Promise<PostResult> {
+    return postJson(url, body, {
+      timeoutMs: this.#c.slack.timeout,
+      maxAttempts: this.#c.slack.maxAttempts,
+      maxRetryAfterMs: this.#c.slack.maxRetryAfter,
+      ...(this.#delay ? { delay: this.#delay } : {}),
+    });
+  }
+
+  /** Posts a decision's outcome to Slack's response_url (bounded retries, never throws). */
+  followUp(responseUrl: string, outcome: DecisionOutcome, proposalId: string): Promise<void> {
+    const msg = outcomeMessage(
+      `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
+      outcome.rollbackable ? proposalId : undefined,
+    );
+    return this.#track(
+      this.#post(responseUrl, { response_type: 'in_channel', replace_original: false, ...msg }).then((r) => {
+        if (!r.ok)
+          this.#log?.warn({ error: r.error, proposal: proposalId }, 'exec: response_url follow-up failed');
+      }),
+    );
+  }
+
+  #isApprover(a: Actor): boolean {
+    return this.#c.approvers.some((x) => x === a.name || (a.id !== undefined && x === a.id));
+  }
+
+  decide(d: Decision): Promise<DecisionOutcome> {
+    return this.#track(this.#decide(d));
+  }
+
+  async #decide(d: Decision): Promise<DecisionOutcome> {
+    const actor = d.via === 'slack' ? `slack:${d.actor.id ?? '?'}(${d.actor.name})` : `api:${d.actor.name}`;
+    let replay = false;
+    if (d.requestKey) {
+      const k = `${actor}|${d.action}|${d.proposalId}|${d.requestKey}`;
+      replay = this.#requests.has(k);
+      this.#requests.set(k, true);
+    }
+    const base = { action: d.action, via: d.via, ...(replay ? { replay: true } : {}) };
+    const rec = this.#records.get(d.proposalId);
+    if (!rec) {
+      this.#audit('refused', actor, null, {
+        ...base,
+        reason: 'unknown proposal',
+        claimedProposal: d.proposalId,
+      });
+      return { ok: false, code: 'unknown', state: null, message: `unknown proposal ${d.proposalId}` };
+    }
+    if (!this.#isApprover(d.actor)) {
+      this.#audit('refused', actor, rec, { ...base, reason: 'not an approver (exec.approvers)' });
+      return {
+        ok: false,
+        code: 'not_approver',
+        state: rec.state,
+        message: `${d.actor.name} is not an approver: nothing was done`,
+      };
+    }
+    if (d.action === 'rollback') return this.#rollback(rec, actor, base);
+    if (rec.state !== 'pending') {
+      this.#audit('ignored', actor, rec, { ...base, reason: `already ${rec.state}` });
+      return {
+        ok: false,
+        code: 'duplicate',
+        state: rec.state,
+        message: `proposal ${rec.proposal.id} is already ${rec.state}: nothing done twice`,
+      };
+    }
+    const now = this.#now();
+    if (now > Date.parse(rec.proposal.expiresAt)) {
+      rec.state = 'expired';
+      this.#audit('expired', actor, rec, { ...base, expiresAt: rec.proposal.expiresAt });
+      return {
+        ok: false,
+        code: 'expired',
+        state: 'expired',
+        message: `proposal expired at ${rec.proposal.expiresAt}: nothing was done`,
+      };
+    }
+    if (d.action === 'reject') {
+      rec.state = 'rejected';
+      this.#audit('rejected', actor, rec, base);
+      return {
+        ok: true,
+        code: 'done',
+        state: 'rejected',
+        message: `rejected by ${d.actor.name}: nothing was done`,
+      };
+    }
+    rec.state = 'approved';
+    this.#audit('approved', actor, rec, base);
+    if (rec.postedAt !== undefined) this.#toApproved.observe(Math.max(0, (now - rec.postedAt) / 1000));
+    return this.#execute(rec, actor);
+  }
+
+  async #execute(rec: ProposalRecord, actor: string): Promise<DecisionOutcome> {
+    const p = rec.proposal;
+    const dryRun = this.#c.mode === 'dry-run';
+    rec.dryRun = dryRun;
+    const why = policyViolation(
+      this.#c.policy,
+      { namespace: p.target.namespace, from: p.fromReplicas, to: p.toReplicas },
+      { now: this.#now(), lastActionAt: this.#lastAction.get(workloadKey(p)) },
+    );
+    if (why) {
+      rec.state = 'failed';
+      this.#audit('refused', SERVICE, rec, { reason: why, stage: 'execute', approvedBy: actor });
+      return { ok: false, code: 'refused', state: 'failed', message: `refused: ${why}` };
+    }
+    if (!this.#kube) {
+      rec.state = 'failed';
+      this.#audit('failed', SERVICE, rec, { reason: 'no Kubernetes connection configured (exec.kube)' });
+      return {
+        ok: false,
+        code: 'failed',
+        state: 'failed',
+        message: 'no Kubernetes connection: nothing was done',
+      };
+    }
+    const out = await scaleDeployment(
+      this.#kube,
+      {
+        namespace: p.target.namespace,
+        name: p.target.name,
+        expected: p.fromReplicas,
+        to: p.toReplicas,
+        dryRun,
+      },
+      this.#c.kube.maxConflicts,
+    );
+    if (!out.ok) {
+      rec.state = 'failed';
+      this.#audit(out.reason === 'stale' ? 'refused' : 'failed', SERVICE, rec, {
+        reason: out.reason,
+        message: out.message,
+        ...(out.observed !== undefined ? { observed: out.observed } : {}),
+        ...(out.status !== undefined ? { status: out.status } : {}),
+        conflicts: out.conflicts,
+        approvedBy: actor,
+      });
+      return {
+        ok: false,
+        code: out.reason === 'stale' ? 'refused' : 'failed',
+        state: 'failed',
+        message: out.message,
+      };
+    }
+    rec.state = 'executed';
+    const now = this.#now();
+    if (!dryRun) this.#lastAction.set(workloadKey(p), now);
+    this.#audit('executed', SERVICE, rec, {
+      dryRun,
+      from: out.from,
+      to: out.to,
+      readResourceVersion: out.resourceVersion,
+      response: out.response,
+      conflicts: out.conflicts,
+      kubectl: kubectlLine(p),
+      approvedBy: actor,
+    });
+    this.#audit('verified', SERVICE, rec, {
+      dryRun,
+      specReplicas: out.response.specReplicas,
+      verified: out.verified,
+    });
+    if (rec.postedAt !== undefined) this.#toExecuted.observe(Math.max(0, (now - rec.postedAt) / 1000));
+    return {
+      ok: true,
+      code: 'done',
+      state: 'executed',
+      rollbackable: !dryRun,
+      message: `${dryRun ? '[dry run, nothing changed] ' : ''}scaled ${p.target.namespace}/${p.target.name} ${p.fromReplicas} → ${p.toReplicas} (approved by ${actor})`,
+    };
+  }
+
+  async #rollback(
+    rec: ProposalRecord,
+    actor: string,
+    base: Record<string, unknown>,
+  ): Promise<DecisionOutcome> {
+    const p = rec.proposal;
+    if (rec.state === 'rolled_back' || rec.rollbackInFlight) {
+      this.#audit('ignored', actor, rec, {
+        ...base,
+        reason: rec.rollbackInFlight ? 'rollback in progress' : 'already rolled_back',
+      });
+      return {
+        ok: false,
+        code: 'duplicate',
+        state: rec.state,
+        message: `proposal ${p.id} is already rolled back`,
+      };
+    }
+    if (rec.state !== 'executed' || rec.dryRun) {
+      const reason =
+        rec.dryRun && rec.state === 'executed'
+          ? 'it was a dry run: nothing to roll back'
+          : `it is ${rec.state}`;
+      this.#audit('refused', actor, rec, { ...base, reason: `cannot roll back: ${reason}` });
+      return { ok: false, code: 'refused', state: rec.state, message: `cannot roll back: ${reason}` };
+    }
+    rec.rollbackInFlight = true;
+    this.#audit('rollback_requested', actor, rec, base);
+    try {
+      const why = policyViolation(
+        this.#c.policy,
+        { namespace: p.target.namespace, from: p.toReplicas, to: p.rollback.toReplicas },
+        { now: this.#now(), lastActionAt: undefined, skipCooldown: true },
+      );
+      if (why) {
+        this.#audit('rollback_failed', SERVICE, rec, { reason: why });
+        return { ok: false, code: 'refused', state: rec.state, message: `rollback refused: ${why}` };
+      }
+      if (!this.#kube) {
+        this.#audit('rollback_failed', SERVICE, rec, { reason: 'no Kubernetes connection' });
+        return { ok: false, code: 'failed', state: rec.state, message: 'no Kubernetes connection' };
+      }
+      const out = await scaleDeployment(
+        this.#kube,
+        {
+          namespace: p.target.namespace,
+          name: p.target.name,
+          expected: p.toReplicas,
+          to: p.rollback.toReplicas,
+          dryRun: false,
+        },
+        this.#c.kube.maxConflicts,
+      );
+      if (!out.ok) {
+        this.#audit('rollback_failed', SERVICE, rec, {
+          reason: out.reason,
+          message: out.message,
+          observed: out.observed,
+        });
+        return {
+          ok: false,
+          code: out.reason === 'stale' ? 'refused' : 'failed',
+          state: rec.state,
+          message: out.message,
+        };
+      }
+      rec.state = 'rolled_back';
+      this.#lastAction.set(workloadKey(p), this.#now());
+      this.#audit('rolled_back', SERVICE, rec, {
+        from: out.from,
+        to: out.to,
+        response: out.response,
+        verified: out.verified,
+        requestedBy: actor,
+        kubectl: kubectlLine(p, p.rollback.toReplicas, p.toReplicas),
+      });
+      return {
+        ok: true,
+        code: 'done',
+        state: 'rolled_back',
+        message: `rolled back ${p.target.namespace}/${p.target.name} ${p.toReplicas} → ${p.rollback.toReplicas} (by ${actor})`,
+      };
+    } finally {
+      rec.rollbackInFlight = false;
+    }
+  }
+}

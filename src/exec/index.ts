@@ -1,0 +1,13 @@
+// The exec stage's public surface: what the CLI (the composition root) wires together.
+export {
+  ApprovalService,
+  type ApprovalServiceOptions,
+  type DecisionOutcome,
+  type ProposalState,
+} from './approvals.ts';
+export { AUDIT_SCHEMA, type AuditEntry, AuditLedger, verifyLedgerFile, verifyLedgerText } from './audit.ts';
+export { connectionFromConfig, type KubeConnection, KubeHttp } from './kube-http.ts';
+export { checkPermissions, type PermissionReport } from './permissions.ts';
+export { registerExecRoutes } from './routes.ts';
+export { scaleDeployment } from './scaler.ts';
+export { slackSignature, verifySlackSignature } from './slack-signature.ts';
