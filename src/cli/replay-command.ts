@@ -4,9 +4,9 @@ import { TriageChain } from '../agents/index.ts';
 import { loadConfig } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
+import { createEnrichment, loadSnapshot } from '../enrich/index.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
-import { NamePatternResolver } from '../stream/workload.ts';
 import { writeLine } from './output.ts';
 
 export function registerReplay(program: Command): void {
@@ -16,11 +16,26 @@ export function registerReplay(program: Command): void {
     .requiredOption('-i, --input <capture>', 'capture file (NDJSON, one Kafka record a line)')
     .option('-c, --config <file>', 'config YAML (defaults when omitted)')
     .option('-o, --output <file>', 'write documents here instead of stdout')
+    .option(
+      '-s, --snapshot <file>',
+      'cluster snapshot for the joins (team, rollouts): what `kubectl get pods,replicasets,deployments,statefulsets,daemonsets,services,nodes -A -o json` prints',
+    )
     .option('--ollama <url>', 'also ask this Ollama for triage (output is then not deterministic)')
     .option('--model <name>', 'model for --ollama (default: agents.llm.model)')
     .action(
-      async (opts: { input: string; config?: string; output?: string; ollama?: string; model?: string }) => {
+      async (opts: {
+        input: string;
+        config?: string;
+        output?: string;
+        snapshot?: string;
+        ollama?: string;
+        model?: string;
+      }) => {
         const config = loadConfig(opts.config, {});
+        // The enrichment cache, filled from the snapshot exactly as informers fill it in `run`;
+        // without one it answers from name patterns (and enrich.rules still apply).
+        const enrichment = createEnrichment(config.enrich);
+        const snapshot = opts.snapshot ? loadSnapshot(enrichment, opts.snapshot) : undefined;
         // Replay is deterministic: rules only, whatever the config says, unless --ollama asks otherwise.
         if (opts.ollama !== undefined && !URL.canParse(opts.ollama))
           throw new KubetriageError('CONFIG_INVALID', `--ollama ${opts.ollama} is not a URL`);
@@ -35,7 +50,7 @@ export function registerReplay(program: Command): void {
         const result = await replay({
           input: opts.input,
           config,
-          resolver: new NamePatternResolver(),
+          resolver: enrichment.resolver,
           onContext: (doc) => {
             writeLine(out, JSON.stringify(doc));
             latest.set(doc.id, doc);
@@ -56,6 +71,7 @@ export function registerReplay(program: Command): void {
             contexts: result.contexts,
             reports: reports.length,
             deadLetters: result.deadLetters.length,
+            ...(snapshot ? { snapshot: snapshot.loaded } : {}),
           },
           'replay finished',
         );

@@ -4,10 +4,10 @@ import { loadConfig } from '../core/config.ts';
 import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
+import { createEnrichment, kubeConfigFrom, watchCluster } from '../enrich/index.ts';
 import { reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
-import { NamePatternResolver } from '../stream/workload.ts';
 import { wireExec } from './exec-wiring.ts';
 
 export function registerRun(program: Command): void {
@@ -39,16 +39,29 @@ export function registerRun(program: Command): void {
         log,
         registry,
       });
+      // Enrichment (src/enrich): with enrich.enabled, informers keep a slim cache of the cluster;
+      // otherwise the same resolver answers from name patterns (enrich.rules apply either way).
+      const enrichment = createEnrichment(config.enrich);
+      const cluster = config.enrich.enabled
+        ? watchCluster(enrichment, config.enrich, kubeConfigFrom(config.enrich), {
+            log: log.child({ stage: 'enrich' }),
+          })
+        : undefined;
       const service = new StreamService({
         config,
         log,
         registry,
-        resolver: new NamePatternResolver(),
+        resolver: enrichment.resolver,
         onContext: (doc) => triage.onContext(doc),
       });
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
-        ready: () => service.readiness(),
+        ready: () => {
+          const r = service.readiness();
+          if (!cluster) return r;
+          const e = cluster.readiness();
+          return { ok: r.ok && e.ok, detail: { ...r.detail, ...e.detail } };
+        },
       });
       // Exec stage (src/exec): Slack proposals, approvals, scale, audit; routes must exist before listen.
       const exec = await wireExec({
@@ -65,6 +78,21 @@ export function registerRun(program: Command): void {
         { topic: config.kafka.topics.triage, llm: config.agents.llm.url ? config.agents.llm.model : null },
         'agents ready',
       );
+      if (cluster) {
+        cluster.start();
+        // Signals before the first list resolve by name patterns; wait a bounded time for the cache.
+        const synced = await cluster.waitForSync(config.enrich.syncTimeout);
+        if (synced)
+          log.info(
+            { informers: cluster.informers.length, objects: enrichment.store.stats.objects },
+            'cluster cache synced',
+          );
+        else
+          log.warn(
+            { readiness: cluster.readiness().detail },
+            'cluster cache not synced yet; consuming anyway',
+          );
+      }
       await service.start();
 
       await new Promise<void>((resolve) => {
@@ -78,6 +106,7 @@ export function registerRun(program: Command): void {
           log.info({ signal }, 'shutting down: flushing and committing');
           service
             .stop()
+            .then(() => cluster?.stop())
             // Contexts flushed by stop() are triaged too; their reports get a bounded wait.
             .then(() => triage.drain(15_000 + (config.agents.llm.url ? config.agents.llm.timeout : 0)))
             .then((done) => {

@@ -285,6 +285,11 @@ const enrichSchema = z
     namespaces: z.array(z.string().min(1)).default([]),
     /** Watch Nodes (cluster-scoped) for node conditions. */
     nodes: z.boolean().default(true),
+    /**
+     * Watch Jobs too (batch/v1; RBAC: jobs get/list/watch): Job → CronJob from ownerReferences.
+     * Off: a Job's pods resolve to the CronJob by its Job naming pattern (`<cronjob>-<minutes>`).
+     */
+    jobs: z.boolean().default(false),
     /** Label keys naming the owning team, on the workload first, then on its namespace; in order. */
     teamLabels: z.array(z.string().min(1)).default(['team', 'app.kubernetes.io/part-of', 'owner']),
     /** Annotation keys naming the owning team, tried after the labels. */

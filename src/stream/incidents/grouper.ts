@@ -253,7 +253,11 @@ export function mergeRollouts(
     if (r.atMs <= until) out.push(r);
   }
   out.push(...fromEvents.values());
-  return out.sort((a, b) => b.atMs - a.atMs || (b.revision ?? 0) - (a.revision ?? 0));
+  // Revisions order a Deployment's history (a rollback re-uses an old, early-created ReplicaSet);
+  // time orders what has no revision.
+  return out.sort((a, b) =>
+    a.revision !== null && b.revision !== null ? b.revision - a.revision : b.atMs - a.atMs,
+  );
 }
 
 function timelineKey(list: readonly RolloutDoc[]): string {

@@ -1,0 +1,380 @@
+// Enrichment against a real kube-apiserver + etcd (RBAC on, token auth): the informers list and watch
+// it, the joins answer from what they saw, the watch survives an API server restart, and an OOMKilling
+// rollout's context names the rollout (revision and images from the cluster) before the first OOMKill.
+// Skips, loudly, when the binaries are not built (scripts/kube/build-apiserver.sh).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TriageChain } from '../../src/agents/index.ts';
+import { type Config, validateConfig } from '../../src/core/config.ts';
+import { type ClusterWatch, createEnrichment, kubeConfigFrom, watchCluster } from '../../src/enrich/index.ts';
+import { k8sEventsRequest } from '../../src/sim/k8s-events.ts';
+import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
+import type { CapturedRecord } from '../../src/stream/capture.ts';
+import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
+import { replay } from '../../src/stream/replay.ts';
+import { applyRbac, scalerToken } from '../exec/kube-world.ts';
+import {
+  createDeployment,
+  createNamespace,
+  createNode,
+  createPod,
+  createReplicaSet,
+  createService,
+  rollout,
+  uniqueName,
+} from '../harness/kube/objects.ts';
+import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { gauge, metricsRecord } from '../helpers/otlp.ts';
+
+const skip = kubeSkipReason();
+/** The ServiceAccount user the reference Deployment runs as (config/rbac binds its read-only role). */
+const agentRunner = scalerToken();
+
+async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('enrich against a real kube-apiserver', { skip, timeout: 240_000 }, () => {
+  let kube: KubeApiServer;
+  const watches: ClusterWatch[] = [];
+
+  before(async () => {
+    kube = await startKubeApiServer({
+      tokens: [agentRunner],
+      log: (s) => process.stderr.write(`[kube] ${s}\n`),
+    });
+  });
+  after(async () => {
+    for (const w of watches) await w.stop();
+    await kube?.stop();
+  });
+
+  /** An enrichment watching `ns` through a kubeconfig file, as `run` would with enrich.kubeconfig. */
+  async function watching(ns: string, extra: Record<string, unknown> = {}) {
+    const config = validateConfig({
+      enrich: { enabled: true, kubeconfig: kube.kubeconfigPath, namespaces: [ns], ...extra },
+    });
+    const e = createEnrichment(config.enrich);
+    const w = watchCluster(e, config.enrich, kubeConfigFrom(config.enrich), {
+      // A restart takes seconds: retry every 200 ms instead of backing off towards 30 s.
+      delay: (ms, signal) =>
+        new Promise((r) => {
+          const t = setTimeout(r, Math.min(ms, 200));
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              r();
+            },
+            { once: true },
+          );
+        }),
+    });
+    watches.push(w);
+    w.start();
+    assert.equal(await w.waitForSync(20_000), true, 'synced');
+    return { e, w, config };
+  }
+
+  /** checkout (team payments) at revision 1 with two pods, its Service, and an unrelated Service. */
+  async function shop(ns: string, node: string) {
+    const c = kube.client;
+    await createNamespace(c, ns, { labels: { owner: 'storefront' } });
+    const dep = await createDeployment(c, ns, {
+      name: 'checkout',
+      image: 'shop/checkout:1.8.2',
+      labels: { team: 'payments' },
+      fieldManager: 'ci-deployer',
+    });
+    const rs1 = await createReplicaSet(c, ns, dep, { revision: 1, image: 'shop/checkout:1.8.2' });
+    const oldPods = [await createPod(c, ns, rs1, { node }), await createPod(c, ns, rs1, { node })];
+    await createService(c, ns, 'checkout', { app: 'checkout' });
+    await createService(c, ns, 'payments', { app: 'payments' });
+    return { dep, rs1, oldPods };
+  }
+
+  it('resolves pods to their Deployment, Services, team, node and revision; a rollout makes a two-entry timeline', async () => {
+    const ns = uniqueName('joins');
+    const node = uniqueName('node');
+    await createNode(kube.client, node, [
+      { type: 'Ready', status: 'True', reason: 'KubeletReady' },
+      { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' },
+    ]);
+    const { e } = await watching(ns);
+    const { rs1, oldPods } = await shop(ns, node);
+    // managedFields times have 1 s resolution: make the rollout's author the later writer for sure.
+    await sleep(1100);
+    const { replicaSet: rs2 } = await rollout(kube.client, ns, 'checkout', {
+      image: 'shop/checkout:1.9.0',
+      changeCause: 'deploy checkout 1.9.0 (pipeline #8812)',
+      fieldManager: 'argo-cd',
+    });
+    const newPod = await createPod(kube.client, ns, rs2, {
+      node,
+      status: { restartCount: 3, lastTerminationReason: 'OOMKilled', waitingReason: 'CrashLoopBackOff' },
+    });
+    await until(
+      () => e.resolver.describePod(ns, newPod.metadata.name)?.containers[0]?.restarts === 3,
+      'the new pod and its status in the cache',
+    );
+    await until(
+      () =>
+        (e.resolver.describe(ns, { kind: 'Deployment', name: 'checkout' })?.rollouts[0]?.changedBy ?? '') ===
+        'argo-cd',
+      'the rollout',
+    );
+
+    const d = e.resolver.describePod(ns, newPod.metadata.name)!;
+    assert.deepEqual(d.workload, { kind: 'Deployment', name: 'checkout' });
+    assert.deepEqual(d.services, ['checkout']);
+    assert.equal(d.team, 'payments');
+    assert.equal(d.teamSource, 'label:team on Deployment/checkout');
+    assert.deepEqual(d.revision, { replicaSet: rs2.metadata.name, revision: 2, isLatest: true });
+    assert.equal(d.node?.name, node);
+    assert.deepEqual(
+      d.node?.conditions.map((x) => `${x.type}=${x.status}`),
+      ['Ready=True', 'MemoryPressure=True'],
+    );
+    assert.deepEqual(d.containers, [
+      {
+        name: 'app',
+        image: 'shop/checkout:1.9.0',
+        restarts: 3,
+        waiting: 'CrashLoopBackOff',
+        lastTerminated: 'OOMKilled',
+      },
+    ]);
+    const old = e.resolver.podRevision(ns, oldPods[0]!.metadata.name);
+    assert.deepEqual(old, { replicaSet: rs1.metadata.name, revision: 1, isLatest: false });
+    // The owner chain, not the name: resolve() agrees for every pod.
+    for (const p of [...oldPods, newPod])
+      assert.deepEqual(e.resolver.resolve(ns, 'Pod', p.metadata.name), {
+        kind: 'Deployment',
+        name: 'checkout',
+      });
+
+    const timeline = e.resolver.describe(ns, { kind: 'Deployment', name: 'checkout' })!.rollouts;
+    assert.deepEqual(
+      timeline.map((r) => ({
+        revision: r.revision,
+        replicaSet: r.replicaSet,
+        images: r.images,
+        changeCause: r.changeCause,
+        at: r.at,
+      })),
+      [
+        {
+          revision: 2,
+          replicaSet: rs2.metadata.name,
+          images: ['shop/checkout:1.9.0'],
+          changeCause: 'deploy checkout 1.9.0 (pipeline #8812)',
+          at: new Date(rs2.metadata.creationTimestamp).toISOString(),
+        },
+        {
+          revision: 1,
+          replicaSet: rs1.metadata.name,
+          images: ['shop/checkout:1.8.2'],
+          changeCause: null,
+          at: new Date(rs1.metadata.creationTimestamp).toISOString(),
+        },
+      ],
+    );
+    assert.equal(timeline[0]?.changedBy, 'argo-cd');
+    assert.deepEqual(
+      timeline[0]?.conditions?.find((x) => x.type === 'Progressing')?.reason,
+      'NewReplicaSetAvailable',
+    );
+    // Namespace team for a workload without its own label.
+    assert.deepEqual(e.resolver.team(ns, { kind: 'Deployment', name: 'other' }), {
+      team: 'storefront',
+      teamSource: `label:owner on Namespace/${ns}`,
+    });
+
+    // A deleted pod still resolves (tombstone) for its late signals.
+    // No kubelet to finish a graceful delete: delete at once, as the kubelet's final delete does.
+    await kube.client.delete(
+      `/api/v1/namespaces/${ns}/pods/${oldPods[1]!.metadata.name}?gracePeriodSeconds=0`,
+    );
+    await until(() => e.resolver.describePod(ns, oldPods[1]!.metadata.name)?.deleted === true, 'the delete');
+    assert.deepEqual(e.resolver.resolve(ns, 'Pod', oldPods[1]!.metadata.name), {
+      kind: 'Deployment',
+      name: 'checkout',
+    });
+  });
+
+  it('syncs with only the read-only RBAC of config/rbac, as the agent-runner ServiceAccount', async () => {
+    const applied = await applyRbac(kube.client);
+    assert.ok(applied.includes('ClusterRole/kubetriage-enrichment-reader'), applied.join());
+    const ns = uniqueName('rbac');
+    await shop(ns, 'node-r');
+    // All namespaces and nodes: the cluster-wide default.
+    const config = validateConfig({ enrich: { enabled: true } });
+    const e = createEnrichment(config.enrich);
+    const w = watchCluster(e, config.enrich, kube.kubeConfig(agentRunner.token));
+    watches.push(w);
+    w.start();
+    assert.equal(await w.waitForSync(20_000), true, JSON.stringify(w.readiness().detail));
+    await until(() => e.store.stats.objects.Pod >= 2, 'pods');
+    const pods = await kube.client.get<{ items: { metadata: { name: string } }[] }>(
+      `/api/v1/namespaces/${ns}/pods`,
+    );
+    const first = pods.items[0]!.metadata.name;
+    assert.equal(e.resolver.describePod(ns, first)?.teamSource, 'label:team on Deployment/checkout');
+    assert.deepEqual(e.resolver.describePod(ns, first)?.services, ['checkout']);
+  });
+
+  it('keeps watching across an API server restart: objects created after it are seen', async () => {
+    const ns = uniqueName('restart');
+    const { e, w } = await watching(ns);
+    const { rs1 } = await shop(ns, 'node-x');
+    await until(() => e.store.stats.objects.Pod === 2, 'pods before the restart');
+    await kube.restart();
+    const after1 = await createPod(kube.client, ns, rs1, { node: 'node-x' });
+    const dep2 = await createDeployment(kube.client, ns, {
+      name: 'late',
+      image: 'late:1',
+      labels: { team: 'late-team' },
+    });
+    await createReplicaSet(kube.client, ns, dep2, { revision: 1, image: 'late:1' });
+    await until(
+      () => e.resolver.describePod(ns, after1.metadata.name) !== undefined,
+      'a pod created after the restart',
+      60_000,
+    );
+    await until(
+      () => e.resolver.team(ns, { kind: 'Deployment', name: 'late' }).team === 'late-team',
+      'a Deployment created after the restart',
+      60_000,
+    );
+    assert.deepEqual(e.resolver.resolve(ns, 'Pod', after1.metadata.name), {
+      kind: 'Deployment',
+      name: 'checkout',
+    });
+    assert.equal(w.readiness().ok, true);
+    const errors = w.informers.reduce((n, i) => n + i.errors, 0);
+    assert.ok(errors > 0, 'the informers noticed the restart (and recovered)');
+  });
+
+  it("an OOMKilling rollout's context names the rollout, with revision and images from the cluster, before the first OOMKill", async () => {
+    const ns = uniqueName('oom');
+    const { e, config } = await watching(ns);
+    const { rs1 } = await shop(ns, 'node-1');
+    const { replicaSet: rs2 } = await rollout(kube.client, ns, 'checkout', {
+      image: 'shop/checkout:1.9.0',
+      changeCause: 'deploy checkout 1.9.0: enable order-summary cache',
+    });
+    const newPods = [
+      await createPod(kube.client, ns, rs2, { node: 'node-1' }),
+      await createPod(kube.client, ns, rs2, { node: 'node-1' }),
+    ];
+    await until(
+      () =>
+        e.resolver.describe(ns, { kind: 'Deployment', name: 'checkout' })?.rollouts.length === 2 &&
+        e.store.stats.objects.Pod === 4,
+      'the rollout in the cache',
+    );
+
+    // Telemetry as the Collector sends it, without k8s.deployment.name: only the cluster knows the owner.
+    const rolledAt = Date.parse(rs2.metadata.creationTimestamp);
+    const records = oomTelemetry(
+      ns,
+      newPods.map((p) => p.metadata.name),
+      rolledAt,
+    );
+    const docs: IncidentContextDoc[] = [];
+    await replay({
+      input: records,
+      config: quick(config),
+      resolver: e.resolver,
+      onContext: (d) => docs.push(d),
+    });
+    const doc = [...docs].reverse().find((d) => d.scope.workload.name === 'checkout');
+    assert.ok(doc, `a checkout incident (got ${docs.map((d) => d.scope.workload.name).join(', ')})`);
+    assert.deepEqual(doc.scope.workload, { kind: 'Deployment', name: 'checkout' });
+    assert.equal(doc.scope.team, 'payments');
+    assert.equal(doc.scope.teamSource, 'label:team on Deployment/checkout');
+    assert.deepEqual(
+      doc.rollouts.map((r) => [r.revision, r.replicaSet, r.images, r.source]),
+      [
+        [2, rs2.metadata.name, ['shop/checkout:1.9.0'], 'cluster'],
+        [1, rs1.metadata.name, ['shop/checkout:1.8.2'], 'cluster'],
+      ],
+    );
+    assert.equal(doc.rollouts[0]?.changeCause, 'deploy checkout 1.9.0: enable order-summary cache');
+    const rolloutEv = doc.evidence.find(
+      (x) => x.kind === 'rollout' && x.key === `rollout|${rs2.metadata.name}`,
+    );
+    assert.ok(rolloutEv, 'the rollout is evidence');
+    assert.match(rolloutEv.summary, /revision 2 of Deployment\/checkout.*shop\/checkout:1\.9\.0/);
+    const ooms = doc.evidence.filter((x) => x.kind === 'restart' && /OOMKilled/.test(x.summary));
+    assert.ok(ooms.length > 0, 'OOMKill evidence');
+    const firstOom = Math.min(...ooms.map((x) => Date.parse(x.at)));
+    assert.ok(Date.parse(rolloutEv.at) < firstOom, 'the rollout precedes the first OOMKill');
+    assert.equal(Date.parse(rolloutEv.at), rolledAt);
+
+    const report = await new TriageChain({ config: config.agents }).triage(doc);
+    assert.equal(report.team, 'payments');
+    assert.equal(report.hypotheses[0]?.cause, 'bad_rollout');
+    assert.ok(report.hypotheses[0]?.evidence.includes(rolloutEv.id), 'the diagnosis cites the rollout');
+  });
+});
+
+function quick(config: Config): Config {
+  return { ...config, grouping: { ...config.grouping, groupWait: 5_000, groupInterval: 10_000 } };
+}
+
+/** Restart counters climbing with last_terminated_reason=OOMKilled, and BackOff Warnings, on the new pods. */
+function oomTelemetry(ns: string, pods: string[], rolledAt: number): CapturedRecord[] {
+  const out: CapturedRecord[] = [];
+  const push = (topic: string, value: Buffer, at: number) =>
+    out.push({ topic, partition: 0, offset: out.length, timestamp: at, key: null, headers: {}, value });
+  for (let step = 0; step < 8; step++) {
+    const at = rolledAt + 60_000 + step * 30_000;
+    // First OOMKill ~4.5 min after the rollout: counters are 0 before, then rise.
+    const restarts = step < 7 ? Math.max(0, step - 1) : step;
+    push(
+      'otlp_metrics',
+      metricsRecord(
+        pods.map((pod) => ({
+          attrs: {
+            'k8s.namespace.name': ns,
+            'k8s.pod.name': pod,
+            'k8s.container.name': 'app',
+            'k8s.node.name': 'node-1',
+            ...(restarts > 0 ? { 'k8s.container.status.last_terminated_reason': 'OOMKilled' } : {}),
+          },
+          metrics: [gauge('k8s.container.restarts', restarts, at)],
+        })),
+      ),
+      at,
+    );
+    if (restarts > 1)
+      push(
+        'otlp_logs',
+        encodeOtlp(
+          'ExportLogsServiceRequest',
+          k8sEventsRequest(
+            pods.map((pod) => ({
+              namespace: ns,
+              reason: 'BackOff',
+              message: 'Back-off restarting failed container app in pod',
+              type: 'Warning' as const,
+              object: { kind: 'Pod', name: pod, fieldPath: 'spec.containers{app}' },
+              uid: `${pod}-backoff`,
+              count: restarts - 1,
+              atMs: at,
+              node: 'node-1',
+            })),
+          ),
+        ),
+        at,
+      );
+  }
+  return out;
+}
