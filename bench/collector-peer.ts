@@ -13,13 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import {
-  collectorBinary,
-  freePort,
-  processCpuSeconds,
-  startCollector,
-  sumMetric,
-} from '../test/harness/otelcol.ts';
+import { collectorBinary, processCpuSeconds, startCollector, sumMetric } from '../test/harness/otelcol.ts';
+import { freePort } from '../test/harness/ports.ts';
 import { createTopics, produce, type RawRecord, unique } from '../test/helpers/kafka.ts';
 import { logsStream } from './lib/fixtures.ts';
 import { withBroker } from './lib/kafka.ts';

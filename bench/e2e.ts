@@ -4,11 +4,11 @@
 // Run alone: node bench/e2e.ts [--quick]   (starts a broker unless KAFKA_BROKERS is set)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AckedProducer } from '../src/stream/kafka/producer.ts';
+import { freePort } from '../test/harness/ports.ts';
 import {
   createTopics,
   produce,
@@ -24,17 +24,6 @@ import { runAlone } from './lib/standalone.ts';
 
 const BIN = new URL('../bin/kubetriage.js', import.meta.url).pathname;
 const SIZE = 1000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Instance {
   child: ChildProcess;

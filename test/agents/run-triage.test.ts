@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,23 +11,13 @@ import { stringify } from 'yaml';
 import type { TriageReport } from '../../src/agents/report.ts';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
+import { freePort } from '../harness/ports.ts';
 import { consumeUntil, createTopics, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
 import { gauge, metricsRecord } from '../helpers/otlp.ts';
 import { FakeOllama } from './fake-ollama.ts';
 import { assertValidReport } from './report-schema.ts';
 
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('kubetriage run: agents', {
   skip: !process.env.KAFKA_BROKERS && 'needs KAFKA_BROKERS (npm test starts a broker)',

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,21 +11,11 @@ import { stringify } from 'yaml';
 import { k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import { parseCaptureLine } from '../../src/stream/capture.ts';
+import { freePort } from '../harness/ports.ts';
 import { brokers, produce, testTopics, waitFor } from '../helpers/kafka.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const r = await fetch(url);

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,23 +20,13 @@ import {
   uniqueName,
 } from '../harness/kube/objects.ts';
 import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { freePort } from '../harness/ports.ts';
 import { brokers, consumeUntil, produce, testTopics, waitFor } from '../helpers/kafka.ts';
 
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
 const skip =
   kubeSkipReason() ||
   (process.env.KAFKA_BROKERS ? false : 'SKIPPED: needs KAFKA_BROKERS (`npm test` starts a broker)');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('kubetriage run with enrichment', { skip, timeout: 180_000 }, () => {
   let kube: KubeApiServer;

@@ -13,9 +13,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { freePorts } from './ports.ts';
 
 export type KafkaBroker = {
   /** Bootstrap address, "127.0.0.1:PORT". */
@@ -440,28 +441,6 @@ function spawnWatchdog(parentPid: number, jvmPid: number, dir: string): ChildPro
   } catch {
     return undefined;
   }
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  // Hold all listeners open at once so the ports are distinct.
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((res, rej) => {
-          const s = createServer();
-          s.once('error', rej);
-          s.listen(0, HOST, () => res(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const a = s.address();
-    if (a === null || typeof a === 'string') throw new Error('unexpected server address');
-    return a.port;
-  });
-  await Promise.all(servers.map((s) => new Promise<void>((res) => s.close(() => res()))));
-  return ports;
 }
 
 function readText(file: string): string {

@@ -17,10 +17,10 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { freePort, retryOnPortClash } from './ports.ts';
 
 const here = import.meta.dirname ?? dirname(new URL(import.meta.url).pathname);
 const REPO_ROOT = resolve(here, '..', '..');
@@ -102,19 +102,6 @@ export function collectorAvailable(): { ok: true } | { ok: false; why: string } 
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', rej);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
-
 type Obj = Record<string, unknown>;
 
 function obj(parent: Obj, key: string): Obj {
@@ -168,18 +155,7 @@ process.once('exit', () => {
 export async function startCollector(opts: StartCollectorOptions): Promise<Collector> {
   const log = opts.log ?? (() => {});
   const binary = opts.binary ?? collectorBinary(log);
-  let lastErr: unknown;
-  // A free port can be taken by someone else before the Collector binds it: retry with fresh ones.
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      return await startOnce(binary, opts, log);
-    } catch (err) {
-      lastErr = err;
-      if (!/address already in use/i.test(String((err as Error).message))) throw err;
-      log(`otelcol: port clash, retrying (${attempt})`);
-    }
-  }
-  throw lastErr;
+  return retryOnPortClash('otelcol', () => startOnce(binary, opts, log), log);
 }
 
 async function startOnce(
