@@ -19,6 +19,8 @@ export interface EvidenceFacts {
   atMs: number;
   lastMs: number;
   pods: string[];
+  /** The ReplicaSets enrichment tied the failing pods to (refs.revisions), when known. */
+  replicaSets: string[];
   tags: Set<Tag>;
   /** The failing peer a client span names ("… → payments"). */
   peer: string | null;
@@ -130,19 +132,21 @@ function tagItem(e: EvidenceDoc): EvidenceFacts {
   const pods = Array.isArray(e.refs.pods)
     ? (e.refs.pods as unknown[]).filter((p) => typeof p === 'string')
     : [];
+  const revisions = Array.isArray(e.refs.revisions) ? (e.refs.revisions as { replicaSet?: unknown }[]) : [];
   return {
     e,
     atMs: Date.parse(e.at),
     lastMs: Date.parse(e.lastAt ?? e.at),
     pods: pods as string[],
+    replicaSets: revisions.flatMap((r) => (typeof r.replicaSet === 'string' ? [r.replicaSet] : [])),
     tags,
     peer,
   };
 }
 
 /**
- * Pods of a ReplicaSet are named `<replicaSet>-<suffix>`. Until enrichment labels pods with their
- * revision this name test is how a failing pod is tied to the new or the old ReplicaSet.
+ * Pods of a ReplicaSet are named `<replicaSet>-<suffix>`. Without enrichment (no refs.revisions) this
+ * name test is how a failing pod is tied to the new or the old ReplicaSet.
  */
 export function podOf(replicaSet: string, pod: string): boolean {
   return pod.startsWith(`${replicaSet}-`) && !pod.slice(replicaSet.length + 1).includes('-');
@@ -164,7 +168,9 @@ function judgeRollout(
   const before = failures.filter((f) => f.atMs < atMs);
   const after = failures.filter((f) => f.atMs >= atMs);
   // New pods cannot fail before they exist, so failures on them count even when other trouble predates it.
-  const onNewPods = after.filter((f) => f.pods.some((p) => podOf(r.replicaSet, p)));
+  const onNewPods = after.filter(
+    (f) => f.replicaSets.includes(r.replicaSet) || f.pods.some((p) => podOf(r.replicaSet, p)),
+  );
   const firstAfter = after.length ? Math.min(...after.map((f) => f.atMs)) : Number.POSITIVE_INFINITY;
   let verdict: RolloutVerdict;
   if (onNewPods.length > 0) verdict = firstAfter - atMs > windowMs ? 'too_early' : 'new_pods_failing';

@@ -314,6 +314,11 @@ describe('enrich against a real kube-apiserver', { skip, timeout: 240_000 }, () 
     assert.match(rolloutEv.summary, /revision 2 of Deployment\/checkout.*shop\/checkout:1\.9\.0/);
     const ooms = doc.evidence.filter((x) => x.kind === 'restart' && /OOMKilled/.test(x.summary));
     assert.ok(ooms.length > 0, 'OOMKill evidence');
+    // The failing pods are labelled with their revision, from the cluster's ReplicaSets.
+    for (const x of ooms)
+      assert.deepEqual(x.refs.revisions, [
+        { replicaSet: rs2.metadata.name, revision: 2, label: 'new-revision' },
+      ]);
     const firstOom = Math.min(...ooms.map((x) => Date.parse(x.at)));
     assert.ok(Date.parse(rolloutEv.at) < firstOom, 'the rollout precedes the first OOMKill');
     assert.equal(Date.parse(rolloutEv.at), rolledAt);

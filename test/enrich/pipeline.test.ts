@@ -72,6 +72,60 @@ describe('enrich: scenario snapshots (demo and eval)', () => {
     assert.ok(Date.parse(ev.at) < Math.min(...oom.map((e) => Date.parse(e.at))));
     // Only the recent revision is evidence; older ones stay in the timeline.
     assert.equal(doc.evidence.filter((e) => e.kind === 'rollout').length, 1);
+    // The OOMKilling pods are labelled with the new revision (their ReplicaSet, from the snapshot).
+    for (const e of oom)
+      assert.deepEqual(e.refs.revisions, [
+        { replicaSet: newest.replicaSet, revision: newest.revision, label: 'new-revision' },
+      ]);
+  });
+
+  it("labels signals old-revision or new-revision by the pod's ReplicaSet", async () => {
+    const run = getScenario('oom-rollout').generate({ seed: 1 });
+    const snapshot = structuredClone(run.snapshot) as unknown as { items: SnapshotObject[] };
+    const newPod = snapshot.items.find((o) => o.kind === 'Pod' && o.metadata.name.startsWith('checkout-'))!;
+    const oldRs = snapshot.items.find(
+      (o) =>
+        o.kind === 'ReplicaSet' &&
+        o.metadata.name.startsWith('checkout-') &&
+        o.metadata.name !== newPod.metadata.ownerReferences[0]?.name &&
+        o.metadata.annotations?.['deployment.kubernetes.io/revision'] === '3',
+    )!;
+    // A pod of revision 3 still running (a rollout in progress) and failing its readiness probe.
+    const oldPod = structuredClone(newPod);
+    oldPod.metadata.name = `${oldRs.metadata.name}-q2x7b`;
+    oldPod.metadata.uid = 'old-pod-uid';
+    oldPod.metadata.ownerReferences = newPod.metadata.ownerReferences.map((r) => ({
+      ...r,
+      name: oldRs.metadata.name,
+      uid: oldRs.metadata.uid,
+    }));
+    snapshot.items.push(oldPod);
+    const at = run.start + 6 * 60_000;
+    const probe = (i: number): K8sEvent => ({
+      namespace: 'shop',
+      reason: 'Unhealthy',
+      message: 'Readiness probe failed: HTTP probe failed with statuscode: 503',
+      type: 'Warning',
+      object: { kind: 'Pod', name: oldPod.metadata.name, fieldPath: 'spec.containers{app}' },
+      uid: 'old-pod-unhealthy',
+      count: i + 1,
+      atMs: at + i * 10_000,
+    });
+    const records = [...run.records, ...[0, 1, 2].map((i) => eventsRecord([probe(i)], 100_000 + i))];
+    const { latest } = await latestOf(records, snapshotResolver(snapshot));
+    const doc = latest.get('shop/Deployment/checkout');
+    assert.ok(doc);
+    const old = doc.evidence.find((e) =>
+      ((e.refs.pods as string[] | undefined) ?? []).includes(oldPod.metadata.name),
+    );
+    assert.ok(old, 'evidence from the old pod');
+    assert.deepEqual(old.refs.revisions, [
+      { replicaSet: oldRs.metadata.name, revision: 3, label: 'old-revision' },
+    ]);
+    const fresh = doc.evidence.find((e) =>
+      ((e.refs.pods as string[] | undefined) ?? []).includes(newPod.metadata.name),
+    );
+    assert.equal((fresh?.refs.revisions as { label: string }[] | undefined)?.[0]?.label, 'new-revision');
   });
 
   it('node-pressure: a DaemonSet pod resolves to its DaemonSet, not to a Deployment its name suggests', async () => {
@@ -104,6 +158,17 @@ describe('enrich: scenario snapshots (demo and eval)', () => {
     assert.deepEqual(JSON.stringify(a.all), JSON.stringify(b.all));
   });
 });
+
+/** The fields of a snapshot object these tests touch. */
+interface SnapshotObject {
+  kind: string;
+  metadata: {
+    name: string;
+    uid: string;
+    annotations?: Record<string, string>;
+    ownerReferences: { name: string; uid: string }[];
+  };
+}
 
 const T0 = Date.parse('2026-11-28T10:30:00Z');
 

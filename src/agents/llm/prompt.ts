@@ -75,7 +75,7 @@ export function renderContext(doc: IncidentContextDoc, lim: PromptLimits): strin
   let size = head.length;
   for (const e of shown) {
     const pods = Array.isArray(e.refs.pods) ? (e.refs.pods as string[]).slice(0, 3).map(name).join(',') : '-';
-    const line = `${e.id} | ${e.kind} | ${e.at} | ${e.lastAt} | ${e.count} | ${pods || '-'} | ${JSON.stringify(
+    const line = `${e.id} | ${e.kind} | ${e.at} | ${e.lastAt} | ${e.count} | ${pods || '-'}${revisions(e)} | ${JSON.stringify(
       cleanText(e.summary, lim.maxTextChars, lim.redact),
     )}`;
     // Leave room for the agent's own instructions after the context.
@@ -87,4 +87,15 @@ export function renderContext(doc: IncidentContextDoc, lim: PromptLimits): strin
     size += line.length + 1;
   }
   return `${head}\n${body.join('\n')}\nTELEMETRY ${fence}>>>`;
+}
+
+/** ` (new revision 2)` when enrichment tied the pods to revisions (from the cluster, not telemetry). */
+function revisions(e: IncidentContextDoc['evidence'][number]): string {
+  const rs = Array.isArray(e.refs.revisions)
+    ? (e.refs.revisions as { revision?: unknown; label?: unknown }[])
+    : [];
+  const parts = rs
+    .slice(0, 2)
+    .map((r) => `${r.label === 'new-revision' ? 'new' : 'old'} revision ${r.revision ?? '?'}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
 }

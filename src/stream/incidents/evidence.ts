@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { PodRevision } from '../workload.ts';
 import { type EvidenceDoc, iso } from './document.ts';
 
 export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_errors' | 'rollout' | 'log';
@@ -23,6 +24,15 @@ export interface EvidenceUpdate {
   container: string;
   traceId: string;
   metric: MetricRef | undefined;
+  /** The pod's revision when enrichment knows its ReplicaSet (set by the grouper). */
+  revision: PodRevision | undefined;
+}
+
+/** Which revision of the workload the failing pods ran, as the cluster knew it at the signal. */
+export interface RevisionRef {
+  replicaSet: string;
+  revision: number | null;
+  label: 'new-revision' | 'old-revision';
 }
 
 export interface ObjectRef {
@@ -52,6 +62,7 @@ export function blankUpdate(kind: EvidenceKind, key: string, atMs: number, summa
     container: '',
     traceId: '',
     metric: undefined,
+    revision: undefined,
   };
 }
 
@@ -76,6 +87,7 @@ export class EvidenceItem {
   #pods: Set<string> | undefined;
   #containers: Set<string> | undefined;
   #traceIds: Set<string> | undefined;
+  #revisions: Map<string, RevisionRef> | undefined;
   metric: MetricRef | undefined;
   /**
    * The document form, rebuilt only after a change: an incident's revision usually changes a few of
@@ -108,6 +120,7 @@ export class EvidenceItem {
       containers?: string[];
       traceIds?: string[];
       metric?: MetricRef;
+      revisions?: RevisionRef[];
     };
     let eventTotal = 0;
     if (refs.events?.length) {
@@ -122,6 +135,7 @@ export class EvidenceItem {
     for (const p of refs.pods ?? []) item.#pods = addBounded(item.#pods, p);
     for (const c of refs.containers ?? []) item.#containers = addBounded(item.#containers, c);
     for (const t of refs.traceIds ?? []) item.#traceIds = addBounded(item.#traceIds, t);
+    for (const r of refs.revisions ?? []) item.#addRevision(r);
     item.metric = refs.metric;
     return item;
   }
@@ -163,7 +177,20 @@ export class EvidenceItem {
     if (u.container) this.#containers = addBounded(this.#containers, u.container);
     if (u.traceId) this.#traceIds = addBounded(this.#traceIds, u.traceId);
     if (u.metric) this.metric = u.metric;
+    if (u.revision) {
+      const label = u.revision.isLatest ? 'new-revision' : 'old-revision';
+      const seen = this.#revisions?.get(u.revision.replicaSet);
+      // The label as of the newest signal: a later rollout turns a new revision into an old one.
+      if (seen?.label !== label)
+        this.#addRevision({ replicaSet: u.revision.replicaSet, revision: u.revision.revision, label });
+    }
     return changed;
+  }
+
+  #addRevision(r: RevisionRef): void {
+    this.#revisions ??= new Map();
+    if (this.#revisions.size < MAX_REFS || this.#revisions.has(r.replicaSet))
+      this.#revisions.set(r.replicaSet, r);
   }
 
   #addObject(o: ObjectRef): void {
@@ -193,6 +220,7 @@ export class EvidenceItem {
     if (this.#pods?.size) refs.pods = [...this.#pods];
     if (this.#containers?.size) refs.containers = [...this.#containers];
     if (this.#traceIds?.size) refs.traceIds = [...this.#traceIds];
+    if (this.#revisions?.size) refs.revisions = [...this.#revisions.values()];
     if (this.metric) refs.metric = this.metric;
     return refs;
   }

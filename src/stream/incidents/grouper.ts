@@ -38,6 +38,8 @@ export class IncidentGrouper {
   readonly #trackHold: (h: Hold) => void;
   /** Enrichment: team and the cluster's rollout timeline, when the resolver knows the cluster. */
   readonly #describe: WorkloadResolver['describe'];
+  /** Enrichment: which ReplicaSet (revision) a failing pod belongs to. */
+  readonly #podRevision: WorkloadResolver['podRevision'];
 
   /** `trackHold` makes the offset ledger see an incident's unsent records (no-op in replay). */
   constructor(
@@ -49,6 +51,7 @@ export class IncidentGrouper {
   ) {
     this.#trackHold = trackHold;
     this.#describe = resolver?.describe?.bind(resolver);
+    this.#podRevision = resolver?.podRevision?.bind(resolver);
     this.#cfg = cfg;
     this.#clock = clock;
     this.#sink = sink;
@@ -76,6 +79,7 @@ export class IncidentGrouper {
       this.#attachRollouts(inc);
       inc.workloadState = this.#states.get(key);
     }
+    if (u.pod && !u.revision && this.#podRevision) u.revision = this.#podRevision(scope.namespace, u.pod);
     inc.absorb(u, this.#cfg.maxEvidence);
     if (u.atMs < inc.firstSignalAt) inc.firstSignalAt = u.atMs;
     inc.lastProblemAt = now;
