@@ -64,9 +64,14 @@ export interface EventFacts {
 }
 
 // ReplicaSet pods are `<deployment>-<pod-template-hash>-<5 char suffix>`; StatefulSet pods `<name>-<ordinal>`.
-const DEPLOYMENT_POD = /^(.+)-([a-z0-9]{5,10})-([a-z0-9]{5})$/;
-const REPLICASET = /^(.+)-([a-z0-9]{5,10})$/;
+// Both the hash and the suffix use Kubernetes' safe alphabet (rand.SafeEncodeString: no vowels, no 0, 1,
+// 3), which is what tells a DaemonSet pod `otel-agent-x7k2p` from a Deployment `otel`'s pod.
+const DEPLOYMENT_POD = /^(.+)-([bcdfghjklmnpqrstvwxz2456789]{5,10})-([bcdfghjklmnpqrstvwxz2456789]{5})$/;
+const REPLICASET = /^(.+)-([bcdfghjklmnpqrstvwxz2456789]{5,10})$/;
 const STATEFULSET_POD = /^(.+)-(\d+)$/;
+// DaemonSet (and Job) pods are `<name>-<5 char suffix>`; without the cluster a DaemonSet is the likelier
+// owner, and the guess is harmless: only Deployments are ever scaled. Enrichment gives the real owner.
+const GENERATED_POD = /^(.+)-([bcdfghjklmnpqrstvwxz2456789]{5})$/;
 
 const OWNER_ATTRS: readonly (readonly [string, string])[] = [
   ['k8s.deployment.name', 'Deployment'],
@@ -110,6 +115,8 @@ export function resolveByName(objectKind: string, objectName: string): WorkloadR
       if (m) return { kind: 'Deployment', name: m[1]! };
       m = STATEFULSET_POD.exec(objectName);
       if (m) return { kind: 'StatefulSet', name: m[1]! };
+      m = GENERATED_POD.exec(objectName);
+      if (m) return { kind: 'DaemonSet', name: m[1]! };
       return { kind: 'Pod', name: objectName };
     }
     case 'ReplicaSet': {

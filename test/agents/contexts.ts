@@ -108,7 +108,7 @@ export function canaryCrashLoop(
   t.feed('otlp_logs', rollout(ns, name, newRs, `${name}-5f4d8b7c9`, T0), T0 + 5000);
   t.feed('otlp_metrics', state(ns, name, desired, Math.floor(desired * 0.6), T0 + 60_000), T0 + 60_000);
   const evs: K8sEvent[] = [];
-  for (const p of ['q1zzz', 'q2zzz', 'q3zzz'])
+  for (const p of ['q2zzz', 'q2zzz', 'q3zzz'])
     evs.push(
       podEvent(
         ns,
@@ -124,7 +124,7 @@ export function canaryCrashLoop(
     'otlp_logs',
     logsRecord([
       {
-        attrs: POD_ATTRS(ns, name, `${newRs}-q1zzz`),
+        attrs: POD_ATTRS(ns, name, `${newRs}-q2zzz`),
         records: [
           {
             timeUnixNano: nanos(T0 + 75_000),
@@ -205,7 +205,7 @@ export function rolloutAfterFailures(): IncidentContextDoc {
   const old = 'api-5f4d8b7c9';
   t.feed(
     'otlp_logs',
-    events([podEvent('shop', `${old}-a1zzz`, 'BackOff', 'Back-off restarting failed container app', T0, 3)]),
+    events([podEvent('shop', `${old}-x2zzz`, 'BackOff', 'Back-off restarting failed container app', T0, 3)]),
     T0,
   );
   t.feed('otlp_logs', rollout('shop', 'api', 'api-6b7c8d9f4', old, T0 + 120_000), T0 + 125_000);
@@ -214,7 +214,7 @@ export function rolloutAfterFailures(): IncidentContextDoc {
     events([
       podEvent(
         'shop',
-        `${old}-a1zzz`,
+        `${old}-x2zzz`,
         'BackOff',
         'Back-off restarting failed container app',
         T0 + 150_000,
@@ -237,7 +237,7 @@ export function rolloutOldPodsOnly(): IncidentContextDoc {
     events([
       podEvent(
         'shop',
-        `${old}-a1zzz`,
+        `${old}-x2zzz`,
         'Unhealthy',
         'Readiness probe failed: HTTP probe failed with statuscode: 503',
         T0 + 120_000,
@@ -272,7 +272,7 @@ export function outage(ns: string): IncidentContextDoc {
     spans.push(span({ name: 'GET /', kind: 2, startMs: T0 + i * 100, durationMs: 5, httpStatus: 503 }));
   t.feed(
     'otlp_spans',
-    tracesRecord([{ attrs: POD_ATTRS(ns, 'web', 'web-7d9f8c6b5-w1zzz'), spans }]),
+    tracesRecord([{ attrs: POD_ATTRS(ns, 'web', 'web-7d9f8c6b5-w2zzz'), spans }]),
     T0 + 2000,
   );
   t.feed(
@@ -280,7 +280,7 @@ export function outage(ns: string): IncidentContextDoc {
     events([
       podEvent(
         ns,
-        'web-7d9f8c6b5-w1zzz',
+        'web-7d9f8c6b5-w2zzz',
         'BackOff',
         'Back-off restarting failed container app',
         T0 + 3000,

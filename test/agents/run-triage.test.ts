@@ -56,7 +56,7 @@ describe('kubetriage run: agents', {
     const triageTopic = unique('triage');
     await createTopics([triageTopic], 1);
     const now = Date.now();
-    const pod = 'checkout-canary-6b7c8d9f4-q1zzz';
+    const pod = 'checkout-canary-6b7c8d9f4-q2zzz';
     const ev: K8sEvent = {
       namespace: 'shop',
       reason: 'BackOff',

@@ -29,7 +29,11 @@ function capture(): string {
         reason: minute < 6 ? 'BackOff' : 'Unhealthy',
         message: 'Back-off restarting failed container app',
         type: 'Warning',
-        object: { kind: 'Pod', name: `api-7d9f8c6b5-p${i % 4}xyz`, fieldPath: 'spec.containers{app}' },
+        object: {
+          kind: 'Pod',
+          name: `api-7d9f8c6b5-p${'bcdf'[i % 4]}xkz`,
+          fieldPath: 'spec.containers{app}',
+        },
         uid: `e-${i % 4}-${minute < 6}`,
         count: minute * 5 + (i % 5) + 1,
         atMs: at + i * 1000,

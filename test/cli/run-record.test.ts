@@ -122,7 +122,7 @@ describe('kubetriage record', () => {
     await produce(t.logs, [
       { value: batch('api-7d9f8c6b5-x2kqz', 1), partition: 0, headers: [{ tenant: 'a' }] },
       { value: batch('api-7d9f8c6b5-x2kqz', 2), partition: 1 },
-      { value: batch('web-5f4d8b7c9-abcde', 1), partition: 1, key: 'k1' },
+      { value: batch('web-5f4d8b7c9-bcdfx', 1), partition: 1, key: 'k1' },
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'kt-record-'));
     const capture = join(dir, 'capture.ndjson');

@@ -200,7 +200,7 @@ describe('enrich: joins on a snapshot', () => {
       {
         kind: 'Pod',
         metadata: {
-          name: 'nightly-29412345-abcde',
+          name: 'nightly-29412345-bcdfx',
           namespace: 'shop',
           ownerReferences: [{ kind: 'Job', name: 'nightly-29412345', controller: true }],
         },
@@ -222,7 +222,7 @@ describe('enrich: joins on a snapshot', () => {
       { kind: 'Pod', metadata: { name: 'debug-shell', namespace: 'shop', labels: { team: 'sre' } } },
     ];
     const { e } = await loaded(extra);
-    assert.deepEqual(e.resolver.resolve('shop', 'Pod', 'nightly-29412345-abcde'), {
+    assert.deepEqual(e.resolver.resolve('shop', 'Pod', 'nightly-29412345-bcdfx'), {
       kind: 'CronJob',
       name: 'nightly',
     });
@@ -274,7 +274,7 @@ describe('enrich: joins on a snapshot', () => {
         ],
       },
     });
-    assert.deepEqual(e.resolver.resolve('shop', 'Pod', 'checkout-canary-7d9f8c6b5-abcde'), {
+    assert.deepEqual(e.resolver.resolve('shop', 'Pod', 'checkout-canary-7d9f8c6b5-bcdfx'), {
       kind: 'Deployment',
       name: 'checkout',
     });

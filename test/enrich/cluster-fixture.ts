@@ -109,10 +109,17 @@ export interface AppFixture {
   nodes?: string[];
 }
 
+// Kubernetes names generated parts (pod-template-hash, pod suffixes) in this alphabet (SafeEncodeString).
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+const safeEncode = (n: number, len: number) => {
+  let out = '';
+  for (let i = 0; i < len; i++, n = Math.floor(n / SAFE.length)) out = SAFE[n % SAFE.length]! + out;
+  return out;
+};
 const hashOf = (s: string) => {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return (h >>> 0).toString(36).padStart(7, 'b').slice(0, 10);
+  return safeEncode(h >>> 0, 7);
 };
 
 /** A Deployment with one ReplicaSet per revision, `replicas` pods on the newest, and a Service. */
@@ -205,7 +212,7 @@ export function appObjects(app: AppFixture, o: FixtureOptions = {}): Raw[] {
   }
   const nodes = app.nodes ?? ['node-1'];
   for (let i = 0; i < app.replicas && current; i++) {
-    const suffix = (i + 1).toString(36).padStart(5, 'x');
+    const suffix = safeEncode(i + 1, 5);
     out.push({
       apiVersion: 'v1',
       kind: 'Pod',

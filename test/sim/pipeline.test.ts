@@ -23,9 +23,8 @@ const key = (k: IncidentKey | IncidentContextDoc['scope']) =>
 const FALSE_POSITIVES: Record<string, string> = {
   // Fixed: noise-only and missing-config raised a frontend latency-p99-up false positive (a handful of
   // server spans per 30 s bucket made one slow request the p99); buckets now need spanMinSamples spans.
-  'node-pressure':
-    'NamePatternResolver reads DaemonSet pod otel-agent-<5 chars> as Deployment "otel" (it matches the ' +
-    '<deployment>-<hash>-<suffix> pattern), so the NodeNotReady event on it opens observability/Deployment/otel.',
+  // Fixed: node-pressure's DaemonSet pod otel-agent-<suffix> read as a pod of Deployment "otel" ("agent"
+  // as its pod-template hash); the name patterns now take only Kubernetes' safe alphabet as a hash.
 };
 
 async function incidents(name: string): Promise<Map<string, IncidentContextDoc>> {

@@ -189,7 +189,7 @@ describe('pipeline: Alertmanager-style timing', () => {
       'otlp_logs',
       logs([
         warning({
-          pod: 'checkout-6b7c8d9f4-abcde',
+          pod: 'checkout-6b7c8d9f4-bcdfx',
           uid: 'e1',
           count: 1,
           atMs: T0 + 120_000,

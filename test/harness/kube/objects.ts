@@ -74,12 +74,21 @@ export function createDeployment(c: KubeClient, ns: string, d: DeploymentSpec): 
   );
 }
 
+// Kubernetes names generated parts (pod-template-hash, pod suffixes) in this alphabet (SafeEncodeString).
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+
 /** The pod-template-hash the deployment controller would compute (any stable 10-char hash will do). */
 export function templateHash(image: string): string {
   const h = createHash('sha256').update(image).digest();
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   let out = '';
-  for (let i = 0; i < 10; i++) out += alphabet[h[i]! % alphabet.length];
+  for (let i = 0; i < 10; i++) out += SAFE[h[i]! % SAFE.length];
+  return out;
+}
+
+/** A pod name suffix as generateName makes it. */
+function randomSuffix(): string {
+  let out = '';
+  for (let i = 0; i < 5; i++) out += SAFE[Math.floor(Math.random() * SAFE.length)];
   return out;
 }
 
@@ -150,7 +159,7 @@ export interface PodSpec {
 /** A Pod owned by the ReplicaSet (with its labels and image), then its status set like a kubelet. */
 export async function createPod(c: KubeClient, ns: string, rs: Obj, p: PodSpec = {}): Promise<Obj> {
   const spec = rs.spec as { template: { metadata: { labels: Record<string, string> }; spec: unknown } };
-  const name = p.name ?? `${rs.metadata.name}-${Math.random().toString(36).slice(2, 7).padEnd(5, 'x')}`;
+  const name = p.name ?? `${rs.metadata.name}-${randomSuffix()}`;
   const pod = await c.create<Obj>(core(ns, 'pods'), {
     metadata: {
       name,
