@@ -8,6 +8,21 @@ export const MAX_HYPOTHESES = 5;
 export const MAX_EXPLANATION = 400;
 export const MAX_REASON = 300;
 
+/**
+ * Confidence as the grammar can enforce it. Ollama (v0.11, llama.cpp's JSON-schema grammar) ignores
+ * `minimum`/`maximum` on `type: number` (SmolLM2-135M answered 1.2 through it, and the whole diagnosis
+ * was rejected as `schema`); an enum of numbers is enforced. Steps of 0.05; validate.ts still checks.
+ */
+export const CONFIDENCE_STEPS: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 20);
+
+/**
+ * The diagnosis format admits at most this many hypotheses and cited ids each, so the longest answer it
+ * allows fits agents.llm.maxOutputTokens (768 by default): 5 hypotheses × 10 ids × 400-character
+ * explanations is ~1,250 tokens, and a cut answer is malformed JSON. Validation still accepts more.
+ */
+export const FORMAT_HYPOTHESES = 3;
+const FORMAT_EVIDENCE = 5;
+
 export function triageFormat(): Record<string, unknown> {
   return {
     title: 'kubetriage triage',
@@ -28,15 +43,15 @@ export function diagnosisFormat(evidenceIds: string[]): Record<string, unknown> 
       hypotheses: {
         type: 'array',
         minItems: 1,
-        maxItems: MAX_HYPOTHESES,
+        maxItems: FORMAT_HYPOTHESES,
         items: {
           type: 'object',
           properties: {
             cause: { enum: [...CAUSES] },
-            confidence: { type: 'number', minimum: 0, maximum: 1 },
+            confidence: { enum: [...CONFIDENCE_STEPS] },
             evidence: {
               type: 'array',
-              maxItems: 10,
+              maxItems: FORMAT_EVIDENCE,
               items: evidenceIds.length ? { enum: evidenceIds } : { type: 'string' },
             },
             explanation: { type: 'string', maxLength: MAX_EXPLANATION },
