@@ -47,7 +47,9 @@ export class AnomalyDetector {
       }
     }
     this.watchedMetrics = watched;
-    this.#series = new LRUCache({ max: opts.maxSeries, ttl: opts.ttlMs, perf: opts.clock });
+    // ttlResolution 0: lru-cache otherwise reuses a clock reading for 1 ms of real time, and the record
+    // clock can jump by minutes within that millisecond (replay, catch-up after lag).
+    this.#series = new LRUCache({ max: opts.maxSeries, ttl: opts.ttlMs, ttlResolution: 0, perf: opts.clock });
   }
 
   get seriesCount(): number {

@@ -25,6 +25,10 @@ export class WindowDedup {
       ttl: opts.windowMs,
       // Entries are only checked on access; expiry does not need a timer per entry.
       ttlAutopurge: false,
+      // Read the record clock on every access: by default lru-cache reuses a reading for 1 ms of real
+      // time, and the record clock can move minutes within that millisecond (replay, catch-up), which
+      // kept expired entries alive (bench/pipeline.ts: hit ratio 0.516 where 0.500 is right).
+      ttlResolution: 0,
       updateAgeOnGet: false,
       perf: opts.clock,
       dispose: (_v, _k, reason) => {
