@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [--only decode,pipeline] [--compare bench/results/old.json]`
+// `npm run bench [-- --quick] [--only decode,pipeline] [--compare bench/results/old.json]
+//   [--ollama URL --model NAME]` (the last two reach the agents benchmark)
 // Runs the benchmarks, writes bench/results/<date>.json, <date>.md and one SVG per chart, and with
 // --compare prints the ratio of every headline figure to the old run, flagging regressions beyond 15%.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,11 @@ async function main(): Promise<void> {
     date,
     quick,
     machine: machine(),
-    command: `npm run bench --${quick ? ' --quick' : ''}${arg('--only') ? ` --only ${arg('--only')}` : ''}`,
+    command: `npm run bench --${quick ? ' --quick' : ''}${arg('--only') ? ` --only ${arg('--only')}` : ''}${
+      arg('--ollama')
+        ? ` --ollama ${arg('--ollama')}${arg('--model') ? ` --model ${arg('--model')}` : ''}`
+        : ''
+    }`,
     seconds: Math.round((Date.now() - started) / 1000),
   };
   const chartFiles = new Map<Chart, string>();
