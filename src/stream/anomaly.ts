@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { AnomalyRule } from '../core/config.ts';
 import type { Clock } from './clock.ts';
+import { flat } from './flat.ts';
 import type { MetricSignal } from './signals.ts';
 
 export interface AnomalyFinding {
@@ -78,7 +79,7 @@ export class AnomalyDetector {
       const key = `${rule.name}|${site}`;
       const st = this.#series.get(key);
       if (!st) {
-        this.#series.set(key, { last: s.value, mean: s.value, samples: 1 });
+        this.#series.set(flat(key), { last: s.value, mean: s.value, samples: 1 });
         continue;
       }
       if (rule.detect === 'increase') {
@@ -118,7 +119,7 @@ export class AnomalyDetector {
   #remember(key: string, value: number): void {
     const st = this.#series.get(key);
     if (st) st.last = value;
-    else this.#series.set(key, { last: value, mean: value, samples: 1 });
+    else this.#series.set(flat(key), { last: value, mean: value, samples: 1 });
   }
 
   #checkRatio(

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from './clock.ts';
+import { flat } from './flat.ts';
 
 export interface DedupStats {
   hits: number;
@@ -64,7 +65,7 @@ export class WindowDedup {
       return true;
     }
     this.stats.misses++;
-    this.#cache.set(fingerprint, 1);
+    this.#cache.set(flat(fingerprint), 1);
     return false;
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { flat } from '../flat.ts';
 import type { PodRevision } from '../workload.ts';
 import { type EvidenceDoc, iso } from './document.ts';
 
@@ -96,8 +97,9 @@ export class EvidenceItem {
   #doc: EvidenceDoc | undefined;
 
   constructor(u: Pick<EvidenceUpdate, 'key' | 'kind' | 'atMs' | 'summary'>) {
-    this.id = evidenceId(u.key);
-    this.key = u.key;
+    // Flat: both live as long as the incident (see flat.ts).
+    this.id = flat(evidenceId(u.key));
+    this.key = flat(u.key);
     this.kind = u.kind;
     this.firstAt = u.atMs;
     this.lastAt = u.atMs;

@@ -74,7 +74,7 @@ export class IncidentGrouper {
     if (!inc) {
       if (this.#incidents.size >= this.#cfg.maxOpenIncidents) this.#evictOldest();
       inc = new Incident(scope, u.atMs, now, this.#cfg.groupWait);
-      this.#incidents.set(key, inc);
+      this.#incidents.set(inc.key, inc);
       this.stats.opened++;
       this.#attachRollouts(inc);
       inc.workloadState = this.#states.get(key);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { flat } from '../flat.ts';
 import { Hold, type PartitionState, type RecordSource } from '../offsets.ts';
 import type { WorkloadRef } from '../signals.ts';
 import type { WorkloadState } from '../workload-state.ts';
@@ -66,8 +67,9 @@ export class Incident {
 
   constructor(scope: IncidentScope, firstSignalMs: number, now: number, groupWaitMs: number, id?: string) {
     this.scope = scope;
-    this.key = scopeKey(scope);
-    this.id = id ?? incidentId(scope, firstSignalMs);
+    // Flat: both live as long as the incident (see flat.ts).
+    this.key = flat(scopeKey(scope));
+    this.id = flat(id ?? incidentId(scope, firstSignalMs));
     this.windowStart = firstSignalMs;
     this.windowEnd = firstSignalMs;
     this.firstSignalAt = firstSignalMs;
@@ -88,7 +90,7 @@ export class Incident {
     } else if (this.evidence.size < maxEvidence) {
       item = new EvidenceItem(u);
       item.apply(u);
-      this.evidence.set(u.key, item);
+      this.evidence.set(item.key, item);
       this.dirty = true;
     } else {
       this.droppedEvidence++;
