@@ -28,6 +28,11 @@ export interface StreamServiceOptions {
    * attach without the stream stage importing them.
    */
   onContext?: (doc: IncidentContextDoc) => void;
+  /**
+   * Called once at start-up, before consuming, with the latest context of every open incident read
+   * back from the contexts topic (grouping.restore): later stages catch up on what a crash cut short.
+   */
+  onRestored?: (docs: IncidentContextDoc[]) => Promise<void> | void;
 }
 
 /** Headers on every dead-letter record, next to the original record's own headers. */
@@ -50,6 +55,7 @@ export class StreamService {
   readonly #cfg: Config;
   readonly #env: NodeJS.ProcessEnv | undefined;
   readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
+  readonly #onRestored: StreamServiceOptions['onRestored'];
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
   readonly #producer: AckedProducer;
@@ -67,6 +73,7 @@ export class StreamService {
     this.#cfg = opts.config;
     this.#env = opts.env;
     this.#onContext = opts.onContext;
+    this.#onRestored = opts.onRestored;
     this.#log = opts.log;
     const kcfg = opts.config.kafka;
     this.#metrics = streamMetrics(opts.registry);
@@ -133,6 +140,7 @@ export class StreamService {
       { restored, read: back.records, invalid: back.invalid, ms: Date.now() - started },
       'restored open incidents from the contexts topic',
     );
+    await this.#onRestored?.([...back.latest.values()].filter((d) => d.status === 'open'));
   }
 
   async #run(): Promise<void> {

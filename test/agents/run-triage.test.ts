@@ -8,16 +8,52 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import type { TriageReport } from '../../src/agents/report.ts';
+import { TRIAGE_REPORT_SCHEMA, type TriageReport } from '../../src/agents/report.ts';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import { freePort } from '../harness/ports.ts';
-import { consumeUntil, createTopics, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
+import {
+  consumeUntil,
+  createTopics,
+  produce,
+  type TestTopics,
+  testTopics,
+  unique,
+  waitFor,
+} from '../helpers/kafka.ts';
 import { gauge, metricsRecord } from '../helpers/otlp.ts';
+import { canaryCrashLoop, dependencyFailure } from './contexts.ts';
 import { FakeOllama } from './fake-ollama.ts';
 import { assertValidReport } from './report-schema.ts';
 
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
+
+/** `kubetriage run` as a child process on the test's topics; stderr (the JSON log) is collected. */
+async function startRun(
+  t: TestTopics,
+  triage: string,
+  config: Record<string, unknown>,
+): Promise<{ child: ChildProcess; port: number; stderr: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-run-agents-'));
+  const cfg = join(dir, 'kubetriage.yaml');
+  const topics = {
+    logs: [t.logs],
+    metrics: [t.metrics],
+    traces: [t.traces],
+    contexts: t.contexts,
+    dlq: t.dlq,
+    triage,
+  };
+  writeFileSync(cfg, stringify({ ...config, kafka: { groupId: t.group, topics } }));
+  const port = await freePort();
+  const stderr: string[] = [];
+  const child = spawn(process.execPath, [BIN, 'run', '--config', cfg, '--port', String(port)], {
+    env: { ...process.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+  return { child, port, stderr };
+}
 
 describe('kubetriage run: agents', {
   skip: !process.env.KAFKA_BROKERS && 'needs KAFKA_BROKERS (npm test starts a broker)',
@@ -79,37 +115,10 @@ describe('kubetriage run: agents', {
     ]);
     await produce(t.logs, [{ value: encodeOtlp('ExportLogsServiceRequest', k8sEventsRequest([ev])) }]);
 
-    const dir = mkdtempSync(join(tmpdir(), 'kt-run-agents-'));
-    const cfg = join(dir, 'kubetriage.yaml');
-    writeFileSync(
-      cfg,
-      stringify({
-        grouping: { groupWait: '1s', restore: false },
-        kafka: {
-          groupId: t.group,
-          topics: {
-            logs: [t.logs],
-            metrics: [t.metrics],
-            traces: [t.traces],
-            contexts: t.contexts,
-            dlq: t.dlq,
-            triage: triageTopic,
-          },
-        },
-        agents: { llm: { url: fake.url, model: 'fake-model:1b' } },
-      }),
-    );
-    const port = await freePort();
-    const stderr: string[] = [];
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [BIN, 'run', '--config', cfg, '--port', String(port)],
-      {
-        env: { ...process.env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+    const { child, port, stderr } = await startRun(t, triageTopic, {
+      grouping: { groupWait: '1s', restore: false },
+      agents: { llm: { url: fake.url, model: 'fake-model:1b' } },
+    });
     try {
       const recs = await consumeUntil(triageTopic, (r) => r.length >= 1, 60_000);
       assert.ok(recs.length >= 1, `a triage report arrived (stderr: ${stderr.join('').slice(-2000)})`);
@@ -137,6 +146,71 @@ describe('kubetriage run: agents', {
     } finally {
       child.kill('SIGTERM');
       await fake.close();
+    }
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.equal(code, 0, stderr.join('').slice(-2000));
+  });
+
+  it('after a restart, triages the restored open incidents whose latest revision has no report, and only those', {
+    timeout: 90_000,
+  }, async () => {
+    const t = await testTopics(1);
+    const triageTopic = unique('triage');
+    await createTopics([triageTopic], 1);
+    // What a previous instance left: two open incidents' latest contexts; only one got its report.
+    const updated = new Date().toISOString();
+    const unreported = { ...canaryCrashLoop(), timings: { ...canaryCrashLoop().timings, updated } };
+    const reported = { ...dependencyFailure(), timings: { ...dependencyFailure().timings, updated } };
+    assert.notEqual(unreported.id, reported.id);
+    await produce(
+      t.contexts,
+      [unreported, reported].map((d) => ({ key: d.id, value: Buffer.from(JSON.stringify(d)) })),
+    );
+    const report = (id: string, revision: number) => ({
+      key: id,
+      value: Buffer.from(JSON.stringify({ schema: TRIAGE_REPORT_SCHEMA, incident: id, revision })),
+    });
+    await produce(triageTopic, [
+      report(reported.id, reported.revision),
+      ...(unreported.revision > 1 ? [report(unreported.id, unreported.revision - 1)] : []),
+    ]);
+
+    const { child, port, stderr } = await startRun(t, triageTopic, {
+      grouping: { restore: true, resolveTimeout: '1h' },
+    });
+    const parse = (v: Buffer | null) => JSON.parse(v?.toString() ?? '{}') as TriageReport;
+    try {
+      const recs = await consumeUntil(
+        triageTopic,
+        (r) =>
+          r.some(
+            (x) => x.key?.toString() === unreported.id && parse(x.value).revision === unreported.revision,
+          ),
+        60_000,
+      );
+      const caughtUp = recs.find(
+        (x) => x.key?.toString() === unreported.id && parse(x.value).revision === unreported.revision,
+      );
+      assert.ok(caughtUp, `the unreported revision was triaged (stderr: ${stderr.join('').slice(-2000)})`);
+      assertValidReport(parse(caughtUp.value));
+      assert.equal(parse(caughtUp.value).engine, 'rules');
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () =>
+          /kubetriage_triage_published_total\{result="sent"\} 1/.test(
+            await (await fetch(`${base}/metrics`)).text(),
+          ),
+        10_000,
+        'one report sent',
+      );
+      const log = stderr.join('');
+      assert.match(log, /triage catch-up/);
+      assert.match(log, /"queued":1/);
+      // The incident whose latest revision was already reported got nothing new.
+      const again = await consumeUntil(triageTopic, () => false, 2_000);
+      assert.equal(again.filter((x) => x.key?.toString() === reported.id).length, 1);
+    } finally {
+      child.kill('SIGTERM');
     }
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     assert.equal(code, 0, stderr.join('').slice(-2000));

@@ -1,5 +1,6 @@
-// Reads back the latest incident contexts at start-up (state restore). The contexts topic is keyed by
-// incident id, so it may be compacted; we read only what was written within the lookback.
+// Reads back what this service wrote, at start-up: the latest incident contexts (state restore) and,
+// for the agents, the triage reports. Both topics are keyed by incident id, so they may be compacted;
+// we read only what was written within the lookback.
 import kafka from '@confluentinc/kafka-javascript';
 import { INCIDENT_CONTEXT_SCHEMA, type IncidentContextDoc } from '../incidents/document.ts';
 import type { RdKafkaConfig } from './client-config.ts';
@@ -17,6 +18,7 @@ export interface ReadBackResult {
   invalid: number;
 }
 
+/** The latest context of every incident written to `topic` since `sinceMs`. */
 export async function readLatestContexts(
   config: RdKafkaConfig,
   topic: string,
@@ -24,6 +26,46 @@ export async function readLatestContexts(
   timeoutMs = 60_000,
 ): Promise<ReadBackResult> {
   const result: ReadBackResult = { latest: new Map(), records: 0, invalid: 0 };
+  result.records = await readTopicSince(
+    config,
+    topic,
+    sinceMs,
+    (value) => {
+      let doc: IncidentContextDoc;
+      try {
+        doc = JSON.parse(value?.toString('utf8') ?? '');
+      } catch {
+        result.invalid++;
+        return;
+      }
+      if (
+        doc?.schema !== INCIDENT_CONTEXT_SCHEMA ||
+        typeof doc.id !== 'string' ||
+        !Array.isArray(doc.evidence)
+      ) {
+        result.invalid++;
+        return;
+      }
+      const cur = result.latest.get(doc.id);
+      if (!cur || doc.revision >= cur.revision) result.latest.set(doc.id, doc);
+    },
+    timeoutMs,
+  );
+  return result;
+}
+
+/**
+ * Reads every record written to `topic` since `sinceMs` (by record timestamp) up to the end offsets at
+ * the time of the call, with a throwaway consumer (no group offsets). Returns the number of records.
+ */
+export async function readTopicSince(
+  config: RdKafkaConfig,
+  topic: string,
+  sinceMs: number,
+  onValue: (value: Buffer | undefined) => void,
+  timeoutMs = 60_000,
+): Promise<number> {
+  let records = 0;
   const consumer = new KafkaConsumer(
     { ...config, 'group.id': `kubetriage-restore-${process.pid}`, 'enable.auto.commit': false } as never,
     {},
@@ -34,7 +76,7 @@ export async function readLatestContexts(
       consumer.getMetadata({ topic, timeout: 30_000 } as never, cb as never),
     );
     const t = meta.topics.find((x) => x.name === topic);
-    if (!t || t.partitions.length === 0) return result;
+    if (!t || t.partitions.length === 0) return records;
     const ends = new Map<number, number>();
     const starts = await promisify<{ partition: number; offset: number }[]>((cb) =>
       consumer.offsetsForTimes(
@@ -56,7 +98,7 @@ export async function readLatestContexts(
         assignment.push({ topic, partition: p.id, offset: start });
       }
     }
-    if (assignment.length === 0) return result;
+    if (assignment.length === 0) return records;
     consumer.assign(assignment);
     consumer.setDefaultConsumeTimeout(200);
     const deadline = Date.now() + timeoutMs;
@@ -66,28 +108,12 @@ export async function readLatestContexts(
         const end = ends.get(m.partition);
         if (end === undefined || m.offset >= end) continue;
         if (m.offset + 1 >= end) ends.delete(m.partition);
-        result.records++;
-        let doc: IncidentContextDoc;
-        try {
-          doc = JSON.parse(m.value?.toString('utf8') ?? '');
-        } catch {
-          result.invalid++;
-          continue;
-        }
-        if (
-          doc?.schema !== INCIDENT_CONTEXT_SCHEMA ||
-          typeof doc.id !== 'string' ||
-          !Array.isArray(doc.evidence)
-        ) {
-          result.invalid++;
-          continue;
-        }
-        const cur = result.latest.get(doc.id);
-        if (!cur || doc.revision >= cur.revision) result.latest.set(doc.id, doc);
+        records++;
+        onValue(m.value ?? undefined);
       }
     }
     if (ends.size > 0) throw new Error(`timed out reading back ${topic}`);
-    return result;
+    return records;
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
