@@ -15,6 +15,7 @@ import {
   checkPermissions,
   KubeHttp,
   registerExecRoutes,
+  scaleDeployment,
   verifyLedgerFile,
   verifyLedgerText,
 } from '../../src/exec/index.ts';
@@ -301,6 +302,59 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
     assert.equal(refused.detail.observed, 8);
     assert.match(JSON.stringify(slack.responses.at(-1)), /has 8 replicas, the proposal expected 6/);
     await w.close();
+  });
+
+  test("a write between the scaler's read and its write (409): re-read and re-checked, never written blind", async () => {
+    const ns = uniqueNs('conflict');
+    await createDeployment(kube.client, ns, 'orders', 6);
+    const path = `/apis/apps/v1/namespaces/${ns}/deployments/orders`;
+    /** The scale-only connection, with someone else's write landing right after each of the first n reads. */
+    const racing = (n: number, write: () => Promise<unknown>) => {
+      const inner = conn(scaler.token);
+      let reads = 0;
+      return {
+        request: async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+          const res = await inner.request<T>(method, p, body);
+          if (method === 'GET' && reads++ < n) await write();
+          return res;
+        },
+      } as unknown as KubeHttp;
+    };
+    // 1. Someone relabels the Deployment (new resourceVersion, same replicas): 409, re-read, still 6, write.
+    let n = 0;
+    const relabel = () => kube.client.merge(path, { metadata: { labels: { touched: String(++n) } } });
+    const ok = await scaleDeployment(racing(1, relabel), {
+      namespace: ns,
+      name: 'orders',
+      expected: 6,
+      to: 3,
+      dryRun: false,
+    });
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.equal(ok.conflicts, 1);
+    assert.equal(await replicasOf(kube.client, ns, 'orders'), 3);
+    // 2. Someone scales by hand in between: 409, re-read sees 5 where 3 was expected, refused as stale.
+    const byHand = () => kube.client.merge(path, { spec: { replicas: 5 } });
+    const stale = await scaleDeployment(racing(1, byHand), {
+      namespace: ns,
+      name: 'orders',
+      expected: 3,
+      to: 2,
+      dryRun: false,
+    });
+    assert.equal(stale.ok, false);
+    assert.equal(stale.ok === false && stale.reason, 'stale');
+    assert.equal(stale.conflicts, 1);
+    assert.equal(await replicasOf(kube.client, ns, 'orders'), 5, 'the hand-made change stands');
+    // 3. Conflicts beyond maxConflicts: gives up with reason conflict, nothing written.
+    const busy = await scaleDeployment(
+      racing(10, relabel),
+      { namespace: ns, name: 'orders', expected: 5, to: 4, dryRun: false },
+      2,
+    );
+    assert.equal(busy.ok === false && busy.reason, 'conflict');
+    assert.equal(busy.conflicts, 2);
+    assert.equal(await replicasOf(kube.client, ns, 'orders'), 5);
   });
 
   test('API approvals (no Slack) use the same state machine; a restart restores state from the ledger', async () => {
