@@ -11,6 +11,9 @@ import { StreamService } from '../stream/service.ts';
 import { wireExec } from './exec-wiring.ts';
 import { catchUpTriage } from './triage-catch-up.ts';
 
+/** How long shutdown waits for Slack posts and executions in flight. */
+const EXEC_DRAIN_MS = 20_000;
+
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -130,8 +133,21 @@ export function registerRun(program: Command): void {
             .then(() => triage.drain(15_000 + (config.agents.llm.url ? config.agents.llm.timeout : 0)))
             .then((done) => {
               if (!done) log.warn({ pending: triage.pending }, 'triage reports still pending at shutdown');
-              return triageProducer.disconnect();
+              // Slack posts and executions in flight finish (and are audited) before the producer that
+              // mirrors the audit goes away.
+              return Promise.race([
+                exec.close().then(() => true),
+                new Promise<boolean>((r) => setTimeout(() => r(false), EXEC_DRAIN_MS).unref()),
+              ]);
             })
+            .then((closed) => {
+              if (!closed)
+                log.warn(
+                  { waitedMs: EXEC_DRAIN_MS },
+                  'exec: Slack posts or executions still in flight at shutdown',
+                );
+            })
+            .then(() => triageProducer.disconnect())
             .catch((err: Error) => log.error({ err: err.message }, 'error during shutdown'))
             .finally(() => http.close().finally(resolve));
         };
