@@ -16,6 +16,11 @@ function hhmmss(iso: string): string {
   return iso.slice(11, 19);
 }
 
+/** Time of day on the incident's day; the date too for anything from another day (old revisions). */
+function when(iso: string, day: string): string {
+  return iso.slice(0, 10) === day ? hhmmss(iso) : `${iso.slice(0, 10)} ${hhmmss(iso)}`;
+}
+
 function wrap(text: string, width: number, indent: string): string {
   const words = text.split(/\s+/);
   const lines: string[] = [];
@@ -59,7 +64,7 @@ export function renderIncident(doc: IncidentContextDoc, report: TriageReport | u
     out.push('', '   Rollouts (newest first)');
     for (const r of doc.rollouts) {
       out.push(
-        `   ${hhmmss(r.at)}  ReplicaSet ${r.replicaSet}${r.revision !== null ? ` (revision ${r.revision})` : ''}${r.images.length ? ` ${r.images.join(', ')}` : ''}`,
+        `   ${when(r.at, doc.window.start.slice(0, 10))}  ReplicaSet ${r.replicaSet}${r.revision !== null ? ` (revision ${r.revision})` : ''}${r.images.length ? ` ${r.images.join(', ')}` : ''}`,
       );
     }
   }
