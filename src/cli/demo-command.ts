@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
-import { loadConfig } from '../core/config.ts';
 import { runScenario } from '../eval/scenario-run.ts';
 import { getScenario } from '../sim/scenarios/index.ts';
 import { renderIncident } from './demo-render.ts';
+import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
 
 export function registerDemo(program: Command): void {
@@ -17,7 +17,8 @@ export function registerDemo(program: Command): void {
     .option('--all', 'show every incident, not only the scenario’s primary ones')
     .action(async (opts: { scenario: string; seed: number; all?: boolean }) => {
       const scenario = getScenario(opts.scenario);
-      const config = loadConfig(undefined, {});
+      const { config, note } = scenarioConfig(undefined);
+      if (note) process.stderr.write(`[demo] ${note}\n`);
       const started = performance.now();
       const progress = (done: number, total: number) =>
         process.stderr.write(`\r[demo] ${scenario.name}: replaying ${done}/${total} Kafka records`);

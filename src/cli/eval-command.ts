@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
-import { loadConfig } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
 import { runScenario } from '../eval/scenario-run.ts';
 import { type ScenarioScore, scoreScenario, totals } from '../eval/score.ts';
 import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
+import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
 
 export function registerEval(program: Command): void {
@@ -29,7 +29,8 @@ export function registerEval(program: Command): void {
         model?: string;
         json?: string;
       }) => {
-        const config = loadConfig(opts.config, {});
+        const { config, note } = scenarioConfig(opts.config);
+        if (note) process.stderr.write(`[eval] ${note}\n`);
         const scenarios =
           opts.scenarios === 'all'
             ? listScenarios()

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { TriageChain } from '../../src/agents/index.ts';
+import { scenarioConfig } from '../../src/cli/scenario-config.ts';
 import { snapshotResolver } from '../../src/cli/snapshot-resolver.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { runScenario } from '../../src/eval/scenario-run.ts';
@@ -68,6 +69,17 @@ describe('scenario evaluation', () => {
       const score = scoreScenario(s.name, s.truth, o.latest, o.reports);
       assert.equal(score.found, score.expected, `${s.name}: every expected incident raised`);
     }
+  });
+  it("judges with the scenario cluster's production namespaces unless --config is given", () => {
+    const implied = scenarioConfig(undefined);
+    assert.ok(implied.config.agents.productionNamespaces.includes('shop'));
+    assert.ok(implied.config.agents.productionNamespaces.includes('prod-*'), 'defaults kept');
+    assert.match(implied.note ?? '', /shop, inventory added to agents\.productionNamespaces/);
+    const file = join(mkdtempSync(join(tmpdir(), 'kt-eval-config-')), 'kubetriage.yaml');
+    writeFileSync(file, 'agents:\n  productionNamespaces: [live]\n');
+    const own = scenarioConfig(file);
+    assert.deepEqual(own.config.agents.productionNamespaces, ['live']);
+    assert.equal(own.note, null);
   });
 });
 

@@ -32,7 +32,7 @@ export type {
   Severity,
   ToleratedIncident,
 } from './types.ts';
-export { CAUSES, CLUSTER } from './types.ts';
+export { CAUSES, CLUSTER, PRODUCTION_NAMESPACES } from './types.ts';
 
 const SCENARIOS: readonly Scenario[] = [
   oomRollout,

@@ -118,3 +118,10 @@ export interface Scenario {
 
 /** The pipeline's default `cluster` (config.cluster); the Collector config we model adds no k8s.cluster.name. */
 export const CLUSTER = 'default';
+
+/**
+ * The simulated cluster is a production cluster: the ground truth's severity bands assume these
+ * namespaces are production. `demo` and `eval` without `--config` add them to
+ * agents.productionNamespaces, as an operator of that cluster would configure it.
+ */
+export const PRODUCTION_NAMESPACES: readonly string[] = ['shop', 'inventory'];
