@@ -163,7 +163,10 @@ export class TriageChain {
     const triage = triageRules(facts, { defaultTeam: this.#defaultTeam, production: this.#production });
     timed?.('triage', t0);
     t0 = performance.now();
-    const diagnosis = diagnosisRules(facts, this.#rolloutWindowMs);
+    const diagnosis = diagnosisRules(facts, this.#rolloutWindowMs, {
+      canary:
+        doc.scope.workload.kind === 'Deployment' && this.#policy.canaries.matches(doc.scope.workload.name),
+    });
     timed?.('diagnosis', t0);
     t0 = performance.now();
     const executor = executorRules(facts, diagnosis, this.#policy);

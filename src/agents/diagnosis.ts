@@ -76,7 +76,15 @@ function redHerring(r: RolloutFacts, f: ContextFacts, windowMs: number): RedHerr
   };
 }
 
-export function diagnosisRules(f: ContextFacts, rolloutWindowMs: number): DiagnosisResult {
+/**
+ * `canary`: the workload is a canary Deployment (agents.policy.canaryPatterns), i.e. a new version
+ * serving a share of the traffic next to its stable sibling.
+ */
+export function diagnosisRules(
+  f: ContextFacts,
+  rolloutWindowMs: number,
+  opts: { canary?: boolean } = {},
+): DiagnosisResult {
   const hyps: Hypothesis[] = [];
   const add = (cause: Cause, confidence: number, items: EvidenceFacts[], explanation: string) =>
     hyps.push({ cause, confidence: round2(confidence), evidence: ids(items), explanation });
@@ -192,16 +200,23 @@ export function diagnosisRules(f: ContextFacts, rolloutWindowMs: number): Diagno
         (t) => suspect.onNewPods.some((i) => i.tags.has(t)),
       );
       const best = hyps.reduce((m, h) => Math.max(m, h.confidence), 0);
+      // An image or config the new version references but that does not exist is the specific,
+      // actionable cause (fix the reference); the rollout is how it arrived, so it ranks second.
+      const artifact = how.includes('image_pull') || how.includes('config_error');
       const earlier = suspect.before.length
         ? ` (${suspect.before.length} earlier item${suspect.before.length === 1 ? '' : 's'} predate it)`
         : '';
       add(
         'bad_rollout',
-        Math.max(0.85, best + 0.05),
+        artifact ? Math.max(0.5, best - 0.05) : Math.max(0.85, best + 0.05),
         [...suspect.evidence, ...suspect.onNewPods],
         `Failures began ${delay} after ReplicaSet ${rs} rolled out at ${suspect.rollout.at}${earlier}, on its own pods (${pods
           .slice(0, 3)
-          .join(', ')})${how.length ? `: ${how.join(', ')}` : ''}. The new version is failing; ${rollback}.`,
+          .join(', ')})${how.length ? `: ${how.join(', ')}` : ''}. ${
+          artifact
+            ? `The new version references an image or configuration that does not exist: fix the reference, or ${rollback}.`
+            : `The new version is failing; ${rollback}.`
+        }`,
       );
     } else {
       add(
@@ -211,6 +226,24 @@ export function diagnosisRules(f: ContextFacts, rolloutWindowMs: number): Diagno
         `Failures began ${delay} after ReplicaSet ${rs} rolled out at ${suspect.rollout.at}; no pod names tie them to the new version, so this rests on timing alone. If confirmed, ${rollback}.`,
       );
     }
+  }
+
+  // A canary is a new version by definition: failures of its own (not a peer's, the nodes' or the
+  // scheduler's) indict that version, however long ago its pods started (traffic is shifted later).
+  const canaryOwn = opts.canary
+    ? f.failures.filter(
+        (i) => !i.tags.has('dependency_failure') && !i.tags.has('node_pressure') && !i.tags.has('scheduling'),
+      )
+    : [];
+  if (canaryOwn.length && !suspect && !sched.length && !node.length && !(dep.length && !ownFault)) {
+    const newest = f.doc.rollouts[0];
+    const version = newest?.images.length ? ` (${newest.images.join(', ')})` : '';
+    add(
+      'bad_rollout',
+      Math.max(0.7, hyps.reduce((m, h) => Math.max(m, h.confidence), 0) + 0.05),
+      canaryOwn,
+      `${name} is a canary (agents.policy.canaryPatterns): its version${version} fails on its own (first: ${first(canaryOwn)}) while the stable Deployment serves the rest of the traffic. Scale the canary down or roll it back.`,
+    );
   }
 
   if (hyps.length === 0) {
@@ -225,6 +258,8 @@ export function diagnosisRules(f: ContextFacts, rolloutWindowMs: number): Diagno
   hyps.sort((a, b) => b.confidence - a.confidence || CAUSES.indexOf(a.cause) - CAUSES.indexOf(b.cause));
   const redHerrings = f.rollouts
     .filter((r) => !isRolloutCause(r.verdict))
+    // A canary's own rollout is not cleared by timing: it takes traffic when someone shifts it there.
+    .filter((r) => !(canaryOwn.length && r.verdict === 'too_early' && r === f.rollouts[0]))
     .map((r) => redHerring(r, f, rolloutWindowMs));
   // The reader of the top hypothesis should not have to look elsewhere to learn the rollout was cleared.
   const top = hyps[0];

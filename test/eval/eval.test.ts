@@ -40,6 +40,47 @@ describe('scenario evaluation', () => {
     );
   });
 
+  it('a rollout that references a missing image or config: the specific cause first, the rollout second', async () => {
+    const config = validateConfig({});
+    for (const [scenario, workload, cause] of [
+      ['bad-image', 'catalog', 'image_pull'],
+      ['missing-config', 'payments', 'config_error'],
+    ] as const) {
+      const o = await runScenario(getScenario(scenario), {
+        config,
+        chain: new TriageChain({ config: config.agents }),
+        resolver: snapshotResolver,
+      });
+      const doc = o.latest.find((d) => d.scope.workload.name === workload);
+      assert.ok(doc, `${scenario}: ${workload} incident`);
+      const h = o.reports.get(doc.id)?.hypotheses ?? [];
+      assert.equal(h[0]?.cause, cause, `${scenario}: ${JSON.stringify(h.map((x) => x.cause))}`);
+      const rollout = h.find((x) => x.cause === 'bad_rollout');
+      assert.ok(rollout, `${scenario}: the rollout is still a hypothesis`);
+      assert.match(rollout.explanation, /references an image or configuration that does not exist/);
+    }
+  });
+
+  it('a canary failing on its own: bad_rollout naming the canary, its own rollout not called a red herring', async () => {
+    const config = validateConfig({});
+    const o = await runScenario(getScenario('canary'), {
+      config,
+      chain: new TriageChain({ config: config.agents }),
+      resolver: snapshotResolver,
+    });
+    const doc = o.latest.find((d) => d.scope.workload.name === 'checkout-canary');
+    assert.ok(doc);
+    const r = o.reports.get(doc.id);
+    assert.equal(r?.hypotheses[0]?.cause, 'bad_rollout');
+    assert.match(r?.hypotheses[0]?.explanation ?? '', /checkout-canary is a canary/);
+    assert.deepEqual(r?.redHerrings, []);
+    // The stable Deployment is not a canary: the same rule does not fire there (with the pattern off,
+    // the canary is judged like any Deployment again).
+    const plain = validateConfig({ agents: { policy: { canaryPatterns: ['*-never'] } } });
+    const r2 = new TriageChain({ config: plain.agents }).rules(doc);
+    assert.notEqual(r2.hypotheses[0]?.cause, 'bad_rollout');
+  });
+
   it('regression: a failing canary is never scaled up, whatever the top cause', async () => {
     const config = validateConfig({});
     const o = await runScenario(getScenario('canary'), {
