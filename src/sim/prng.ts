@@ -2,6 +2,8 @@
 // never calls Math.random or Date.now. sfc32 (Chris Doty-Humphrey's Small Fast Counter) is fast,
 // passes PractRand for far more output than a scenario uses, and is trivial to seed from strings.
 
+import { K8S_NAME_ALPHABET } from '../stream/workload.ts';
+
 /** FNV-1a, 32 bit: for seeding and for names derived from strings. */
 export function fnv1a(s: string): number {
   let h = 0x811c9dc5;
@@ -12,9 +14,6 @@ export function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-// What Kubernetes uses for generated name suffixes and pod-template-hash values
-// (k8s.io/apimachinery/pkg/util/rand: consonants and digits without look-alikes).
-const K8S_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 const HEX = '0123456789abcdef';
 
 export class Prng {
@@ -89,7 +88,7 @@ export class Prng {
   /** A Kubernetes generated-name suffix (5 chars for pods, 9–10 for pod-template-hash). */
   k8sSuffix(n: number): string {
     let s = '';
-    for (let i = 0; i < n; i++) s += K8S_ALPHABET[this.u32() % K8S_ALPHABET.length];
+    for (let i = 0; i < n; i++) s += K8S_NAME_ALPHABET[this.u32() % K8S_NAME_ALPHABET.length];
     return s;
   }
 

@@ -63,15 +63,22 @@ export interface EventFacts {
   message: string;
 }
 
+/**
+ * What Kubernetes uses for generated name parts, pod-template-hash values and pod suffixes
+ * (k8s.io/apimachinery/pkg/util/rand SafeEncodeString: consonants and digits without look-alikes).
+ */
+export const K8S_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const GEN = `[${K8S_NAME_ALPHABET}]`;
+
 // ReplicaSet pods are `<deployment>-<pod-template-hash>-<5 char suffix>`; StatefulSet pods `<name>-<ordinal>`.
-// Both the hash and the suffix use Kubernetes' safe alphabet (rand.SafeEncodeString: no vowels, no 0, 1,
-// 3), which is what tells a DaemonSet pod `otel-agent-x7k2p` from a Deployment `otel`'s pod.
-const DEPLOYMENT_POD = /^(.+)-([bcdfghjklmnpqrstvwxz2456789]{5,10})-([bcdfghjklmnpqrstvwxz2456789]{5})$/;
-const REPLICASET = /^(.+)-([bcdfghjklmnpqrstvwxz2456789]{5,10})$/;
+// Only the safe alphabet counts as hash or suffix: that is what tells a DaemonSet pod `otel-agent-x7k2p`
+// from a Deployment `otel`'s pod.
+const DEPLOYMENT_POD = new RegExp(`^(.+)-(${GEN}{5,10})-(${GEN}{5})$`);
+const REPLICASET = new RegExp(`^(.+)-(${GEN}{5,10})$`);
 const STATEFULSET_POD = /^(.+)-(\d+)$/;
 // DaemonSet (and Job) pods are `<name>-<5 char suffix>`; without the cluster a DaemonSet is the likelier
 // owner, and the guess is harmless: only Deployments are ever scaled. Enrichment gives the real owner.
-const GENERATED_POD = /^(.+)-([bcdfghjklmnpqrstvwxz2456789]{5})$/;
+const GENERATED_POD = new RegExp(`^(.+)-(${GEN}{5})$`);
 
 const OWNER_ATTRS: readonly (readonly [string, string])[] = [
   ['k8s.deployment.name', 'Deployment'],

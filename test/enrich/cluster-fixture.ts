@@ -2,6 +2,9 @@
 // snapshot tests and bench/enrich-memory.ts. Shapes are realistic on purpose (managedFields, env,
 // probes, status): the projection must drop them, and the memory figure must reflect real objects.
 
+import { fnv1a } from '../../src/sim/prng.ts';
+import { K8S_NAME_ALPHABET } from '../../src/stream/workload.ts';
+
 export interface FixtureOptions {
   namespace?: string;
   /** ISO time of the first revision; later revisions are an hour apart. */
@@ -109,18 +112,14 @@ export interface AppFixture {
   nodes?: string[];
 }
 
-// Kubernetes names generated parts (pod-template-hash, pod suffixes) in this alphabet (SafeEncodeString).
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+/** `n` in Kubernetes' name alphabet, `len` characters (pod-template-hash, pod suffixes). */
 const safeEncode = (n: number, len: number) => {
+  const a = K8S_NAME_ALPHABET;
   let out = '';
-  for (let i = 0; i < len; i++, n = Math.floor(n / SAFE.length)) out = SAFE[n % SAFE.length]! + out;
+  for (let i = 0; i < len; i++, n = Math.floor(n / a.length)) out = a[n % a.length]! + out;
   return out;
 };
-const hashOf = (s: string) => {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return safeEncode(h >>> 0, 7);
-};
+const hashOf = (s: string) => safeEncode(fnv1a(s), 7);
 
 /** A Deployment with one ReplicaSet per revision, `replicas` pods on the newest, and a Service. */
 export function appObjects(app: AppFixture, o: FixtureOptions = {}): Raw[] {

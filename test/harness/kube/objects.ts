@@ -2,6 +2,7 @@
 // run, so what a controller would do (a Deployment's ReplicaSets with ownerReferences and revision
 // annotations, Pods with status, Events) the tests do here themselves.
 import { createHash } from 'node:crypto';
+import { K8S_NAME_ALPHABET } from '../../../src/stream/workload.ts';
 import type { KubeClient } from './client.ts';
 
 type Obj = Record<string, unknown> & {
@@ -74,8 +75,7 @@ export function createDeployment(c: KubeClient, ns: string, d: DeploymentSpec): 
   );
 }
 
-// Kubernetes names generated parts (pod-template-hash, pod suffixes) in this alphabet (SafeEncodeString).
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+const SAFE = K8S_NAME_ALPHABET;
 
 /** The pod-template-hash the deployment controller would compute (any stable 10-char hash will do). */
 export function templateHash(image: string): string {
