@@ -5,6 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
+import { settledWithin } from '../core/settle.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import type { TriageChain } from './chain.ts';
 import type { TriageReport } from './report.ts';
@@ -78,16 +79,7 @@ export class TriagePublisher {
   }
 
   /** Waits for reports in flight (at shutdown); true when all finished within the timeout. */
-  async drain(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const all = Promise.allSettled([...this.#pending]).then(() => true as const);
-    try {
-      return await Promise.race([all, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  drain(timeoutMs: number): Promise<boolean> {
+    return settledWithin(Promise.allSettled([...this.#pending]), timeoutMs);
   }
 }

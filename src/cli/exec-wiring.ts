@@ -7,6 +7,7 @@ import type { TriageReport } from '../agents/report.ts';
 import type { Config } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { settledWithin } from '../core/settle.ts';
 import {
   ApprovalService,
   type AuditEntry,
@@ -20,7 +21,11 @@ import {
 export interface ExecWiring {
   /** Hand it each triage report once it is durable (the serialized report, as produced). */
   onReport(value: Buffer | TriageReport): void;
-  close(): Promise<void>;
+  /**
+   * Waits (at most `timeoutMs`) for Slack posts and executions in flight, then closes the ledger;
+   * false when the time ran out (the ledger then stays open for what is still running).
+   */
+  close(timeoutMs: number): Promise<boolean>;
 }
 
 export interface ExecWiringOptions {
@@ -33,7 +38,7 @@ export interface ExecWiringOptions {
   send?: (topic: string, key: string | null, value: Buffer) => Promise<unknown>;
 }
 
-const NOOP: ExecWiring = { onReport() {}, close: async () => {} };
+const NOOP: ExecWiring = { onReport() {}, close: async () => true };
 
 export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
   const c = o.config.exec;
@@ -119,9 +124,10 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       }
       void service.onReport(report);
     },
-    async close() {
-      await service.idle();
+    async close(timeoutMs) {
+      if (!(await settledWithin(service.idle(), timeoutMs))) return false;
       ledger.close();
+      return true;
     },
   };
 }

@@ -57,24 +57,15 @@ export function registerRun(program: Command): void {
         registry,
         resolver: enrichment.resolver,
         onContext: (doc) => triage.onContext(doc),
-        onRestored: async (docs) => {
-          try {
-            await catchUpTriage({
-              docs,
-              kafka: baseClientConfig(config.kafka),
-              topic: config.kafka.topics.triage,
-              sinceMs: Date.now() - config.grouping.restoreLookback,
-              publisher: triage,
-              log,
-            });
-          } catch (err) {
-            // Not fatal: the stream must start; these incidents get a report at their next revision.
-            log.warn(
-              { err: (err as Error).message, open: docs.length },
-              'triage catch-up failed; continuing',
-            );
-          }
-        },
+        onRestored: (docs) =>
+          catchUpTriage({
+            docs,
+            kafka: baseClientConfig(config.kafka),
+            topic: config.kafka.topics.triage,
+            sinceMs: Date.now() - config.grouping.restoreLookback,
+            publisher: triage,
+            log,
+          }),
       });
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
@@ -135,10 +126,7 @@ export function registerRun(program: Command): void {
               if (!done) log.warn({ pending: triage.pending }, 'triage reports still pending at shutdown');
               // Slack posts and executions in flight finish (and are audited) before the producer that
               // mirrors the audit goes away.
-              return Promise.race([
-                exec.close().then(() => true),
-                new Promise<boolean>((r) => setTimeout(() => r(false), EXEC_DRAIN_MS).unref()),
-              ]);
+              return exec.close(EXEC_DRAIN_MS);
             })
             .then((closed) => {
               if (!closed)

@@ -38,7 +38,10 @@ export async function reportedRevisions(
   return { revisions, records, invalid };
 }
 
-/** Triages the restored contexts that have no report yet; returns how many it queued. */
+/**
+ * Triages the restored contexts that have no report yet. Never throws: the stream must start even
+ * when the triage topic cannot be read (those incidents get a report at their next revision).
+ */
 export async function catchUpTriage(opts: {
   docs: readonly IncidentContextDoc[];
   kafka: RdKafkaConfig;
@@ -46,10 +49,19 @@ export async function catchUpTriage(opts: {
   sinceMs: number;
   publisher: Pick<TriagePublisher, 'onContext'>;
   log: Logger;
-}): Promise<number> {
-  if (opts.docs.length === 0) return 0;
+}): Promise<void> {
+  if (opts.docs.length === 0) return;
   const started = Date.now();
-  const back = await reportedRevisions(opts.kafka, opts.topic, opts.sinceMs);
+  let back: Awaited<ReturnType<typeof reportedRevisions>>;
+  try {
+    back = await reportedRevisions(opts.kafka, opts.topic, opts.sinceMs);
+  } catch (err) {
+    opts.log.warn(
+      { err: (err as Error).message, open: opts.docs.length },
+      'triage catch-up failed; continuing',
+    );
+    return;
+  }
   let queued = 0;
   for (const doc of opts.docs) {
     if ((back.revisions.get(doc.id) ?? 0) >= doc.revision) continue;
@@ -60,5 +72,4 @@ export async function catchUpTriage(opts: {
     { open: opts.docs.length, reread: back.records, invalid: back.invalid, queued, ms: Date.now() - started },
     'triage catch-up: open incidents whose latest revision had no report are triaged again',
   );
-  return queued;
 }

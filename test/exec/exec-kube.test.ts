@@ -471,7 +471,7 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
           http: app,
           env: { KUBETRIAGE_API_TOKEN: 't' },
         });
-        await w.close();
+        await w.close(5_000);
       } finally {
         await app.close();
       }

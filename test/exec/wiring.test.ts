@@ -46,7 +46,7 @@ describe('exec wiring', () => {
           JSON.stringify(reportWith({ incident: 'inc-1', namespace: 'shop', name: 'cart', from: 6, to: 3 })),
         ),
       );
-      await w.close();
+      assert.equal(await w.close(5_000), true);
       assert.equal(bodies.length, 1, 'the post reached Slack before close() resolved');
       const events = readFileSync(file, 'utf8')
         .trim()
