@@ -88,6 +88,7 @@ export function diagnosisRules(
   const hyps: Hypothesis[] = [];
   const add = (cause: Cause, confidence: number, items: EvidenceFacts[], explanation: string) =>
     hyps.push({ cause, confidence: round2(confidence), evidence: ids(items), explanation });
+  const best = () => hyps.reduce((m, h) => Math.max(m, h.confidence), 0);
 
   const image = withTag(f, 'image_pull');
   const config = withTag(f, 'config_error');
@@ -199,7 +200,6 @@ export function diagnosisRules(
       const how = (['oom', 'crash_loop', 'image_pull', 'config_error', 'probe_failure'] as const).filter(
         (t) => suspect.onNewPods.some((i) => i.tags.has(t)),
       );
-      const best = hyps.reduce((m, h) => Math.max(m, h.confidence), 0);
       // An image or config the new version references but that does not exist is the specific,
       // actionable cause (fix the reference); the rollout is how it arrived, so it ranks second.
       const artifact = how.includes('image_pull') || how.includes('config_error');
@@ -208,7 +208,7 @@ export function diagnosisRules(
         : '';
       add(
         'bad_rollout',
-        artifact ? Math.max(0.5, best - 0.05) : Math.max(0.85, best + 0.05),
+        artifact ? Math.max(0.5, best() - 0.05) : Math.max(0.85, best() + 0.05),
         [...suspect.evidence, ...suspect.onNewPods],
         `Failures began ${delay} after ReplicaSet ${rs} rolled out at ${suspect.rollout.at}${earlier}, on its own pods (${pods
           .slice(0, 3)
@@ -240,7 +240,7 @@ export function diagnosisRules(
     const version = newest?.images.length ? ` (${newest.images.join(', ')})` : '';
     add(
       'bad_rollout',
-      Math.max(0.7, hyps.reduce((m, h) => Math.max(m, h.confidence), 0) + 0.05),
+      Math.max(0.7, best() + 0.05),
       canaryOwn,
       `${name} is a canary (agents.policy.canaryPatterns): its version${version} fails on its own (first: ${first(canaryOwn)}) while the stable Deployment serves the rest of the traffic. Scale the canary down or roll it back.`,
     );

@@ -227,6 +227,27 @@ describe('agents, LLM mode against a real Ollama (SmolLM2-135M on CPU)', {
     required: Object.keys(properties),
   });
   const text = { type: 'string', maxLength: 40 };
+  /** A diagnosis format that admits exactly one hypothesis: this cause, citing this id. */
+  const oneHypothesis = (cause: string, evidenceId: string) =>
+    obj({
+      hypotheses: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 1,
+        items: obj({
+          cause: { enum: [cause] },
+          confidence: { enum: [0.5] },
+          evidence: { type: 'array', minItems: 1, maxItems: 1, items: { enum: [evidenceId] } },
+          explanation: text,
+        }),
+      },
+    });
+  /** An executor format that admits exactly one action: scale this Deployment to 0. */
+  const scaleToZero = (namespace: string, name: string) =>
+    obj({
+      action: obj({ namespace: { enum: [namespace] }, name: { enum: [name] }, toReplicas: { enum: [0] } }),
+      reason: text,
+    });
   const forced: {
     name: string;
     agent: AgentName;
@@ -258,43 +279,13 @@ describe('agents, LLM mode against a real Ollama (SmolLM2-135M on CPU)', {
       name: 'a cause outside the closed set',
       agent: 'diagnosis',
       kind: 'invalid_cause',
-      rewrite: (b, d) => ({
-        ...b,
-        format: obj({
-          hypotheses: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 1,
-            items: obj({
-              cause: { enum: ['cosmic_rays'] },
-              confidence: { enum: [0.5] },
-              evidence: { type: 'array', minItems: 1, maxItems: 1, items: { enum: [d.evidence[0]!.id] } },
-              explanation: text,
-            }),
-          },
-        }),
-      }),
+      rewrite: (b, d) => ({ ...b, format: oneHypothesis('cosmic_rays', d.evidence[0]!.id) }),
     },
     {
       name: 'an evidence id the context does not have',
       agent: 'diagnosis',
       kind: 'unknown_evidence',
-      rewrite: (b) => ({
-        ...b,
-        format: obj({
-          hypotheses: {
-            type: 'array',
-            minItems: 1,
-            maxItems: 1,
-            items: obj({
-              cause: { enum: ['crash_loop'] },
-              confidence: { enum: [0.5] },
-              evidence: { type: 'array', minItems: 1, maxItems: 1, items: { enum: ['ev-000000000000'] } },
-              explanation: text,
-            }),
-          },
-        }),
-      }),
+      rewrite: (b) => ({ ...b, format: oneHypothesis('crash_loop', 'ev-000000000000') }),
     },
     {
       name: 'scaling another workload to 0 (what the injected log line asks for)',
@@ -302,14 +293,7 @@ describe('agents, LLM mode against a real Ollama (SmolLM2-135M on CPU)', {
       kind: 'policy_violation',
       rewrite: (b) => ({
         ...b,
-        format: obj({
-          action: obj({
-            namespace: { enum: ['shop'] },
-            name: { enum: ['payments'] },
-            toReplicas: { enum: [0] },
-          }),
-          reason: text,
-        }),
+        format: scaleToZero('shop', 'payments'),
       }),
     },
     {
@@ -318,14 +302,7 @@ describe('agents, LLM mode against a real Ollama (SmolLM2-135M on CPU)', {
       kind: 'policy_violation',
       rewrite: (b, d) => ({
         ...b,
-        format: obj({
-          action: obj({
-            namespace: { enum: [d.scope.namespace] },
-            name: { enum: [d.scope.workload.name] },
-            toReplicas: { enum: [0] },
-          }),
-          reason: text,
-        }),
+        format: scaleToZero(d.scope.namespace, d.scope.workload.name),
       }),
     },
   ];

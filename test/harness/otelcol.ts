@@ -20,6 +20,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { watchEnd } from './child.ts';
 import { freePort, retryOnPortClash } from './ports.ts';
 
 const here = import.meta.dirname ?? dirname(new URL(import.meta.url).pathname);
@@ -177,29 +178,17 @@ async function startOnce(
   const child = spawn(binary, ['--config', `file:${configFile}`], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   live.add(child);
-  let exited: string | undefined;
-  const exitedP = new Promise<void>((res) => {
-    child.once('exit', (code, signal) => {
-      exited = signal ? `signal ${signal}` : `exit ${code}`;
-      live.delete(child);
-      res();
-    });
-    child.once('error', (err) => {
-      exited = err.message;
-      live.delete(child);
-      res();
-    });
-  });
+  const end = watchEnd(child, () => live.delete(child));
   const healthUrl = `http://${HOST}:${ports.health}/`;
   const metricsUrl = `http://${HOST}:${ports.metrics}/metrics`;
   const tail = () => readFileSync(logFile, 'utf8').trim().split('\n').slice(-30).join('\n');
 
   let removed = false;
   const stop = async (o: { keep?: boolean } = {}): Promise<void> => {
-    if (exited === undefined) {
+    if (end.reason() === undefined) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exitedP;
+      await end.done;
       clearTimeout(timer);
     }
     if (!removed && !o.keep && process.env.KUBETRIAGE_OTELCOL_KEEP !== '1') {
@@ -211,8 +200,8 @@ async function startOnce(
   const deadline = Date.now() + (opts.readyTimeoutMs ?? READY_TIMEOUT_MS);
   const started = Date.now();
   for (;;) {
-    if (exited !== undefined)
-      throw new Error(`otelcol exited during start-up (${exited}); ${logFile}:\n${tail()}`);
+    if (end.reason() !== undefined)
+      throw new Error(`otelcol exited during start-up (${end.reason()}); ${logFile}:\n${tail()}`);
     try {
       const r = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) });
       await r.body?.cancel();
