@@ -57,7 +57,7 @@ async function decide(action: string, id: string, opts: ApproveOptions): Promise
   const { token, from } = await callerToken(opts);
   const res = await fetch(
     `${opts.url.replace(/\/$/, '')}/api/proposals/${encodeURIComponent(id)}/${action}`,
-    { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+    { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) },
   );
   const body = (await res.json().catch(() => ({}))) as { message?: string; error?: string; state?: string };
   const line = body.message ?? body.error ?? `HTTP ${res.status}`;

@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { stringify as toYaml } from 'yaml';
+import { callerToken } from '../../src/cli/approve-command.ts';
 import { wireExec } from '../../src/cli/exec-wiring.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { execConfig } from '../../src/core/config-exec.ts';
@@ -29,6 +30,7 @@ import {
   scaleDeployment,
 } from '../../src/exec/index.ts';
 import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { freePort } from '../harness/ports.ts';
 import { reportWith } from './helpers.ts';
 import {
   applyRbac,
@@ -402,6 +404,60 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.match(readFileSync(b.file, 'utf8'), /"actor":"static-token:laptop","event":"approved"/);
     assert.equal(await b.w.close(5_000), true);
     await b.app.close();
+  });
+
+  test('fail closed: when the API server cannot be asked, authentication answers 503 and authorisation an error', async () => {
+    const kc = kube.kubeConfig(scaler.token);
+    const port = await freePort(); // nothing listens there
+    const dead = new ExecKubeClient(
+      (() => {
+        kc.clusters = kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${port}` }));
+        return kc;
+      })(),
+      { timeoutMs: 2000 },
+    );
+    const identity = new ApiIdentity({
+      kube: dead,
+      audiences: [],
+      group: 'kubetriage.io',
+      resource: 'proposals',
+      cacheSize: 8,
+      cacheTtlMs: 10_000,
+      negativeCacheTtlMs: 2_000,
+    });
+    for (let i = 0; i < 2; i++) {
+      const a = await identity.authenticate(`Bearer ${scaler.token}`);
+      assert.equal(a.ok === false && a.status, 503, JSON.stringify(a));
+    }
+    const z = await identity.authorize(
+      { username: 'someone', uid: '', groups: [], by: 'TokenReview' },
+      'approve',
+      'p1',
+      'shop',
+    );
+    assert.ok('error' in z, JSON.stringify(z));
+  });
+
+  test('the CLI refuses, with the reason, a kubeconfig user that has no bearer token to forward', async () => {
+    const file = join(dir, 'cert-user.yaml');
+    const kc = kube.kubeconfig as { clusters: unknown[]; contexts: { context: { cluster: string } }[] };
+    writeFileSync(
+      file,
+      toYaml({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: kc.clusters,
+        users: [{ name: 'cert', user: { username: 'basic-is-not-bearer', password: 'x' } }],
+        contexts: [{ name: 'c', context: { cluster: kc.contexts[0]!.context.cluster, user: 'cert' } }],
+        'current-context': 'c',
+      }),
+    );
+    await assert.rejects(callerToken({ kubeconfig: file }, {}), /no bearer token in .*pass --token/);
+    assert.deepEqual(await callerToken({ kubeconfig: file, token: 't1' }, {}), {
+      token: 't1',
+      from: '--token',
+    });
+    assert.equal((await callerToken({ kubeconfig: file }, { KUBETRIAGE_TOKEN: 't2' })).token, 't2');
   });
 
   test('exec through a kubeconfig file: a named context whose user is an exec credential plugin', async () => {
