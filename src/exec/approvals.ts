@@ -348,11 +348,15 @@ export class ApprovalService {
     };
     const rec = this.#records.get(d.proposalId);
     if (!rec) {
+      // An API caller not allowed (cluster-wide, as the namespace is unknown) learns nothing about ids.
+      const denied = d.actor.identity !== undefined && d.actor.authorized?.allowed !== true;
       this.#audit('refused', actor, null, {
         ...base,
-        reason: 'unknown proposal',
+        reason: denied ? (d.actor.authorized?.reason ?? 'not authorised') : 'unknown proposal',
         claimedProposal: d.proposalId,
       });
+      if (denied)
+        return { ok: false, code: 'not_approver', state: null, message: `${d.actor.name} is not authorised` };
       return { ok: false, code: 'unknown', state: null, message: `unknown proposal ${d.proposalId}` };
     }
     if (!this.#isApprover(d.actor)) {

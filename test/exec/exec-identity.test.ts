@@ -228,6 +228,11 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.equal(executed.detail.approvedBy, `k8s:system:serviceaccount:${ns}:oncall`);
     assert.doesNotMatch(JSON.stringify(w.entries()), /"(api:)?bob"/, 'the claimed name is recorded nowhere');
 
+    // An unknown id is authorised cluster-wide: a namespaced approver or an intruder learns nothing.
+    assert.equal((await w.call('0000000000000000', 'approve', intruder.token)).status, 403);
+    assert.equal((await w.call('0000000000000000', 'approve', oncall.token)).status, 403);
+    assert.equal((await w.call('0000000000000000', 'approve', 'garbage')).status, 401);
+    assert.equal(await w.get('0000000000000000', oncall.token), 403);
     // Reading the state needs `get` on the proposal too.
     assert.equal(await w.get(id, oncall.token), 200);
     assert.equal(await w.get(id, intruder.token), 403);
