@@ -1,6 +1,7 @@
 // Composition of the exec stage for `run`: ledger (+ optional Kafka mirror), Kubernetes connection,
 // the start-up permission check (execute mode), the approval service and its HTTP routes.
-// Secrets from the environment only: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET, KUBETRIAGE_API_TOKEN.
+// Secrets from the environment only: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET, and KUBETRIAGE_API_TOKEN
+// (read only when exec.api.staticToken.enabled opts in to it, for local use).
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { TriageReport } from '../agents/report.ts';
@@ -9,12 +10,13 @@ import { KubetriageError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { settledWithin } from '../core/settle.ts';
 import {
+  ApiIdentity,
   ApprovalService,
   type AuditEntry,
   AuditLedger,
   checkPermissions,
-  connectionFromConfig,
-  KubeHttp,
+  type ExecKube,
+  ExecKubeClient,
   registerExecRoutes,
 } from '../exec/index.ts';
 
@@ -47,27 +49,51 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     o.log.info('exec stage disabled (exec.enabled: false)');
     return NOOP;
   }
-  if (!env.SLACK_WEBHOOK_URL && !env.KUBETRIAGE_API_TOKEN) {
+  const staticToken =
+    c.api.staticToken.enabled && env.KUBETRIAGE_API_TOKEN
+      ? { token: env.KUBETRIAGE_API_TOKEN, name: c.api.staticToken.name }
+      : undefined;
+  if (c.api.staticToken.enabled && !staticToken)
+    o.log.warn('exec.api.staticToken.enabled is true but KUBETRIAGE_API_TOKEN is not set: no static token');
+  if (!c.api.staticToken.enabled && env.KUBETRIAGE_API_TOKEN)
+    o.log.warn(
+      'KUBETRIAGE_API_TOKEN is set but ignored: the approval API authenticates Kubernetes tokens (exec.api.staticToken.enabled opts in to a shared token, for local use)',
+    );
+  let kube: ExecKube | null = null;
+  let kubeError = '';
+  try {
+    kube = ExecKubeClient.fromSettings(c.kube, env);
+  } catch (err) {
+    kubeError = (err as Error).message;
+  }
+  if (!env.SLACK_WEBHOOK_URL && !staticToken && !kube) {
     // Nobody could approve anything: stay inert (no routes, no ledger file) rather than audit noise.
-    o.log.warn('exec stage inactive: neither SLACK_WEBHOOK_URL nor KUBETRIAGE_API_TOKEN is set');
+    o.log.warn(
+      { kube: kubeError },
+      'exec stage inactive: no SLACK_WEBHOOK_URL, no Kubernetes connection to authenticate API callers, no opted-in static token',
+    );
     return NOOP;
   }
-  let kube: KubeHttp | null = null;
-  try {
-    kube = new KubeHttp(connectionFromConfig(c.kube, env));
-  } catch (err) {
+  if (!kube) {
     if (c.mode === 'execute')
-      throw new KubetriageError('CONFIG_INVALID', `exec.mode is execute but: ${(err as Error).message}`);
-    o.log.warn(
-      { err: (err as Error).message },
-      'exec: no Kubernetes connection; approvals will fail (audited)',
-    );
+      throw new KubetriageError('CONFIG_INVALID', `exec.mode is execute but: ${kubeError}`);
+    o.log.warn({ err: kubeError }, 'exec: no Kubernetes connection; approvals will fail (audited)');
   }
+  if (staticToken)
+    o.log.warn(
+      { actor: `static-token:${staticToken.name}` },
+      '!!! exec.api.staticToken is ENABLED: anyone holding KUBETRIAGE_API_TOKEN can approve, reject and roll back as one shared identity. For local use only; in a cluster use Kubernetes tokens (kubetriage approve sends your kubeconfig credentials) !!!',
+    );
   if (kube && c.mode === 'execute' && c.permissions.check) {
-    const report = await checkPermissions(kube, c.policy.namespaces);
+    const report = await checkPermissions(kube, c.policy.namespaces, { apiAuth: true });
     for (const line of report.tooBroad)
       o.log.error({ grant: line }, 'exec: credentials are broader than needed');
     for (const line of report.missing) o.log.error({ grant: line }, 'exec: credentials lack a needed grant');
+    for (const line of report.apiAuthMissing)
+      o.log.error(
+        { grant: line },
+        'exec: cannot review API callers (apply config/rbac/approval-api.yaml); `kubetriage approve` will answer 503',
+      );
     if (report.missing.length)
       throw new KubetriageError('CONFIG_INVALID', `exec: cannot scale: ${report.missing.join('; ')}`);
     if (report.tooBroad.length && !c.permissions.allowBroad)
@@ -101,7 +127,17 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
   await registerExecRoutes(o.http, {
     service,
     signingSecret: env.SLACK_SIGNING_SECRET || undefined,
-    apiToken: env.KUBETRIAGE_API_TOKEN || undefined,
+    identity: new ApiIdentity({
+      kube,
+      audiences: c.api.audiences,
+      group: c.api.group,
+      resource: c.api.resource,
+      cacheSize: c.api.cacheSize,
+      cacheTtlMs: c.api.cacheTtl,
+      negativeCacheTtlMs: c.api.negativeCacheTtl,
+      staticToken,
+      registry: o.registry,
+    }),
     toleranceMs: c.slack.signatureTolerance,
   });
   o.log.info(
@@ -109,6 +145,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       mode: c.mode,
       approvers: c.approvers.length,
       slack: Boolean(env.SLACK_WEBHOOK_URL),
+      api: kube ? 'kubernetes' : staticToken ? 'static-token' : 'off',
       ledger: c.audit.file,
       restored: ledger.restored.length,
     },

@@ -1,6 +1,6 @@
 // The `exec` config section (src/exec): Slack proposals, approvals, scale execution, audit ledger.
 // Defaults live here. Secrets never come from the file: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET and
-// KUBETRIAGE_API_TOKEN are read from the environment.
+// KUBETRIAGE_API_TOKEN (only with exec.api.staticToken.enabled) are read from the environment.
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 
@@ -65,6 +65,14 @@ export const execSchema = z
       .prefault({}),
     kube: z
       .object({
+        /**
+         * A kubeconfig file (contexts, exec credential plugins, OIDC); null = url/tokenFile/caFile below
+         * (in-cluster by default). Never the default loading rules: a developer's admin kubeconfig must
+         * not be picked up by accident.
+         */
+        kubeconfig: z.string().min(1).nullable().default(null),
+        /** Context in `kubeconfig`; null = its current-context. */
+        context: z.string().min(1).nullable().default(null),
         /** API server URL; null = in-cluster (KUBERNETES_SERVICE_HOST/PORT). */
         url: z.string().url().nullable().default(null),
         tokenFile: z.string().min(1).default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
@@ -72,6 +80,37 @@ export const execSchema = z
         timeout: duration('10s'),
         /** Conflicts (409) re-read and re-checked at most this many times. */
         maxConflicts: z.number().int().min(0).max(10).default(3),
+      })
+      .strict()
+      .prefault({}),
+    /** `/api/proposals/…` (`kubetriage approve|reject|rollback`): who the caller is and what they may do. */
+    api: z
+      .object({
+        /** TokenReview audiences the caller's token must carry; empty = the API server's own. */
+        audiences: z.array(z.string().min(1)).default([]),
+        /** SubjectAccessReview attributes: verb = the action (approve|reject|rollback|get). */
+        group: z.string().min(1).default('kubetriage.io'),
+        resource: z.string().min(1).default('proposals'),
+        /** Bounded caches of TokenReview and SubjectAccessReview answers (entries each). */
+        cacheSize: z.number().int().min(1).max(100_000).default(1024),
+        /** Grants reused this long: a revoked binding or token stops working within it. */
+        cacheTtl: duration('10s'),
+        /** Refusals reused this long: shorter, so a binding just made works soon. */
+        negativeCacheTtl: duration('2s'),
+        staticToken: z
+          .object({
+            /**
+             * Opt-in, for local use only: KUBETRIAGE_API_TOKEN (env) is accepted as one shared identity,
+             * recorded as `static-token:<name>`, with every action allowed. Logged loudly at start.
+             */
+            enabled: z.boolean().default(false),
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits and ._@- only, at most 64')
+              .default('local'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -8,8 +8,9 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Proposal, TriageReport } from '../agents/report.ts';
 import type { ExecConfig } from '../core/config-exec.ts';
 import type { Logger } from '../core/logger.ts';
+import type { VerifiedIdentity } from './api-identity.ts';
 import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
-import type { KubeHttp } from './kube-http.ts';
+import type { ExecKube } from './kube-client.ts';
 import { policyViolation, workloadKey } from './policy.ts';
 import { scaleDeployment } from './scaler.ts';
 import { kubectlLine, outcomeMessage, proposalMessage } from './slack-message.ts';
@@ -29,6 +30,13 @@ export interface Actor {
   /** Slack user id, when the decision came from Slack. */
   id?: string;
   name: string;
+  /**
+   * API decisions: the identity the API server vouched for (TokenReview) or the opted-in static
+   * token, and whether SubjectAccessReview allowed the action. The route sets both; a name the
+   * caller claims is never used.
+   */
+  identity?: VerifiedIdentity;
+  authorized?: { allowed: boolean; reason: string };
 }
 
 export interface Decision {
@@ -63,7 +71,7 @@ export interface ApprovalServiceOptions {
   config: ExecConfig;
   ledger: AuditLedger;
   /** Null: nothing can be executed (every approval fails, audited). */
-  kube: KubeHttp | null;
+  kube: ExecKube | null;
   webhookUrl?: string | undefined;
   now?: () => number;
   delay?: (ms: number) => Promise<void>;
@@ -77,7 +85,7 @@ const SERVICE = 'kubetriage';
 export class ApprovalService {
   readonly #c: ExecConfig;
   readonly #ledger: AuditLedger;
-  readonly #kube: KubeHttp | null;
+  readonly #kube: ExecKube | null;
   readonly #webhook: string | undefined;
   readonly #now: () => number;
   readonly #delay: ((ms: number) => Promise<void>) | undefined;
@@ -137,6 +145,11 @@ export class ApprovalService {
 
   state(proposalId: string): ProposalState | null {
     return this.#records.get(proposalId)?.state ?? null;
+  }
+
+  /** The namespace a proposal acts in (what API callers are authorised against), if known. */
+  targetNamespace(proposalId: string): string | undefined {
+    return this.#records.get(proposalId)?.proposal.target.namespace;
   }
 
   #audit(
@@ -309,6 +322,8 @@ export class ApprovalService {
   }
 
   #isApprover(a: Actor): boolean {
+    // API callers: authorised by the route (SubjectAccessReview or the opted-in static token).
+    if (a.identity) return a.authorized?.allowed === true;
     return this.#c.approvers.some((x) => x === a.name || (a.id !== undefined && x === a.id));
   }
 
@@ -317,25 +332,40 @@ export class ApprovalService {
   }
 
   async #decide(d: Decision): Promise<DecisionOutcome> {
-    const actor = d.via === 'slack' ? `slack:${d.actor.id ?? '?'}(${d.actor.name})` : `api:${d.actor.name}`;
+    // API actors arrive named by their verified identity (`k8s:<user>`, `static-token:<name>`).
+    const actor = d.via === 'slack' ? `slack:${d.actor.id ?? '?'}(${d.actor.name})` : d.actor.name;
     let replay = false;
     if (d.requestKey) {
       const k = `${actor}|${d.action}|${d.proposalId}|${d.requestKey}`;
       replay = this.#requests.has(k);
       this.#requests.set(k, true);
     }
-    const base = { action: d.action, via: d.via, ...(replay ? { replay: true } : {}) };
+    const base = {
+      action: d.action,
+      via: d.via,
+      ...(replay ? { replay: true } : {}),
+      ...(d.actor.identity ? { identity: { ...d.actor.identity } } : {}),
+    };
     const rec = this.#records.get(d.proposalId);
     if (!rec) {
+      // An API caller not allowed (cluster-wide, as the namespace is unknown) learns nothing about ids.
+      const denied = d.actor.identity !== undefined && d.actor.authorized?.allowed !== true;
       this.#audit('refused', actor, null, {
         ...base,
-        reason: 'unknown proposal',
+        reason: denied ? (d.actor.authorized?.reason ?? 'not authorised') : 'unknown proposal',
         claimedProposal: d.proposalId,
       });
+      if (denied)
+        return { ok: false, code: 'not_approver', state: null, message: `${d.actor.name} is not authorised` };
       return { ok: false, code: 'unknown', state: null, message: `unknown proposal ${d.proposalId}` };
     }
     if (!this.#isApprover(d.actor)) {
-      this.#audit('refused', actor, rec, { ...base, reason: 'not an approver (exec.approvers)' });
+      this.#audit('refused', actor, rec, {
+        ...base,
+        reason: d.actor.identity
+          ? (d.actor.authorized?.reason ?? 'not authorised')
+          : 'not an approver (exec.approvers)',
+      });
       return {
         ok: false,
         code: 'not_approver',

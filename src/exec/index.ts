@@ -1,4 +1,6 @@
 // The exec stage's public surface: what the CLI (the composition root) wires together.
+
+export { ApiIdentity, type ApiIdentityOptions, actorName, type VerifiedIdentity } from './api-identity.ts';
 export {
   ApprovalService,
   type ApprovalServiceOptions,
@@ -6,7 +8,14 @@ export {
   type ProposalState,
 } from './approvals.ts';
 export { AUDIT_SCHEMA, type AuditEntry, AuditLedger, verifyLedgerFile, verifyLedgerText } from './audit.ts';
-export { connectionFromConfig, type KubeConnection, KubeHttp } from './kube-http.ts';
+export {
+  type ExecKube,
+  ExecKubeClient,
+  type ExecKubeSettings,
+  execKubeConfig,
+  KubeApiError,
+  RotatingTokenFile,
+} from './kube-client.ts';
 export { checkPermissions, type PermissionReport } from './permissions.ts';
 export { registerExecRoutes } from './routes.ts';
 export { scaleDeployment } from './scaler.ts';

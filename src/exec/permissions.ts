@@ -2,7 +2,7 @@
 // (config/rbac): scale Deployments, read a few kinds for enrichment, nothing else. The API server
 // answers with SelfSubjectRulesReview (every rule that applies, per namespace) and
 // SelfSubjectAccessReview (one yes/no); anything beyond the allow-list below is reported, by rule.
-import type { KubeHttp } from './kube-http.ts';
+import type { ExecKube, ResourceRule } from './kube-client.ts';
 
 const READ = ['get', 'list', 'watch'];
 
@@ -24,12 +24,21 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'authorization.k8s.io/selfsubjectaccessreviews': ['create'],
   'authorization.k8s.io/selfsubjectrulesreviews': ['create'],
   'authentication.k8s.io/selfsubjectreviews': ['create'],
+  // Who is calling the approval API, and may they (config/rbac/approval-api.yaml)? Creating a review
+  // only asks the API server a question: it grants nothing and writes nothing.
+  'authentication.k8s.io/tokenreviews': ['create'],
+  'authorization.k8s.io/subjectaccessreviews': ['create'],
 };
 
 /** What we must be able to do, and a few things we must certainly not (for an explicit log line). */
 const REQUIRED = [
   { verb: 'get', group: 'apps', resource: 'deployments', subresource: 'scale' },
   { verb: 'update', group: 'apps', resource: 'deployments', subresource: 'scale' },
+];
+/** With the approval API on Kubernetes identities: ask who a caller is and what they may do. */
+const REQUIRED_FOR_API_AUTH = [
+  { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews' },
+  { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' },
 ];
 const FORBIDDEN = [
   { verb: 'patch', group: 'apps', resource: 'deployments' },
@@ -40,19 +49,17 @@ const FORBIDDEN = [
   { verb: 'create', group: '', resource: 'pods' },
 ];
 
-interface ResourceRule {
-  verbs: string[];
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-}
-
 export interface PermissionReport {
   ok: boolean;
   /** One line per grant beyond the allow-list, e.g. `namespace default: apps/deployments: patch, update`. */
   tooBroad: string[];
   /** Required grants that are missing. */
   missing: string[];
+  /**
+   * Reviews the approval API needs to know its callers (config/rbac/approval-api.yaml). Without them
+   * API calls fail closed (503); Slack approvals still work, so this does not stop the start.
+   */
+  apiAuthMissing: string[];
   incomplete: boolean;
 }
 
@@ -60,21 +67,12 @@ function describe(a: { verb: string; group: string; resource: string; subresourc
   return `${a.verb} ${a.group || 'core'}/${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
 }
 
-async function accessAllowed(
-  kube: KubeHttp,
+function accessAllowed(
+  kube: ExecKube,
   namespace: string,
   a: { verb: string; group: string; resource: string; subresource?: string },
 ): Promise<boolean> {
-  const r = await kube.request<{ status?: { allowed?: boolean } }>(
-    'POST',
-    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-    {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { namespace, ...a } },
-    },
-  );
-  return r.status?.allowed === true;
+  return kube.selfAccessReview({ namespace, ...a });
 }
 
 /** Grants in one rule that the allow-list does not cover (wildcards are always too broad). */
@@ -100,30 +98,35 @@ export function excessOf(rule: ResourceRule): string[] {
  * Checks the credentials in each namespace we may act in (`default` stands for cluster-wide when the
  * policy allows every namespace).
  */
-export async function checkPermissions(kube: KubeHttp, namespaces: string[]): Promise<PermissionReport> {
+export async function checkPermissions(
+  kube: ExecKube,
+  namespaces: string[],
+  o: { apiAuth?: boolean } = {},
+): Promise<PermissionReport> {
   const tooBroad: string[] = [];
   const missing: string[] = [];
+  const apiAuthMissing: string[] = [];
   let incomplete = false;
   const nss = namespaces.filter((n) => !/[*?]/.test(n));
   if (nss.length === 0 || nss.length !== namespaces.length) nss.push('default');
   for (const ns of [...new Set(nss)]) {
-    const rr = await kube.request<{ status?: { resourceRules?: ResourceRule[]; incomplete?: boolean } }>(
-      'POST',
-      '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
-      { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: ns } },
-    );
-    if (rr.status?.incomplete) incomplete = true;
-    for (const rule of rr.status?.resourceRules ?? [])
+    const rr = await kube.selfRulesReview(ns);
+    if (rr.incomplete) incomplete = true;
+    for (const rule of rr.resourceRules)
       for (const line of excessOf(rule)) tooBroad.push(`namespace ${ns}: ${line}`);
     for (const a of FORBIDDEN)
       if (await accessAllowed(kube, ns, a)) tooBroad.push(`namespace ${ns}: can ${describe(a)}`);
     for (const a of REQUIRED)
       if (!(await accessAllowed(kube, ns, a))) missing.push(`namespace ${ns}: cannot ${describe(a)}`);
+    if (o.apiAuth)
+      for (const a of REQUIRED_FOR_API_AUTH)
+        if (!(await accessAllowed(kube, ns, a))) apiAuthMissing.push(`cannot ${describe(a)}`);
   }
   return {
     ok: tooBroad.length === 0 && missing.length === 0,
     tooBroad: [...new Set(tooBroad)],
     missing,
+    apiAuthMissing: [...new Set(apiAuthMissing)],
     incomplete,
   };
 }

@@ -1,9 +1,10 @@
 // HTTP surface of the stage, added to the service's fastify server:
 //   POST /slack/interactions            Slack interactivity (signed; raw body kept for the signature)
-//   POST /api/proposals/:id/:action     approve | reject | rollback without Slack (bearer KUBETRIAGE_API_TOKEN)
-//   GET  /api/proposals/:id             the proposal's state (same bearer)
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+//   POST /api/proposals/:id/:action     approve | reject | rollback without Slack (the caller's own
+//                                       Kubernetes bearer token: TokenReview + SubjectAccessReview)
+//   GET  /api/proposals/:id             the proposal's state (same, verb `get`)
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type ApiIdentity, actorName, type VerifiedIdentity } from './api-identity.ts';
 import type { ApprovalService, DecisionAction, DecisionOutcome } from './approvals.ts';
 import { ACTION_APPROVE, ACTION_REJECT, ACTION_ROLLBACK } from './slack-message.ts';
 import { verifySlackSignature } from './slack-signature.ts';
@@ -11,7 +12,8 @@ import { verifySlackSignature } from './slack-signature.ts';
 export interface ExecRoutesOptions {
   service: ApprovalService;
   signingSecret: string | undefined;
-  apiToken: string | undefined;
+  /** Authenticates and authorises `/api/proposals` callers; absent: that API is off (404). */
+  identity: ApiIdentity | undefined;
   toleranceMs: number;
   now?: () => number;
 }
@@ -37,12 +39,6 @@ function parsePayload(raw: Buffer): BlockActionsPayload | null {
   } catch {
     return null;
   }
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
 
 const STATUS: Record<DecisionOutcome['code'], number> = {
@@ -120,33 +116,57 @@ export async function registerExecRoutes(app: FastifyInstance, o: ExecRoutesOpti
       return reply;
     });
 
-    const authorised = (auth: string | undefined): boolean => {
-      if (!o.apiToken || !auth?.startsWith('Bearer ')) return false;
-      return sameSecret(auth.slice(7), o.apiToken);
+    // The caller's token, reviewed by the API server; 401 (unknown token) and 503 (the API server
+    // could not be asked) are counted in metrics, not written to the ledger one by one.
+    const authenticate = async (
+      auth: string | undefined,
+      reply: FastifyReply,
+    ): Promise<VerifiedIdentity | undefined> => {
+      if (!o.identity?.enabled) {
+        reply
+          .code(404)
+          .send({ error: 'the approval API is off (no Kubernetes connection, no static token)' });
+        return undefined;
+      }
+      const a = await o.identity.authenticate(auth);
+      if (a.ok) return a.identity;
+      reply.code(a.status).send({ error: a.reason });
+      return undefined;
     };
     scope.get<{ Params: { id: string } }>('/api/proposals/:id', async (req, reply) => {
-      if (!o.apiToken)
-        return reply.code(404).send({ error: 'KUBETRIAGE_API_TOKEN is not set on the service' });
-      if (!authorised(req.headers.authorization)) return reply.code(401).send({ error: 'bad bearer token' });
+      const who = await authenticate(req.headers.authorization, reply);
+      if (!who) return reply;
+      const z = await o.identity!.authorize(
+        who,
+        'get',
+        req.params.id,
+        o.service.targetNamespace(req.params.id),
+      );
+      if ('error' in z) return reply.code(503).send({ error: z.error });
+      if (!z.allowed) return reply.code(403).send({ error: z.reason });
       const state = o.service.state(req.params.id);
       return reply.code(state ? 200 : 404).send({ proposal: req.params.id, state });
     });
-    scope.post<{ Params: { id: string; action: string }; Body: { actor?: string } | undefined }>(
+    // Any body is accepted and ignored: who acts is the token's identity, never a name in the request.
+    scope.post<{ Params: { id: string; action: string } }>(
       '/api/proposals/:id/:action',
       async (req, reply) => {
-        if (!o.apiToken)
-          return reply.code(404).send({ error: 'KUBETRIAGE_API_TOKEN is not set on the service' });
-        if (!authorised(req.headers.authorization))
-          return reply.code(401).send({ error: 'bad bearer token' });
         const action = req.params.action;
         if (action !== 'approve' && action !== 'reject' && action !== 'rollback')
           return reply.code(404).send({ error: `unknown action ${action}` });
-        const actor = typeof req.body?.actor === 'string' ? req.body.actor : '';
-        if (!actor) return reply.code(400).send({ error: 'body needs {"actor": "<approver name>"}' });
+        const who = await authenticate(req.headers.authorization, reply);
+        if (!who) return reply;
+        const z = await o.identity!.authorize(
+          who,
+          action,
+          req.params.id,
+          o.service.targetNamespace(req.params.id),
+        );
+        if ('error' in z) return reply.code(503).send({ error: z.error });
         const outcome = await o.service.decide({
           proposalId: req.params.id,
           action,
-          actor: { name: actor },
+          actor: { name: actorName(who), identity: who, authorized: z },
           via: 'api',
         });
         return reply.code(STATUS[outcome.code]).send(outcome);

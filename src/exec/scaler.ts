@@ -3,15 +3,9 @@
 // resourceVersion (a 409 means someone wrote in between: re-read and re-check, never a blind write),
 // then read again to verify. Dry-run sends the same write with dryRun=All: the API server runs
 // authorization, admission and validation and persists nothing.
-import { KubeApiError, type KubeHttp } from './kube-http.ts';
+import { type ExecKube, KubeApiError, type Scale } from './kube-client.ts';
 
-export interface Scale {
-  apiVersion?: string;
-  kind?: string;
-  metadata: { name: string; namespace: string; resourceVersion: string; uid?: string };
-  spec: { replicas?: number };
-  status?: { replicas?: number; selector?: string };
-}
+export type { Scale };
 
 export interface ScaleRequest {
   namespace: string;
@@ -42,9 +36,6 @@ export type ScaleOutcome =
       conflicts: number;
     };
 
-const scalePath = (ns: string, name: string) =>
-  `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments/${encodeURIComponent(name)}/scale`;
-
 function failure(err: unknown, conflicts: number): ScaleOutcome {
   if (err instanceof KubeApiError) {
     const reason = err.status === 403 ? 'forbidden' : err.status === 404 ? 'not_found' : 'error';
@@ -54,16 +45,15 @@ function failure(err: unknown, conflicts: number): ScaleOutcome {
 }
 
 export async function scaleDeployment(
-  kube: KubeHttp,
+  kube: ExecKube,
   r: ScaleRequest,
   maxConflicts = 3,
 ): Promise<ScaleOutcome> {
-  const path = scalePath(r.namespace, r.name);
   let conflicts = 0;
   for (;;) {
     let cur: Scale;
     try {
-      cur = await kube.request<Scale>('GET', path);
+      cur = await kube.readScale(r.namespace, r.name);
     } catch (err) {
       return failure(err, conflicts);
     }
@@ -82,10 +72,9 @@ export async function scaleDeployment(
       metadata: { name: r.name, namespace: r.namespace, resourceVersion: cur.metadata.resourceVersion },
       spec: { replicas: r.to },
     };
-    const q = `?fieldManager=kubetriage${r.dryRun ? '&dryRun=All' : ''}`;
     let written: Scale;
     try {
-      written = await kube.request<Scale>('PUT', path + q, body);
+      written = await kube.replaceScale(body, { dryRun: r.dryRun });
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 409 && conflicts < maxConflicts) {
         conflicts++;
@@ -112,7 +101,7 @@ export async function scaleDeployment(
       };
     let after: Scale;
     try {
-      after = await kube.request<Scale>('GET', path);
+      after = await kube.readScale(r.namespace, r.name);
     } catch (err) {
       return failure(err, conflicts);
     }

@@ -112,3 +112,38 @@ export function tolerateTextReadyz(): void {
       : p;
   };
 }
+
+/** A ServiceAccount and a real bound token for it (TokenRequest API), as `kubectl create token` makes. */
+export async function serviceAccountToken(
+  admin: KubeClient,
+  ns: string,
+  name: string,
+): Promise<{ token: string; uid: string; username: string }> {
+  const sa = await admin.create<{ metadata: { uid: string } }>(`/api/v1/namespaces/${ns}/serviceaccounts`, {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name, namespace: ns },
+  });
+  const tr = await admin.create<{ status: { token: string } }>(
+    `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
+    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+  );
+  return { token: tr.status.token, uid: sa.metadata.uid, username: `system:serviceaccount:${ns}:${name}` };
+}
+
+/** `kubectl create rolebinding NAME -n NS --clusterrole=kubetriage-approver --serviceaccount=SA_NS:SA`. */
+export async function bindApprover(
+  admin: KubeClient,
+  ns: string,
+  sa: { namespace: string; name: string },
+  bindingName = `approver-${sa.name}`,
+): Promise<string> {
+  await admin.create(`/apis/${RBAC}/namespaces/${ns}/rolebindings`, {
+    apiVersion: RBAC,
+    kind: 'RoleBinding',
+    metadata: { name: bindingName, namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'kubetriage-approver' },
+    subjects: [{ kind: 'ServiceAccount', name: sa.name, namespace: sa.namespace }],
+  });
+  return `/apis/${RBAC}/namespaces/${ns}/rolebindings/${bindingName}`;
+}
