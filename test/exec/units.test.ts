@@ -109,19 +109,25 @@ test('proposal message: within Slack limits, button value is the proposal id', (
   );
 });
 
-test('ledger: reopening continues the chain; a broken ledger is not extended', () => {
+test('ledger: reopening continues the chain; a broken ledger is not extended', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetriage-ledger-'));
   try {
     const file = join(dir, 'a.jsonl');
-    const a = new AuditLedger({ file });
-    a.append({ actor: 'kubetriage', event: 'proposed', incident: 'i', proposal: 'p', detail: { n: 1 } });
-    a.close();
-    const b = new AuditLedger({ file });
-    b.append({ actor: 'kubetriage', event: 'posted', incident: 'i', proposal: 'p', detail: {} });
-    b.close();
-    assert.deepEqual(verifyLedgerFile(file), { ok: true, entries: 2, head: b.head });
+    const a = await new AuditLedger({ file }).open();
+    await a.append({
+      actor: 'kubetriage',
+      event: 'proposed',
+      incident: 'i',
+      proposal: 'p',
+      detail: { n: 1 },
+    });
+    await a.close();
+    const b = await new AuditLedger({ file }).open();
+    await b.append({ actor: 'kubetriage', event: 'posted', incident: 'i', proposal: 'p', detail: {} });
+    await b.close();
+    assert.deepEqual(await verifyLedgerFile(file), { ok: true, entries: 2, head: b.head });
     writeFileSync(file, readFileSync(file, 'utf8').replace('"n":1', '"n":2'));
-    assert.throws(() => new AuditLedger({ file }), /broken at line 1/);
+    await assert.rejects(new AuditLedger({ file }).open(), /broken at line 1/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
