@@ -53,6 +53,8 @@ export async function execWorld(o: {
   writer?: LedgerWriter;
   slackConfig?: Record<string, unknown>;
   forgedMax?: number;
+  /** Default 0: the test flushes the forged-requests summary itself. */
+  forgedSummaryIntervalMs?: number;
 }): Promise<ExecWorld> {
   const file = o.file ?? join(mkdtempSync(join(tmpdir(), 'kt-fault-')), 'audit.jsonl');
   const registry = new Registry();
@@ -70,7 +72,7 @@ export async function execWorld(o: {
     webhookUrl: o.slack.webhookUrl,
     delay: async () => {},
     registry,
-    forgedSummaryIntervalMs: 0,
+    forgedSummaryIntervalMs: o.forgedSummaryIntervalMs ?? 0,
   });
   await service.start();
   const app = createHttpServer(registry, {
