@@ -2,7 +2,7 @@
 // user who renames themselves after an approver (or after an approver's ID) must stay a non-approver.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { validateConfig } from '../../src/core/config.ts';
+import { loadConfig, validateConfig } from '../../src/core/config.ts';
 import { execConfig } from '../../src/core/config-exec.ts';
 import { ACTION_APPROVE } from '../../src/exec/slack-message.ts';
 import { APPROVER, execWorld, SECRET } from '../fault/exec-world.ts';
@@ -24,6 +24,12 @@ test('config: exec.approvers takes Slack user IDs only, and says why', () => {
     /exec\.approvers\.1: "alice" is not a Slack user ID: approvers are matched by ID only \(U… or W….*names can be changed by their owners/s,
   );
   assert.throws(() => execConfig({ approvers: ['u024be7lh'] }), /not a Slack user ID/);
+});
+
+test('the documented example (config/kubetriage.yaml) sets the exec and http defaults', () => {
+  const c = loadConfig(new URL('../../config/kubetriage.yaml', import.meta.url).pathname, {});
+  assert.deepEqual(c.exec, validateConfig({}).exec);
+  assert.deepEqual(c.http, { host: '127.0.0.1', port: 9464 }, 'loopback unless configured');
 });
 
 test('regression: a user whose username or display name is an approver ID is not an approver', async () => {
