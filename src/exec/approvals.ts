@@ -358,20 +358,24 @@ export class ApprovalService {
     });
   }
 
-  /** Posts a decision's outcome to Slack's response_url (bounded retries, never throws). */
+  /** Posts a decision's outcome to Slack's response_url (bounded retries, never rejects). */
   followUp(responseUrl: string, outcome: DecisionOutcome, proposalId: string): Promise<void> {
-    const msg = outcomeMessage(
-      `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
-      outcome.rollbackable ? proposalId : undefined,
-    );
+    const post = async () => {
+      const msg = outcomeMessage(
+        `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
+        outcome.rollbackable ? proposalId : undefined,
+      );
+      const r = await this.#post(responseUrl, {
+        response_type: 'in_channel',
+        replace_original: false,
+        ...msg,
+      });
+      if (!r.ok)
+        this.#log?.warn({ error: r.error, proposal: proposalId }, 'exec: response_url follow-up failed');
+    };
     return this.#track(
-      this.#post(responseUrl, { response_type: 'in_channel', replace_original: false, ...msg }).then(
-        (r) => {
-          if (!r.ok)
-            this.#log?.warn({ error: r.error, proposal: proposalId }, 'exec: response_url follow-up failed');
-        },
-        (err: Error) =>
-          this.#log?.warn({ err: err.message, proposal: proposalId }, 'exec: response_url follow-up failed'),
+      post().catch((err: Error) =>
+        this.#log?.warn({ err: err.message, proposal: proposalId }, 'exec: response_url follow-up failed'),
       ),
     );
   }

@@ -5,7 +5,16 @@ export {
   type DecisionOutcome,
   type ProposalState,
 } from './approvals.ts';
-export { AUDIT_SCHEMA, type AuditEntry, AuditLedger, verifyLedgerFile, verifyLedgerText } from './audit.ts';
+export {
+  AUDIT_SCHEMA,
+  type AuditEntry,
+  AuditLedger,
+  LedgerWriteError,
+  scanLedger,
+  verifyLedgerFile,
+  verifyLedgerText,
+} from './audit.ts';
+export type { LedgerWriter } from './audit-writer.ts';
 export { connectionFromConfig, type KubeConnection, KubeHttp } from './kube-http.ts';
 export { checkPermissions, type PermissionReport } from './permissions.ts';
 export { registerExecRoutes } from './routes.ts';
