@@ -228,6 +228,34 @@ describe('exec: the audit ledger under faults', () => {
     assert.ok(readdirSync(dir).some((n) => n.startsWith('audit.jsonl.torn-')));
   });
 
+  test('an approval whose outcome never reached the ledger (a crash mid-execution) is failed at restart, never run later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-interrupted-'));
+    const file = join(dir, 'audit.jsonl');
+    const w0 = await execWorld({ slack, file });
+    const id = await w0.propose();
+    // What the process had written when it died: the approval, no outcome.
+    const proposed = w0.entries()[0]!;
+    await w0.ledger.append({
+      actor: 'slack:U0APPROVER(alice)',
+      event: 'approved',
+      incident: proposed.incident,
+      proposal: id,
+      detail: { action: 'approve', via: 'slack' },
+    });
+    await w0.close();
+    const w = await execWorld({ slack, file });
+    try {
+      assert.equal(w.service.state(id), 'failed');
+      const last = w.entries().at(-1)!;
+      assert.equal(last.event, 'failed');
+      assert.match(String(last.detail.reason), /^interrupted/);
+      await w.click(id, { actionTs: '10.1' });
+      assert.equal(w.entries().at(-1)!.detail.reason, 'already failed');
+    } finally {
+      await w.close();
+    }
+  });
+
   test('regression: a ledger larger than the heap is verified and opened by streaming (64 MiB ledger, 48 MiB heap)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-big-'));
     const file = join(dir, 'audit.jsonl');
