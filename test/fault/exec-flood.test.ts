@@ -30,6 +30,7 @@ describe('exec: a flood of forged interactions', () => {
   });
 
   test('regression: 10,000 forged requests: process alive, ledger growth bounded (a summary entry per interval), /healthz answering, a signed approval still works', async () => {
+    const spawnedAt = performance.now();
     const child = spawn(process.execPath, ['test/fault/exec-flood-server.ts'], {
       env: {
         ...process.env,
@@ -129,6 +130,7 @@ describe('exec: a flood of forged interactions', () => {
       ].reduce((a, m) => a + Number(m[1]), 0);
       child.kill('SIGTERM');
       await once(child, 'exit');
+      const livedMs = performance.now() - spawnedAt;
       assert.equal(exited, 0, 'clean exit on SIGTERM');
       assert.ok(slack.responses.length > before, 'the approval was answered');
       const es = entries();
@@ -139,8 +141,8 @@ describe('exec: a flood of forged interactions', () => {
       assert.equal(counted, refused, JSON.stringify(Object.fromEntries(statuses)));
       assert.equal(forgedMetric, refused);
       assert.ok(
-        summaries.length <= Math.ceil(floodMs / SUMMARY_MS) + 2,
-        `${summaries.length} summaries for ${floodMs.toFixed(0)} ms: one per interval at most`,
+        summaries.length <= Math.ceil(livedMs / SUMMARY_MS) + 1,
+        `${summaries.length} summaries in ${livedMs.toFixed(0)} ms: one per interval at most`,
       );
       assert.ok((statuses.get(429) ?? 0) > 0, 'the rate limit answered 429 once the budget was spent');
       assert.equal([...statuses.keys()].filter((k) => typeof k === 'number' && k >= 500).length, 0);
@@ -154,7 +156,7 @@ describe('exec: a flood of forged interactions', () => {
       const p = (q: number) =>
         healthz[Math.min(healthz.length - 1, Math.floor(q * healthz.length))] ?? Number.NaN;
       // Reported, asserted loosely (a loaded 2-core CI machine); the 100 ms target belongs to bench.
-      assert.ok(healthz.length > 0 && p(0.99) < 2_000, `healthz p99 ${p(0.99)} ms`);
+      assert.ok(healthz.length > 0 && p(0.99) < 5_000, `healthz p99 ${p(0.99)} ms`);
       process.stdout.write(
         `# figure: forged flood: ${FLOOD} requests in ${floodMs.toFixed(0)} ms (${JSON.stringify(Object.fromEntries(statuses))}); /healthz n=${healthz.length} p50 ${p(0.5).toFixed(1)} ms p99 ${p(0.99).toFixed(1)} ms max ${healthz.at(-1)!.toFixed(1)} ms; ledger +${growth} bytes (${summaries.length} forged_requests entries); process alive\n`,
       );
