@@ -115,7 +115,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
               o.log.error({ err: err.message, seq: e.seq }, 'exec: audit mirror to Kafka failed'),
           )
       : undefined;
-  const ledger = new AuditLedger({ file: c.audit.file, ...(mirror ? { mirror } : {}) });
+  const ledger = new AuditLedger({ file: c.audit.file, registry: o.registry, ...(mirror ? { mirror } : {}) });
   const service = new ApprovalService({
     config: c,
     ledger,
@@ -123,7 +123,10 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     webhookUrl: env.SLACK_WEBHOOK_URL || undefined,
     log: o.log,
     registry: o.registry,
+    forgedSummaryIntervalMs: c.slack.forgedSummaryInterval,
   });
+  // Streams and verifies the ledger (a torn tail is quarantined and recorded), restores proposal states.
+  await service.start();
   await registerExecRoutes(o.http, {
     service,
     signingSecret: env.SLACK_SIGNING_SECRET || undefined,
@@ -139,6 +142,9 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       registry: o.registry,
     }),
     toleranceMs: c.slack.signatureTolerance,
+    maxBodyBytes: c.slack.maxBodyBytes,
+    forgedMax: c.slack.forgedRateLimit,
+    forgedWindowMs: c.slack.forgedRateWindow,
   });
   o.log.info(
     {
@@ -147,7 +153,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       slack: Boolean(env.SLACK_WEBHOOK_URL),
       api: kube ? 'kubernetes' : staticToken ? 'static-token' : 'off',
       ledger: c.audit.file,
-      restored: ledger.restored.length,
+      restored: ledger.restoredCount,
     },
     'exec stage ready',
   );
@@ -162,9 +168,8 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       void service.onReport(report);
     },
     async close(timeoutMs) {
-      if (!(await settledWithin(service.idle(), timeoutMs))) return false;
-      ledger.close();
-      return true;
+      // The ledger then stays open for what is still running.
+      return settledWithin(service.close(), timeoutMs);
     },
   };
 }

@@ -25,9 +25,11 @@ export function registerRun(program: Command): void {
       'config YAML (see config/kubetriage.yaml); env KAFKA_BROKERS, INCIDENT_TOPIC, OUTPUT_TOPIC override it',
     )
     .option('--port <port>', 'HTTP port (overrides http.port)', (v) => Number.parseInt(v, 10))
-    .action(async (opts: { config?: string; port?: number }) => {
+    .option('--host <host>', 'HTTP bind address (overrides http.host, default loopback)')
+    .action(async (opts: { config?: string; port?: number; host?: string }) => {
       const config = loadConfig(opts.config);
       if (opts.port !== undefined) config.http.port = opts.port;
+      if (opts.host !== undefined) config.http.host = opts.host;
       const log = createLogger(config.log.level);
       const registry = newRegistry();
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.

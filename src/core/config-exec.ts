@@ -20,14 +20,31 @@ const duration = (def: string) =>
       return ms;
     });
 
+/** Slack user IDs: U… (or W… on Enterprise Grid), upper-case letters and digits. */
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
 export const execSchema = z
   .object({
     /** Off: reports are not posted, no approvals route. */
     enabled: z.boolean().default(true),
     /** `dry-run` sends every write with server-side dryRun=All (nothing changes); `execute` changes replicas. */
     mode: z.enum(['dry-run', 'execute']).default('dry-run'),
-    /** Who may approve, reject and roll back: Slack user ids (U…) or usernames. Empty: nobody. */
-    approvers: z.array(z.string().min(1)).default([]),
+    /**
+     * Who may approve, reject and roll back: Slack user IDs (U… or W…), never names: a Slack username
+     * or display name is changed by its owner at will, so matching it would let anyone become an
+     * approver. Empty: nobody.
+     */
+    approvers: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .regex(SLACK_USER_ID, {
+            error: (iss) =>
+              `"${String(iss.input)}" is not a Slack user ID: approvers are matched by ID only (U… or W…, e.g. U024BE7LH; in Slack: profile → ⋮ → Copy member ID), because names can be changed by their owners`,
+          }),
+      )
+      .default([]),
     slack: z
       .object({
         /** Webhook POST timeout. */
@@ -38,6 +55,18 @@ export const execSchema = z
         maxRetryAfter: duration('30s'),
         /** Signed requests older (or further in the future) than this are refused. */
         signatureTolerance: duration('5m'),
+        /** Largest interaction request body: Slack's are a few KiB; bigger ones get 413 unread. */
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 * 1024)
+          .default(64 * 1024),
+        /** Requests with a failed signature answered per window (all senders together), then 429. */
+        forgedRateLimit: z.number().int().min(1).default(60),
+        forgedRateWindow: duration('1m'),
+        /** Forged requests are audited as one `forged_requests` summary entry per this interval. */
+        forgedSummaryInterval: duration('1m'),
       })
       .strict()
       .prefault({}),

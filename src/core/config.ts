@@ -381,7 +381,8 @@ export const configSchema = z
     exec: execSchema.prefault({}),
     http: z
       .object({
-        host: z.string().default('0.0.0.0'),
+        /** Loopback unless configured: the Deployment (config/deploy) passes --host 0.0.0.0 explicitly. */
+        host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(9464),
       })
       .strict()

@@ -2,7 +2,10 @@
 // double-click):
 //   pending → approved | rejected | expired;  approved → executed | failed;  executed → rolled_back
 // Every transition, refusal and ignored duplicate is an audit entry. Transitions happen synchronously
-// before any await, so two concurrent approvals can never both reach the executor.
+// before any await, so two concurrent approvals can never both reach the executor. Fail closed: an
+// approval executes only once its `approved` entry is on disk; when the ledger cannot be written the
+// approval is refused (the proposal stays pending) with the reason. Nothing here rejects: an error
+// inside a decision moves the proposal to `failed` (audited) and answers the click.
 import { LRUCache } from 'lru-cache';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Proposal, TriageReport } from '../agents/report.ts';
@@ -10,6 +13,7 @@ import type { ExecConfig } from '../core/config-exec.ts';
 import type { Logger } from '../core/logger.ts';
 import type { VerifiedIdentity } from './api-identity.ts';
 import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
+import { ForgedRequests } from './forged-requests.ts';
 import type { ExecKube } from './kube-client.ts';
 import { policyViolation, workloadKey } from './policy.ts';
 import { scaleDeployment } from './scaler.ts';
@@ -78,6 +82,8 @@ export interface ApprovalServiceOptions {
   log?: Logger;
   registry?: Registry;
   maxProposals?: number;
+  /** Forged Slack requests are summed into one audit entry per this interval (0: only on flush/close). */
+  forgedSummaryIntervalMs?: number;
 }
 
 const SERVICE = 'kubetriage';
@@ -99,6 +105,7 @@ export class ApprovalService {
   readonly #toPosted: Histogram;
   readonly #toApproved: Histogram;
   readonly #toExecuted: Histogram;
+  readonly #forged: ForgedRequests;
 
   constructor(o: ApprovalServiceOptions) {
     this.#c = o.config;
@@ -136,7 +143,34 @@ export class ApprovalService {
       buckets,
       registers,
     });
-    this.#restore(o.ledger.restored);
+    this.#forged = new ForgedRequests({
+      intervalMs: o.forgedSummaryIntervalMs ?? 60_000,
+      record: (s) => void this.#audit('forged_requests', 'unknown', null, { ...s }),
+      now: this.#now,
+      ...(o.registry ? { registry: o.registry } : {}),
+    });
+  }
+
+  /** Opens the ledger (streamed, verified, a torn tail recovered) and rebuilds proposal states from it. */
+  async start(): Promise<void> {
+    await this.#ledger.open((e) => this.#restore(e));
+    // An approval whose outcome never reached the ledger (the process died mid-execution) is final:
+    // `failed`, so a later click cannot run it a second time; the stale check would catch a repeat anyway.
+    for (const rec of this.#records.values())
+      if (rec.state === 'approved') {
+        rec.state = 'failed';
+        void this.#audit('failed', SERVICE, rec, {
+          reason: 'interrupted: approved, but no outcome was recorded before the process stopped',
+        });
+      }
+    await this.idle();
+  }
+
+  /** Waits for everything in flight, records the last forged-requests summary, closes the ledger. */
+  async close(): Promise<void> {
+    await this.idle();
+    this.#forged.stop();
+    await this.#ledger.close();
   }
 
   get mode(): ExecConfig['mode'] {
@@ -152,33 +186,55 @@ export class ApprovalService {
     return this.#records.get(proposalId)?.proposal.target.namespace;
   }
 
+  /**
+   * Appends an entry; resolves true once it is on disk, false (logged, never thrown) when the
+   * ledger cannot be written. Callers that must fail closed await it.
+   */
   #audit(
     event: AuditEvent,
     actor: string,
     rec: { incident: string; proposal: Proposal } | null,
     detail: Record<string, unknown>,
-  ): AuditEntry {
+  ): Promise<boolean> {
     this.#events.inc({ event });
-    return this.#ledger.append({
-      actor,
-      event,
-      incident: rec?.incident ?? null,
-      proposal: rec?.proposal.id ?? null,
-      detail,
-    });
+    // Tracked: idle() (and so shutdown) waits for every entry to reach the disk.
+    return this.#track(
+      this.#ledger
+        .append({ actor, event, incident: rec?.incident ?? null, proposal: rec?.proposal.id ?? null, detail })
+        .then(
+          () => true,
+          (err: Error) => {
+            this.#log?.error(
+              { err: err.message, event, proposal: rec?.proposal.id },
+              'exec: audit entry lost',
+            );
+            return false;
+          },
+        ),
+    );
   }
 
-  /** A request that never reached a proposal (bad signature etc.): audited with what it claimed. */
-  auditRefusedRequest(detail: Record<string, unknown>): void {
-    this.#audit('refused', 'unknown', null, detail);
+  /** A Slack request refused before any processing (bad signature, rate limited): counted, summed per interval. */
+  forgedRequest(reason: string, source: string | undefined, rateLimited = false): void {
+    this.#forged.count(reason, source, rateLimited);
   }
 
-  /** Rebuilds proposal states from the ledger (a restart keeps every proposal's idempotency). */
-  #restore(entries: readonly AuditEntry[]): void {
-    for (const e of entries) {
+  /** Records the forged requests counted so far now (tests, shutdown). */
+  flushForged(): void {
+    this.#forged.flush();
+  }
+
+  /** Why approvals are refused right now (the ledger cannot be written), or null. */
+  get ledgerError(): string | null {
+    return this.#ledger.lastError;
+  }
+
+  /** Rebuilds proposal states from the ledger, one entry at a time (a restart keeps idempotency). */
+  #restore(e: AuditEntry): void {
+    {
       if (e.event === 'proposed' && e.proposal && e.incident) {
         const p = e.detail.proposal as Proposal | undefined;
-        if (!p) continue;
+        if (!p) return;
         const rev = Number(e.detail.revision ?? 0);
         this.#records.set(p.id, {
           proposal: p,
@@ -190,10 +246,10 @@ export class ApprovalService {
           rollbackInFlight: false,
         });
         this.#revisions.set(`${e.incident}|${rev}`, true);
-        continue;
+        return;
       }
       const rec = e.proposal ? this.#records.get(e.proposal) : undefined;
-      if (!rec) continue;
+      if (!rec) return;
       const at = Date.parse(e.at);
       if (e.event === 'posted') rec.postedAt = at;
       else if (e.event === 'approved' || e.event === 'rejected' || e.event === 'expired') rec.state = e.event;
@@ -220,7 +276,9 @@ export class ApprovalService {
 
   #track<T>(p: Promise<T>): Promise<T> {
     this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p));
+    // Both branches handled: the bookkeeping never makes a rejection of its own.
+    const done = () => this.#pending.delete(p);
+    p.then(done, done);
     return p;
   }
 
@@ -247,7 +305,7 @@ export class ApprovalService {
       rollbackInFlight: false,
     };
     this.#records.set(p.id, rec);
-    this.#audit('proposed', SERVICE, rec, {
+    const recorded = this.#audit('proposed', SERVICE, rec, {
       revision: report.revision,
       severity: report.severity,
       team: report.team,
@@ -261,7 +319,7 @@ export class ApprovalService {
     for (const [id, other] of this.#records.entries())
       if (id !== p.id && other.incident === report.incident && other.state === 'pending') {
         other.state = 'expired';
-        this.#audit('expired', SERVICE, other, {
+        void this.#audit('expired', SERVICE, other, {
           reason: `superseded by ${p.id} (revision ${report.revision})`,
         });
       }
@@ -272,19 +330,25 @@ export class ApprovalService {
     );
     if (why) {
       rec.state = 'failed';
-      this.#audit('refused', SERVICE, rec, { reason: why, stage: 'propose' });
+      void this.#audit('refused', SERVICE, rec, { reason: why, stage: 'propose' });
       return;
     }
     if (now > Date.parse(p.expiresAt)) {
       rec.state = 'expired';
-      this.#audit('expired', SERVICE, rec, {
+      void this.#audit('expired', SERVICE, rec, {
         reason: 'expired before it could be posted',
         expiresAt: p.expiresAt,
       });
       return;
     }
+    // Fail closed: a proposal the ledger does not hold is never offered for approval.
+    if (!(await recorded)) {
+      rec.state = 'failed';
+      this.#log?.error({ proposal: p.id, reason: this.#ledger.lastError }, 'exec: proposal not posted');
+      return;
+    }
     if (!this.#webhook) {
-      this.#audit('post_failed', SERVICE, rec, {
+      void this.#audit('post_failed', SERVICE, rec, {
         error: 'SLACK_WEBHOOK_URL is not set: approve with `kubetriage approve`',
       });
       return;
@@ -294,8 +358,8 @@ export class ApprovalService {
     if (r.ok) {
       rec.postedAt = this.#now();
       this.#toPosted.observe(Math.max(0, (rec.postedAt - Date.parse(report.at)) / 1000));
-      this.#audit('posted', SERVICE, rec, { attempts: r.attempts });
-    } else this.#audit('post_failed', SERVICE, rec, { attempts: r.attempts, error: r.error });
+      await this.#audit('posted', SERVICE, rec, { attempts: r.attempts });
+    } else await this.#audit('post_failed', SERVICE, rec, { attempts: r.attempts, error: r.error });
   }
 
   #post(url: string, body: unknown): Promise<PostResult> {
@@ -307,28 +371,63 @@ export class ApprovalService {
     });
   }
 
-  /** Posts a decision's outcome to Slack's response_url (bounded retries, never throws). */
+  /** Posts a decision's outcome to Slack's response_url (bounded retries, never rejects). */
   followUp(responseUrl: string, outcome: DecisionOutcome, proposalId: string): Promise<void> {
-    const msg = outcomeMessage(
-      `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
-      outcome.rollbackable ? proposalId : undefined,
-    );
+    const post = async () => {
+      const msg = outcomeMessage(
+        `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
+        outcome.rollbackable ? proposalId : undefined,
+      );
+      const r = await this.#post(responseUrl, {
+        response_type: 'in_channel',
+        replace_original: false,
+        ...msg,
+      });
+      if (!r.ok)
+        this.#log?.warn({ error: r.error, proposal: proposalId }, 'exec: response_url follow-up failed');
+    };
     return this.#track(
-      this.#post(responseUrl, { response_type: 'in_channel', replace_original: false, ...msg }).then((r) => {
-        if (!r.ok)
-          this.#log?.warn({ error: r.error, proposal: proposalId }, 'exec: response_url follow-up failed');
-      }),
+      post().catch((err: Error) =>
+        this.#log?.warn({ err: err.message, proposal: proposalId }, 'exec: response_url follow-up failed'),
+      ),
     );
   }
 
-  #isApprover(a: Actor): boolean {
-    // API callers: authorised by the route (SubjectAccessReview or the opted-in static token).
+  /**
+   * Slack: the user ID only (names and display names are changed by their owners at will). API: the
+   * identity the API server vouched for, authorised by the route (SubjectAccessReview or the opted-in
+   * static token).
+   */
+  #isApprover(a: Actor, via: Decision['via']): boolean {
+    if (via === 'slack') return a.id !== undefined && this.#c.approvers.includes(a.id);
     if (a.identity) return a.authorized?.allowed === true;
-    return this.#c.approvers.some((x) => x === a.name || (a.id !== undefined && x === a.id));
+    return false;
   }
 
+  /** Never rejects: whatever goes wrong inside becomes a `failed` outcome, audited when possible. */
   decide(d: Decision): Promise<DecisionOutcome> {
-    return this.#track(this.#decide(d));
+    return this.#track(this.#decide(d).catch((err: unknown) => this.#unexpected(d, err)));
+  }
+
+  async #unexpected(d: Decision, err: unknown): Promise<DecisionOutcome> {
+    const message = err instanceof Error ? err.message : String(err);
+    const rec = this.#records.get(d.proposalId);
+    this.#log?.error({ err: message, proposal: d.proposalId, action: d.action }, 'exec: decision failed');
+    // An approval that was under way ends here: `failed` is final, so nothing runs twice later.
+    const wasApproved = rec?.state === 'approved';
+    if (rec && wasApproved) rec.state = 'failed';
+    if (rec)
+      await this.#audit(d.action === 'rollback' ? 'rollback_failed' : 'failed', SERVICE, rec, {
+        reason: 'internal error',
+        error: message.slice(0, 500),
+        action: d.action,
+      });
+    return {
+      ok: false,
+      code: 'failed',
+      state: rec?.state ?? null,
+      message: `${d.action} of ${d.proposalId} failed: ${message.slice(0, 200)}. The proposal is ${rec?.state ?? 'unknown'}; check the workload before acting by hand.`,
+    };
   }
 
   async #decide(d: Decision): Promise<DecisionOutcome> {
@@ -350,7 +449,7 @@ export class ApprovalService {
     if (!rec) {
       // An API caller not allowed (cluster-wide, as the namespace is unknown) learns nothing about ids.
       const denied = d.actor.identity !== undefined && d.actor.authorized?.allowed !== true;
-      this.#audit('refused', actor, null, {
+      void this.#audit('refused', actor, null, {
         ...base,
         reason: denied ? (d.actor.authorized?.reason ?? 'not authorised') : 'unknown proposal',
         claimedProposal: d.proposalId,
@@ -359,8 +458,8 @@ export class ApprovalService {
         return { ok: false, code: 'not_approver', state: null, message: `${d.actor.name} is not authorised` };
       return { ok: false, code: 'unknown', state: null, message: `unknown proposal ${d.proposalId}` };
     }
-    if (!this.#isApprover(d.actor)) {
-      this.#audit('refused', actor, rec, {
+    if (!this.#isApprover(d.actor, d.via)) {
+      void this.#audit('refused', actor, rec, {
         ...base,
         reason: d.actor.identity
           ? (d.actor.authorized?.reason ?? 'not authorised')
@@ -375,7 +474,7 @@ export class ApprovalService {
     }
     if (d.action === 'rollback') return this.#rollback(rec, actor, base);
     if (rec.state !== 'pending') {
-      this.#audit('ignored', actor, rec, { ...base, reason: `already ${rec.state}` });
+      void this.#audit('ignored', actor, rec, { ...base, reason: `already ${rec.state}` });
       return {
         ok: false,
         code: 'duplicate',
@@ -386,7 +485,7 @@ export class ApprovalService {
     const now = this.#now();
     if (now > Date.parse(rec.proposal.expiresAt)) {
       rec.state = 'expired';
-      this.#audit('expired', actor, rec, { ...base, expiresAt: rec.proposal.expiresAt });
+      void this.#audit('expired', actor, rec, { ...base, expiresAt: rec.proposal.expiresAt });
       return {
         ok: false,
         code: 'expired',
@@ -396,7 +495,10 @@ export class ApprovalService {
     }
     if (d.action === 'reject') {
       rec.state = 'rejected';
-      this.#audit('rejected', actor, rec, base);
+      if (!(await this.#audit('rejected', actor, rec, base))) {
+        rec.state = 'pending';
+        return this.#ledgerRefusal(rec);
+      }
       return {
         ok: true,
         code: 'done',
@@ -405,9 +507,22 @@ export class ApprovalService {
       };
     }
     rec.state = 'approved';
-    this.#audit('approved', actor, rec, base);
+    // Fail closed: nothing executes without its approval on disk.
+    if (!(await this.#audit('approved', actor, rec, base))) {
+      rec.state = 'pending';
+      return this.#ledgerRefusal(rec);
+    }
     if (rec.postedAt !== undefined) this.#toApproved.observe(Math.max(0, (now - rec.postedAt) / 1000));
     return this.#execute(rec, actor);
+  }
+
+  #ledgerRefusal(rec: ProposalRecord): DecisionOutcome {
+    return {
+      ok: false,
+      code: 'refused',
+      state: rec.state,
+      message: `refused: the audit ledger cannot be written (${this.#ledger.lastError ?? 'unknown error'}); nothing was done, the proposal is still ${rec.state}`,
+    };
   }
 
   async #execute(rec: ProposalRecord, actor: string): Promise<DecisionOutcome> {
@@ -421,12 +536,12 @@ export class ApprovalService {
     );
     if (why) {
       rec.state = 'failed';
-      this.#audit('refused', SERVICE, rec, { reason: why, stage: 'execute', approvedBy: actor });
+      void this.#audit('refused', SERVICE, rec, { reason: why, stage: 'execute', approvedBy: actor });
       return { ok: false, code: 'refused', state: 'failed', message: `refused: ${why}` };
     }
     if (!this.#kube) {
       rec.state = 'failed';
-      this.#audit('failed', SERVICE, rec, { reason: 'no Kubernetes connection configured (exec.kube)' });
+      void this.#audit('failed', SERVICE, rec, { reason: 'no Kubernetes connection configured (exec.kube)' });
       return {
         ok: false,
         code: 'failed',
@@ -447,7 +562,7 @@ export class ApprovalService {
     );
     if (!out.ok) {
       rec.state = 'failed';
-      this.#audit(out.reason === 'stale' ? 'refused' : 'failed', SERVICE, rec, {
+      void this.#audit(out.reason === 'stale' ? 'refused' : 'failed', SERVICE, rec, {
         reason: out.reason,
         message: out.message,
         ...(out.observed !== undefined ? { observed: out.observed } : {}),
@@ -465,7 +580,7 @@ export class ApprovalService {
     rec.state = 'executed';
     const now = this.#now();
     if (!dryRun) this.#lastAction.set(workloadKey(p), now);
-    this.#audit('executed', SERVICE, rec, {
+    void this.#audit('executed', SERVICE, rec, {
       dryRun,
       from: out.from,
       to: out.to,
@@ -475,7 +590,7 @@ export class ApprovalService {
       kubectl: kubectlLine(p),
       approvedBy: actor,
     });
-    this.#audit('verified', SERVICE, rec, {
+    void this.#audit('verified', SERVICE, rec, {
       dryRun,
       specReplicas: out.response.specReplicas,
       verified: out.verified,
@@ -497,7 +612,7 @@ export class ApprovalService {
   ): Promise<DecisionOutcome> {
     const p = rec.proposal;
     if (rec.state === 'rolled_back' || rec.rollbackInFlight) {
-      this.#audit('ignored', actor, rec, {
+      void this.#audit('ignored', actor, rec, {
         ...base,
         reason: rec.rollbackInFlight ? 'rollback in progress' : 'already rolled_back',
       });
@@ -513,23 +628,24 @@ export class ApprovalService {
         rec.dryRun && rec.state === 'executed'
           ? 'it was a dry run: nothing to roll back'
           : `it is ${rec.state}`;
-      this.#audit('refused', actor, rec, { ...base, reason: `cannot roll back: ${reason}` });
+      void this.#audit('refused', actor, rec, { ...base, reason: `cannot roll back: ${reason}` });
       return { ok: false, code: 'refused', state: rec.state, message: `cannot roll back: ${reason}` };
     }
     rec.rollbackInFlight = true;
-    this.#audit('rollback_requested', actor, rec, base);
     try {
+      // Fail closed, as for approvals: no rollback without its request on disk.
+      if (!(await this.#audit('rollback_requested', actor, rec, base))) return this.#ledgerRefusal(rec);
       const why = policyViolation(
         this.#c.policy,
         { namespace: p.target.namespace, from: p.toReplicas, to: p.rollback.toReplicas },
         { now: this.#now(), lastActionAt: undefined, skipCooldown: true },
       );
       if (why) {
-        this.#audit('rollback_failed', SERVICE, rec, { reason: why });
+        void this.#audit('rollback_failed', SERVICE, rec, { reason: why });
         return { ok: false, code: 'refused', state: rec.state, message: `rollback refused: ${why}` };
       }
       if (!this.#kube) {
-        this.#audit('rollback_failed', SERVICE, rec, { reason: 'no Kubernetes connection' });
+        void this.#audit('rollback_failed', SERVICE, rec, { reason: 'no Kubernetes connection' });
         return { ok: false, code: 'failed', state: rec.state, message: 'no Kubernetes connection' };
       }
       const out = await scaleDeployment(
@@ -544,7 +660,7 @@ export class ApprovalService {
         this.#c.kube.maxConflicts,
       );
       if (!out.ok) {
-        this.#audit('rollback_failed', SERVICE, rec, {
+        void this.#audit('rollback_failed', SERVICE, rec, {
           reason: out.reason,
           message: out.message,
           observed: out.observed,
@@ -558,7 +674,7 @@ export class ApprovalService {
       }
       rec.state = 'rolled_back';
       this.#lastAction.set(workloadKey(p), this.#now());
-      this.#audit('rolled_back', SERVICE, rec, {
+      void this.#audit('rolled_back', SERVICE, rec, {
         from: out.from,
         to: out.to,
         response: out.response,

@@ -7,7 +7,16 @@ export {
   type DecisionOutcome,
   type ProposalState,
 } from './approvals.ts';
-export { AUDIT_SCHEMA, type AuditEntry, AuditLedger, verifyLedgerFile, verifyLedgerText } from './audit.ts';
+export {
+  AUDIT_SCHEMA,
+  type AuditEntry,
+  AuditLedger,
+  LedgerWriteError,
+  scanLedger,
+  verifyLedgerFile,
+  verifyLedgerText,
+} from './audit.ts';
+export type { LedgerWriter } from './audit-writer.ts';
 export {
   type ExecKube,
   ExecKubeClient,

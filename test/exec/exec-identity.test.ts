@@ -111,14 +111,15 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
   ) {
     const file = join(dir, `audit-${Math.random().toString(36).slice(2)}.jsonl`);
     const ledger = new AuditLedger({ file });
-    // `bob` is an approver for Slack: a caller claiming to be bob through the API must gain nothing.
+    // `U0BOB` is an approver for Slack: a caller claiming to be U0BOB through the API must gain nothing.
     const config = execConfig({
       mode: 'execute',
-      approvers: ['U0APPROVER', 'bob'],
+      approvers: ['U0APPROVER', 'U0BOB'],
       policy: { cooldown: '0s' },
     });
     const { kube: k, n } = counting(serviceKube());
     const service = new ApprovalService({ config, ledger, kube: k, delay: async () => {} });
+    await service.start();
     const registry = new Registry();
     const identity = new ApiIdentity({
       kube: k,
@@ -143,7 +144,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
       id: string,
       action: string,
       token: string | null,
-      body: unknown = { actor: 'bob' },
+      body: unknown = { actor: 'U0BOB' },
     ) => {
       const res = await fetch(`${address}/api/proposals/${id}/${action}`, {
         method: 'POST',
@@ -165,9 +166,8 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
         .filter(Boolean)
         .map((l) => JSON.parse(l) as AuditEntry);
     const close = async () => {
-      await service.idle();
       await app.close();
-      ledger.close();
+      await service.close();
     };
     return { service, call, get, entries, close, n, registry };
   }
@@ -214,7 +214,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     );
     assert.equal((refused[0]!.detail.identity as { uid: string }).uid, intruder.uid);
 
-    const ok = await w.call(id, 'approve', oncall.token, { actor: 'bob' });
+    const ok = await w.call(id, 'approve', oncall.token, { actor: 'U0BOB' });
     assert.equal(ok.status, 200, JSON.stringify(ok.json));
     assert.equal(await replicasOf(kube.client, ns, 'web'), 3);
     const approved = w.entries().find((e) => e.event === 'approved')!;
@@ -226,7 +226,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.equal(who.by, 'TokenReview');
     const executed = w.entries().find((e) => e.event === 'executed')!;
     assert.equal(executed.detail.approvedBy, `k8s:system:serviceaccount:${ns}:oncall`);
-    assert.doesNotMatch(JSON.stringify(w.entries()), /"(api:)?bob"/, 'the claimed name is recorded nowhere');
+    assert.doesNotMatch(JSON.stringify(w.entries()), /"(api:)?U0BOB"/, 'the claimed name is recorded nowhere');
 
     // An unknown id is authorised cluster-wide: a namespaced approver or an intruder learns nothing.
     assert.equal((await w.call('0000000000000000', 'approve', intruder.token)).status, 403);
@@ -284,7 +284,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
       reportWith({ incident: `inc-${ns}`, namespace: ns, name: 'web', from: 6, to: 4 }),
     );
     assert.equal((await on.call(id, 'approve', 'api-token-2')).status, 401);
-    const r = await on.call(id, 'approve', 'api-token-1', { actor: 'bob' });
+    const r = await on.call(id, 'approve', 'api-token-1', { actor: 'U0BOB' });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(await replicasOf(kube.client, ns, 'web'), 4);
     const approved = on.entries().find((e) => e.event === 'approved')!;

@@ -66,7 +66,7 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
     const ledger = new AuditLedger({ file, now: () => clock.now });
     const config = execConfig({
       mode: o.mode ?? 'execute',
-      approvers: [APPROVER.id, 'bob'],
+      approvers: [APPROVER.id, 'U0BOB'],
       policy: { cooldown: '0s' },
     });
     const service = new ApprovalService({
@@ -76,7 +76,9 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
       webhookUrl: slack.webhookUrl,
       now: () => clock.now,
       delay: async () => {},
+      forgedSummaryIntervalMs: 0,
     });
+    await service.start();
     const app: FastifyInstance = Fastify();
     await registerExecRoutes(app, {
       service,
@@ -128,9 +130,8 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
         .filter(Boolean)
         .map((l) => JSON.parse(l) as AuditEntry);
     const close = async () => {
-      await service.idle();
       await app.close();
-      ledger.close();
+      await service.close();
     };
     return { service, app, address, click, entries, file, clock, close };
   }
@@ -198,7 +199,7 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
     assert.equal(executed.detail.dryRun, false);
     assert.equal((executed.detail.response as { specReplicas: number }).specReplicas, 2);
     assert.equal(executed.detail.approvedBy, `slack:${APPROVER.id}(${APPROVER.username})`);
-    assert.deepEqual(verifyLedgerFile(w.file).ok, true);
+    assert.deepEqual((await verifyLedgerFile(w.file)).ok, true);
     await w.close();
   });
 
@@ -253,15 +254,18 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
     ]);
     assert.equal(await replicasOf(kube.client, ns, 'web'), 3);
 
+    w.service.flushForged();
+    await w.service.idle();
     const es = w.entries();
     assert.equal(es.filter((e) => e.event === 'executed').length, 1, 'executed exactly once');
     const refused = es.filter((e) => e.event === 'refused').map((e) => String(e.detail.reason));
-    assert.deepEqual(refused, [
-      'slack signature mismatch',
-      'slack signature stale',
-      'slack signature future',
-      'not an approver (exec.approvers)',
-    ]);
+    assert.deepEqual(refused, ['not an approver (exec.approvers)']);
+    // Forged requests: one summary entry, nothing the sender claimed.
+    const forged = es.filter((e) => e.event === 'forged_requests');
+    assert.equal(forged.length, 1);
+    assert.equal(forged[0]!.detail.count, 3);
+    assert.deepEqual(forged[0]!.detail.reasons, { mismatch: 1, stale: 1, future: 1 });
+    assert.doesNotMatch(JSON.stringify(forged[0]), /U0APPROVER|alice/);
     const ignored = es.filter((e) => e.event === 'ignored');
     assert.equal(ignored.length, 4);
     assert.ok(ignored.every((e) => e.detail.reason === 'already executed'));
@@ -295,7 +299,7 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
     await w.click(rej.proposal.id, { actionTs: '3.3' });
     assert.equal(w.service.state(rej.proposal.id), 'rejected');
     assert.equal(await replicasOf(kube.client, `${ns}-r`, 'web'), 5);
-    assert.ok(verifyLedgerFile(w.file).ok);
+    assert.ok((await verifyLedgerFile(w.file)).ok);
     await w.close();
   });
 
@@ -397,7 +401,7 @@ describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () =
     assert.equal(w2.service.state(report.proposal.id), 'executed');
     await w2.click(report.proposal.id);
     assert.equal(w2.entries().at(-1)!.event, 'ignored');
-    assert.ok(verifyLedgerFile(w.file).ok);
+    assert.ok((await verifyLedgerFile(w.file)).ok);
     await w2.close();
   });
 

@@ -1,6 +1,9 @@
 // A FAKE Slack (not Slack): a loopback HTTP server that speaks Slack's wire formats, for tests.
 //  - incoming webhook: POST JSON {text, blocks} → 200 `ok`; `rateLimitNext(n, retryAfterS)` answers the
 //    next n posts with 429 and Retry-After, as Slack does beyond ~1 message/s.
+//  - `failNext(n, status)`: the next n webhook posts get that status with Slack's error body
+//    (500 `internal_error`, 503 `service_unavailable`, …); `hangNext(n)`: the next n are read and never
+//    answered (a Slack that times out; the socket is closed on close()).
 //  - response_url: POST JSON → 200 `ok` (recorded separately).
 //  - `interaction(...)`: builds the signed interactivity request Slack would send to our
 //    POST /slack/interactions: form body `payload=<url-encoded JSON>` (type block_actions), headers
@@ -16,6 +19,10 @@ export interface SlackFake {
   /** response_url follow-ups received. */
   responses: Record<string, unknown>[];
   rateLimitNext(n: number, retryAfterS: number): void;
+  failNext(n: number, status: number): void;
+  hangNext(n: number): void;
+  /** Webhook posts received, answered or not (each attempt). */
+  attempts(): number;
   close(): Promise<void>;
 }
 
@@ -24,6 +31,11 @@ export async function startSlackFake(): Promise<SlackFake> {
   const responses: Record<string, unknown>[] = [];
   let limited = 0;
   let retryAfter = 1;
+  let failing = 0;
+  let failStatus = 500;
+  let hanging = 0;
+  let attempts = 0;
+  const SLACK_ERRORS: Record<number, string> = { 500: 'internal_error', 503: 'service_unavailable' };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -36,6 +48,16 @@ export async function startSlackFake(): Promise<SlackFake> {
         return;
       }
       if (req.url?.startsWith('/services/')) {
+        attempts++;
+        if (hanging > 0) {
+          hanging--;
+          return; // never answered
+        }
+        if (failing > 0) {
+          failing--;
+          res.writeHead(failStatus).end(SLACK_ERRORS[failStatus] ?? 'internal_error');
+          return;
+        }
         if (limited > 0) {
           limited--;
           res.writeHead(429, { 'retry-after': String(retryAfter) }).end('rate_limited');
@@ -64,7 +86,19 @@ export async function startSlackFake(): Promise<SlackFake> {
       limited = n;
       retryAfter = s;
     },
-    close: () => new Promise((r) => server.close(() => r())),
+    failNext(n, status) {
+      failing = n;
+      failStatus = status;
+    },
+    hangNext(n) {
+      hanging = n;
+    },
+    attempts: () => attempts,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -113,6 +147,24 @@ export function interaction(o: {
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       'x-slack-request-timestamp': ts,
+      'x-slack-signature': sig,
+    },
+  };
+}
+
+/** Signs any raw body as Slack would (for payloads of shapes `interaction` does not build). */
+export function signed(
+  secret: string,
+  body: string | Buffer,
+  ts = Math.floor(Date.now() / 1000),
+  contentType = 'application/x-www-form-urlencoded',
+): { body: string | Buffer; headers: Record<string, string> } {
+  const sig = `v0=${createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex')}`;
+  return {
+    body,
+    headers: {
+      'content-type': contentType,
+      'x-slack-request-timestamp': String(ts),
       'x-slack-signature': sig,
     },
   };

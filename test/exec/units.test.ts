@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import { execConfig } from '../../src/core/config-exec.ts';
 import { AuditLedger, verifyLedgerFile } from '../../src/exec/audit.ts';
 import { policyViolation } from '../../src/exec/policy.ts';
@@ -109,19 +110,53 @@ test('proposal message: within Slack limits, button value is the proposal id', (
   );
 });
 
-test('ledger: reopening continues the chain; a broken ledger is not extended', () => {
+test('ledger: reopening continues the chain; a broken ledger is not extended', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubetriage-ledger-'));
   try {
     const file = join(dir, 'a.jsonl');
-    const a = new AuditLedger({ file });
-    a.append({ actor: 'kubetriage', event: 'proposed', incident: 'i', proposal: 'p', detail: { n: 1 } });
-    a.close();
-    const b = new AuditLedger({ file });
-    b.append({ actor: 'kubetriage', event: 'posted', incident: 'i', proposal: 'p', detail: {} });
-    b.close();
-    assert.deepEqual(verifyLedgerFile(file), { ok: true, entries: 2, head: b.head });
+    const a = await new AuditLedger({ file }).open();
+    await a.append({
+      actor: 'kubetriage',
+      event: 'proposed',
+      incident: 'i',
+      proposal: 'p',
+      detail: { n: 1 },
+    });
+    await a.close();
+    const b = await new AuditLedger({ file }).open();
+    await b.append({ actor: 'kubetriage', event: 'posted', incident: 'i', proposal: 'p', detail: {} });
+    await b.close();
+    assert.deepEqual(await verifyLedgerFile(file), { ok: true, entries: 2, head: b.head });
     writeFileSync(file, readFileSync(file, 'utf8').replace('"n":1', '"n":2'));
-    assert.throws(() => new AuditLedger({ file }), /broken at line 1/);
+    await assert.rejects(new AuditLedger({ file }).open(), /broken at line 1/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ledger: concurrent appends are group-committed (one fsync per batch), in call order, chain intact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubetriage-ledger-'));
+  try {
+    const file = join(dir, 'g.jsonl');
+    const registry = new Registry();
+    const l = await new AuditLedger({ file, registry }).open();
+    const n = 2000;
+    const all = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        l.append({ actor: 'kubetriage', event: 'ignored', incident: null, proposal: null, detail: { i } }),
+      ),
+    );
+    await l.close();
+    assert.deepEqual(
+      all.map((e) => [e.seq, e.detail.i]),
+      Array.from({ length: n }, (_, i) => [i + 1, i]),
+    );
+    const metric = async (name: string) =>
+      (await registry.getMetricsAsJSON()).find((m) => m.name === name)!.values[0]!.value;
+    assert.equal(await metric('kubetriage_audit_entries_written_total'), n);
+    const batches = await metric('kubetriage_audit_batches_total');
+    assert.ok(batches <= n / 100, `${batches} fsyncs for ${n} entries`);
+    assert.deepEqual(await verifyLedgerFile(file), { ok: true, entries: n, head: l.head });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
