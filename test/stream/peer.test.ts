@@ -65,5 +65,10 @@ describe('peerOf', () => {
     assert.equal(peerOf(kv({ 'server.address': 'localhost' }), 'shop'), undefined);
     assert.equal(peerOf(kv({ 'url.full': 'not a url' }), 'shop'), undefined);
     assert.equal(peerOf([], 'shop'), undefined);
+    assert.equal(
+      peerOf(kv({ 'server.address': `${'a'.repeat(300)}` }), 'shop'),
+      undefined,
+      'no host is that long',
+    );
   });
 });

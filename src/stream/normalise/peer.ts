@@ -55,13 +55,17 @@ export function peerOf(attrs: readonly KeyValue[], callerNamespace: string): Pee
   return undefined;
 }
 
+// Attribute values are untrusted: a host is at most 253 characters, and a URL's host is near its start.
+const MAX_HOST = 253;
+const MAX_URL = 4096;
+
 function* hosts(attrs: readonly KeyValue[]): Generator<string> {
   for (const key of ['server.address', 'net.peer.name']) {
     const v = getStringAttr(attrs, key);
-    if (v) yield v.toLowerCase();
+    if (v && v.length <= MAX_HOST) yield v.toLowerCase();
   }
   for (const key of ['url.full', 'http.url']) {
-    const v = getStringAttr(attrs, key);
+    const v = getStringAttr(attrs, key)?.slice(0, MAX_URL);
     const m = v ? URL_HOST.exec(v) : null;
     if (m) yield m[1]!.toLowerCase();
   }
