@@ -86,6 +86,8 @@ describe('cascade: backend crash-loops, its callers fail calling it', () => {
       const checkout = incident(o, 'checkout');
       const frontend = incident(o, 'frontend');
       assert.equal(inventory.report.hypotheses[0]?.cause, 'crash_loop');
+      assert.match(inventory.report.impact.summary, /callers failing with it: checkout(;|$)/);
+      assert.match(checkout.report.impact.summary, /callers failing with it: frontend(;|$)/);
       assert.equal(
         (inventory.doc.related ?? []).filter((r) => r.relation === 'upstream').length,
         0,

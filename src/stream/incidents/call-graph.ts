@@ -165,6 +165,9 @@ export class CallGraph {
   }
 }
 
+/** Names an incident of the callee may carry: its workloads' and the Service's (an OTel service name). */
 function targetNames(t: CallTarget): string[] {
-  return t.workloads ? t.workloads.map((w) => w.name) : [t.service];
+  if (!t.workloads) return [t.service];
+  const names = t.workloads.map((w) => w.name);
+  return names.includes(t.service) ? names : [...names, t.service];
 }

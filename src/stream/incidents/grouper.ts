@@ -181,7 +181,12 @@ export class IncidentGrouper {
       );
       if (inc && !out.includes(inc)) out.push(inc);
     };
-    if (t.workloads) for (const w of t.workloads) at(w.kind, w.name);
+    if (t.workloads) {
+      for (const w of t.workloads) at(w.kind, w.name);
+      // A peer whose telemetry lacks k8s attributes groups under its OTel service name.
+      if (out.length === 0)
+        for (const name of [t.service, ...t.workloads.map((w) => w.name)]) at('Service', name);
+    }
     // Without the Service's selector: the workload (or OTel service) named like the Service.
     else for (const kind of PEER_KINDS) at(kind, t.service);
     return out;
