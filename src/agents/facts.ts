@@ -237,7 +237,8 @@ export function contextFacts(
     if (isRolloutCause(judged.verdict)) break;
   }
   const upstream = upstreamOf(doc, items);
-  const failingBeforePeer = upstream.length > 0 && ownErrorsLead(failures, upstream) > dependencyLeadMs;
+  const failingBeforePeer =
+    upstream.length > 0 && ownErrorsLead(failures, upstream, dependencyLeadMs) > dependencyLeadMs;
   // A victim of a failing peer: its rollout is not why its calls fail, unless it was failing first.
   if (upstream.length && !failingBeforePeer)
     for (const r of rollouts) if (isRolloutCause(r.verdict)) r.verdict = 'peer_failed';
@@ -272,16 +273,19 @@ function upstreamOf(doc: IncidentContextDoc, items: EvidenceFacts[]): UpstreamFa
 
 /**
  * How long before the earliest upstream peer's first signal this workload's own errors began
- * (negative: after). Probe misses alone are not errors here: a pod that misses a readiness probe
- * while it starts is routine in a rollout, and probes that check a dependency fail with it.
+ * (negative: after). Not counted: probe misses alone (a pod that misses a readiness probe while it
+ * starts is routine in a rollout, and probes that check a dependency fail with it), and errors that
+ * were over before the peer failed (a stray failure, or an earlier trouble that ended, is not the
+ * start of what is failing now).
  */
-function ownErrorsLead(failures: EvidenceFacts[], upstream: UpstreamFacts[]): number {
+function ownErrorsLead(failures: EvidenceFacts[], upstream: UpstreamFacts[], leadMs: number): number {
+  const peer = Math.min(...upstream.map((u) => u.sinceMs));
   let own = Number.POSITIVE_INFINITY;
   for (const f of failures) {
     if (f.tags.size === 1 && f.tags.has('probe_failure')) continue;
+    if (f.lastMs < peer - leadMs) continue;
     if (f.atMs < own) own = f.atMs;
   }
-  const peer = Math.min(...upstream.map((u) => u.sinceMs));
   return Number.isFinite(own) ? peer - own : Number.NEGATIVE_INFINITY;
 }
 
