@@ -79,6 +79,7 @@ export class TriageChain {
   readonly #defaultTeam: string;
   readonly #production: PatternSet;
   readonly #rolloutWindowMs: number;
+  readonly #dependencyLeadMs: number;
   readonly #policy: ScalePolicy;
   readonly #limits: PromptLimits;
   readonly #llm: LlmEngine | null;
@@ -92,6 +93,7 @@ export class TriageChain {
     this.#defaultTeam = c.defaultTeam;
     this.#production = new PatternSet(c.productionNamespaces);
     this.#rolloutWindowMs = c.rolloutWindow;
+    this.#dependencyLeadMs = c.dependencyLead;
     this.#policy = compilePolicy(c.policy);
     this.#limits = {
       maxTextChars: c.llm.maxTextChars,
@@ -159,7 +161,7 @@ export class TriageChain {
     timed: ((agent: AgentName, t0: number) => void) | undefined,
   ): RulesParts {
     let t0 = performance.now();
-    const facts = contextFacts(doc, this.#rolloutWindowMs);
+    const facts = contextFacts(doc, this.#rolloutWindowMs, this.#dependencyLeadMs);
     const triage = triageRules(facts, { defaultTeam: this.#defaultTeam, production: this.#production });
     timed?.('triage', t0);
     t0 = performance.now();

@@ -67,6 +67,13 @@ function redHerring(r: RolloutFacts, f: ContextFacts, windowMs: number): RedHerr
       why = `the failures after it are on pods of other ReplicaSets (${pods}), none on ${rs}'s`;
       break;
     }
+    case 'peer_failed': {
+      const peers = f.upstream.map(
+        (u) => `${u.link.workload.name} (incident ${u.link.incident}, failing since ${u.link.since})`,
+      );
+      why = `the failures are calls to ${peers.join(', ')}, which has its own incident; ${f.doc.scope.workload.name}'s own errors did not begin before that`;
+      break;
+    }
     default:
       why = `failures began more than ${formatSpan(windowMs)} after it`;
   }
@@ -154,7 +161,29 @@ export function diagnosisRules(
         : `Probes fail while containers keep running (slow start, wrong probe path or port, or an unhealthy dependency): ${first(probe)}.`,
     );
   }
-  if (dep.length) {
+  if (f.upstream.length) {
+    // The peer's own incident is the cause: the link names it and cites this workload's failed calls.
+    const cited = [...f.upstream.flatMap((u) => u.evidence), ...dep];
+    const peers = f.upstream
+      .map(
+        (u) =>
+          `${u.link.workload.name} (${u.link.workload.kind} ${u.link.namespace}/${u.link.workload.name}, its own incident ${u.link.incident} since ${u.link.since})`,
+      )
+      .join(', ');
+    const names = [...new Set(f.upstream.map((u) => u.link.workload.name))].join(', ');
+    add(
+      'dependency_failure',
+      ownFault ? 0.5 : f.failingBeforePeer ? 0.6 : 0.85,
+      cited,
+      `Calls to ${peers} fail (${total(f.upstream.flatMap((u) => u.evidence))} failed client spans): ${names} is the likely cause${
+        ownFault
+          ? ', though this workload also fails on its own'
+          : f.failingBeforePeer
+            ? `, though this workload was failing before ${names} was`
+            : ', not this workload'
+      }.`,
+    );
+  } else if (dep.length) {
     const peers = [...new Set(dep.map((i) => i.peer))].join(', ');
     add(
       'dependency_failure',

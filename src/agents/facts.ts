@@ -1,7 +1,12 @@
 // What the rules read from an incident context, computed once per report: each evidence item tagged
 // with the causes and symptoms its text or metric points at, the workload's replica state, and the
 // rollout verdict (cause or red herring). Pure: same context in, same facts out.
-import type { EvidenceDoc, IncidentContextDoc, RolloutDoc } from '../stream/incidents/document.ts';
+import type {
+  EvidenceDoc,
+  IncidentContextDoc,
+  RelatedDoc,
+  RolloutDoc,
+} from '../stream/incidents/document.ts';
 import type { Cause } from './report.ts';
 
 /** Causes plus the symptoms that grade impact and support causes. */
@@ -36,7 +41,9 @@ export type RolloutVerdict =
   /** Failures were already under way when it rolled out. */
   | 'after_failures'
   /** Failures started long after it (beyond agents.rolloutWindow). */
-  | 'too_early';
+  | 'too_early'
+  /** The failures are calls to a peer with its own incident, and did not begin before the peer's. */
+  | 'peer_failed';
 
 export interface RolloutFacts {
   rollout: RolloutDoc;
@@ -66,6 +73,20 @@ export interface ContextFacts {
   hpaAtMax: boolean;
   /** Rollouts judged, newest first (at most 3): the first with a cause verdict is the suspect. */
   rollouts: RolloutFacts[];
+  /** Peers with their own incident that this workload's failed calls went to (context `related`). */
+  upstream: UpstreamFacts[];
+  /**
+   * This workload's own errors began more than agents.dependencyLead before the earliest upstream
+   * peer's: it was failing first, so its own causes (a rollout) still count. False without upstream.
+   */
+  failingBeforePeer: boolean;
+}
+
+export interface UpstreamFacts {
+  link: RelatedDoc;
+  sinceMs: number;
+  /** The failing client-span items the link cites, as found in this context. */
+  evidence: EvidenceFacts[];
 }
 
 const MAX_ROLLOUTS_JUDGED = 3;
@@ -185,7 +206,14 @@ export function isRolloutCause(v: RolloutVerdict): boolean {
   return v === 'new_pods_failing' || v === 'timing_only';
 }
 
-export function contextFacts(doc: IncidentContextDoc, rolloutWindowMs: number): ContextFacts {
+/** agents.dependencyLead's default, for callers that judge without a config. */
+const DEFAULT_DEPENDENCY_LEAD_MS = 120_000;
+
+export function contextFacts(
+  doc: IncidentContextDoc,
+  rolloutWindowMs: number,
+  dependencyLeadMs = DEFAULT_DEPENDENCY_LEAD_MS,
+): ContextFacts {
   const items = doc.evidence.map(tagItem);
   const failures = items.filter((i) => !i.tags.has('rollout'));
   const failureStartMs = failures.length ? Math.min(...failures.map((f) => f.atMs)) : null;
@@ -208,6 +236,12 @@ export function contextFacts(doc: IncidentContextDoc, rolloutWindowMs: number): 
     // Older rollouts than the suspect are the stable versions it replaced.
     if (isRolloutCause(judged.verdict)) break;
   }
+  const upstream = upstreamOf(doc, items);
+  const failingBeforePeer =
+    upstream.length > 0 && ownErrorsLead(failures, upstream, dependencyLeadMs) > dependencyLeadMs;
+  // A victim of a failing peer: its rollout is not why its calls fail, unless it was failing first.
+  if (upstream.length && !failingBeforePeer)
+    for (const r of rollouts) if (isRolloutCause(r.verdict)) r.verdict = 'peer_failed';
   return {
     doc,
     items,
@@ -220,7 +254,39 @@ export function contextFacts(doc: IncidentContextDoc, rolloutWindowMs: number): 
     hpa,
     hpaAtMax: hpa !== null && hpa.max !== null && hpa.current !== null && hpa.current >= hpa.max,
     rollouts,
+    upstream,
+    failingBeforePeer,
   };
+}
+
+/** Upstream links whose cited evidence is in this context (a link without it proves nothing here). */
+function upstreamOf(doc: IncidentContextDoc, items: EvidenceFacts[]): UpstreamFacts[] {
+  const out: UpstreamFacts[] = [];
+  for (const link of doc.related ?? []) {
+    if (link.relation !== 'upstream') continue;
+    const evidence = items.filter((i) => link.evidence.includes(i.e.id));
+    const sinceMs = Date.parse(link.since);
+    if (evidence.length && Number.isFinite(sinceMs)) out.push({ link, sinceMs, evidence });
+  }
+  return out;
+}
+
+/**
+ * How long before the earliest upstream peer's first signal this workload's own errors began
+ * (negative: after). Not counted: probe misses alone (a pod that misses a readiness probe while it
+ * starts is routine in a rollout, and probes that check a dependency fail with it), and errors that
+ * were over before the peer failed (a stray failure, or an earlier trouble that ended, is not the
+ * start of what is failing now).
+ */
+function ownErrorsLead(failures: EvidenceFacts[], upstream: UpstreamFacts[], leadMs: number): number {
+  const peer = Math.min(...upstream.map((u) => u.sinceMs));
+  let own = Number.POSITIVE_INFINITY;
+  for (const f of failures) {
+    if (f.tags.size === 1 && f.tags.has('probe_failure')) continue;
+    if (f.lastMs < peer - leadMs) continue;
+    if (f.atMs < own) own = f.atMs;
+  }
+  return Number.isFinite(own) ? peer - own : Number.NEGATIVE_INFINITY;
 }
 
 export function withTag(facts: ContextFacts, tag: Tag): EvidenceFacts[] {

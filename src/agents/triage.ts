@@ -52,6 +52,11 @@ export function triageRules(f: ContextFacts, cfg: TriageRulesConfig): TriageResu
     parts.push(`${f.failingPods.length} pod${f.failingPods.length === 1 ? '' : 's'} affected`);
   parts.push(userFacing ? 'user-facing (server requests failing or slow)' : 'no user-facing errors seen');
   if (peers.length) parts.push(`calls to ${peers.join(', ')} failing`);
+  // Callers with incidents of their own because of this one (context `related`, relation impact).
+  const callers = [
+    ...new Set((f.doc.related ?? []).filter((r) => r.relation === 'impact').map((r) => r.workload.name)),
+  ].sort();
+  if (callers.length) parts.push(`callers failing with it: ${callers.join(', ')}`);
   parts.push(production ? 'production namespace' : 'non-production namespace');
 
   const team = scope.team ?? cfg.defaultTeam;

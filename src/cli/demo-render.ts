@@ -68,6 +68,13 @@ export function renderIncident(doc: IncidentContextDoc, report: TriageReport | u
       );
     }
   }
+  if (doc.related?.length) {
+    out.push('', '   Related incidents (failing calls)');
+    for (const r of doc.related)
+      out.push(
+        `   ${r.relation === 'upstream' ? 'upstream (it calls)' : 'impact (calls it)'.padEnd(19)}  ${r.workload.kind} ${r.namespace}/${r.workload.name}  ${r.incident}  since ${hhmmss(r.since)}  [${r.evidence.join(', ')}]`,
+      );
+  }
   if (report) {
     out.push('', `   Hypotheses (engine ${report.engine})`);
     report.hypotheses.forEach((h, i) => {

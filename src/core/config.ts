@@ -147,6 +147,11 @@ const agentsSchema = z
     productionNamespaces: patterns(['production', 'prod', 'prod-*', '*-prod', '*-production']),
     /** A rollout counts as a cause only when the failures start after it, within this long. */
     rolloutWindow: duration('30m'),
+    /**
+     * A caller whose failed calls go to a peer with its own incident is a victim (dependency_failure),
+     * and its own rollout a red herring, unless its errors began more than this long before the peer's.
+     */
+    dependencyLead: duration('2m'),
     /** Triage reports kept per (incident, revision, context hash); an unchanged context is never re-judged. */
     cacheEntries: z.number().int().min(1).max(1_000_000).default(10_000),
     /** What the executor may draft. It only ever drafts; a human approves. */
@@ -363,6 +368,24 @@ export const configSchema = z
         restore: z.boolean().default(true),
         /** How far back in the contexts topic the restore reads. */
         restoreLookback: duration('2h'),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Cross-incident correlation: failing client spans build a call graph (caller → callee Service →
+     * workloads), and a caller's incident links to its peer's open incident (context `related`).
+     */
+    correlation: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** An edge with no failed call for this long is forgotten (record clock). */
+        edgeTtl: duration('30m'),
+        /** Callees remembered per calling workload; the least recently failing goes first. */
+        maxEdgesPerWorkload: z.number().int().min(1).max(1000).default(32),
+        /** Calling workloads remembered; the least recently failing goes first. */
+        maxWorkloads: z.number().int().min(1).default(20_000),
+        /** Related incidents listed per context. */
+        maxRelated: z.number().int().min(1).max(200).default(20),
       })
       .strict()
       .prefault({}),

@@ -143,6 +143,20 @@ export class ClusterResolver implements WorkloadResolver {
     return out.sort();
   }
 
+  serviceWorkloads(namespace: string, service: string): WorkloadRef[] | undefined {
+    const svc = this.#store.service(namespace, service);
+    if (!svc) return undefined;
+    const out: WorkloadRef[] = [];
+    if (svc.selector)
+      for (const w of this.#store.servedWorkloads(namespace))
+        if (selects(svc.selector, w.templateLabels)) {
+          const ref = { kind: w.kind, name: w.metadata.name };
+          // Grouping rules put a workload's incidents elsewhere: the call graph must point there too.
+          out.push(this.#rules?.groupAs({ namespace, ...ref }) ?? ref);
+        }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : 1));
+  }
+
   /** The Services in front of a workload (selector against its pod template, or a bare pod's labels). */
   workloadServices(namespace: string, workload: WorkloadRef): string[] {
     const labels =

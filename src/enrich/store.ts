@@ -199,6 +199,16 @@ export class ClusterStore {
     return out;
   }
 
+  service(ns: string, name: string): SlimService | undefined {
+    return this.#services.get(ns)?.get(name);
+  }
+
+  /** Deployments, StatefulSets and DaemonSets of a namespace (what Services put in front of). */
+  *servedWorkloads(ns: string): Generator<SlimWorkload> {
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const)
+      for (const w of this.#workloads[kind].values()) if (w.metadata.namespace === ns) yield w;
+  }
+
   services(ns: string): Iterable<SlimService> {
     return this.#services.get(ns)?.values() ?? [];
   }

@@ -92,7 +92,14 @@ export class Pipeline {
       clock,
     });
     this.#spans = new SpanStats(config.spanBucket, config.spanMinSamples);
-    this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink, opts.trackHold, opts.resolver);
+    this.grouper = new IncidentGrouper(
+      config.grouping,
+      clock,
+      opts.sink,
+      opts.trackHold,
+      opts.resolver,
+      config.correlation,
+    );
     this.#ignoreEvent = opts.resolver.ignoreEvent?.bind(opts.resolver);
     const onSignal = (s: Signal) => this.#onSignal(s);
     this.#ctx = {
@@ -230,7 +237,9 @@ export class Pipeline {
       case 'span_error': {
         const u = fromSpanError(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
-        this.grouper.absorb(scopeOf(s), u, src);
+        const scope = scopeOf(s);
+        this.grouper.absorb(scope, u, src);
+        if (s.callee && s.workload) this.grouper.noteCall(scope, s.callee, u.key);
         return;
       }
       case 'log': {

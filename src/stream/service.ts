@@ -355,6 +355,23 @@ export class StreamService {
     gaugeFrom(registry, 'kubetriage_incidents_open', 'Incidents currently open', [], () => [
       [{}, p.grouper.open],
     ]);
+    counterFromStats(
+      registry,
+      'kubetriage_related_links_total',
+      'Links made between incidents by failing calls (upstream in the caller, impact in the peer)',
+      ['relation'],
+      () => Object.entries(p.grouper.links).map(([relation, v]) => [{ relation }, v]),
+    );
+    counterFromStats(
+      registry,
+      'kubetriage_call_graph_failed_calls_total',
+      'Failed client calls to a workload Service recorded in the call graph',
+      [],
+      () => [[{}, p.grouper.callGraph?.stats.failedCalls ?? 0]],
+    );
+    gaugeFrom(registry, 'kubetriage_call_graph_edges', 'Caller → callee edges in the call graph', [], () => [
+      [{}, p.grouper.callGraph?.stats.edges ?? 0],
+    ]);
     gaugeFrom(registry, 'kubetriage_dedup_entries', 'Entries in the dedup window', [], () => [
       [{}, p.dedup.size],
     ]);

@@ -1,5 +1,6 @@
 // Typed signals: what the decoders' OTLP model is normalised into before dedup and grouping.
 // Only fields that later stages use are kept; everything else in the record is skipped.
+import type { PeerRef } from './normalise/peer.ts';
 
 export interface WorkloadRef {
   /** Deployment, StatefulSet, DaemonSet, Job, CronJob, Node, Pod (unresolved), Service (OTel service only). */
@@ -71,6 +72,8 @@ export interface SpanErrorSignal extends SignalBase {
   errorType: string;
   peer: string;
   traceId: string;
+  /** Client spans only: the Service the call went to, when the attributes name one (normalise/peer.ts). */
+  callee?: PeerRef | undefined;
 }
 
 /** An application log at ERROR or above, or an exception log record. */

@@ -19,6 +19,11 @@ export interface WorkloadResolver {
   describe?(namespace: string, workload: WorkloadRef): WorkloadDetails | undefined;
   /** The revision a pod belongs to, when its ReplicaSet (or ControllerRevision) is known. */
   podRevision?(namespace: string, pod: string): PodRevision | undefined;
+  /**
+   * The workloads behind a Service (its selector against their pod templates), for the call graph;
+   * undefined when the Service is not known (callers then match a workload named like the Service).
+   */
+  serviceWorkloads?(namespace: string, service: string): WorkloadRef[] | undefined;
   /** The label of the configured rule that marks this event as known-benign, or undefined. */
   ignoreEvent?(event: EventFacts): string | undefined;
 }

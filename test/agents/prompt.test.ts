@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { cleanText, fenceId, renderContext } from '../../src/agents/llm/prompt.ts';
 import { redact } from '../../src/agents/llm/redact.ts';
 import { PatternSet } from '../../src/agents/patterns.ts';
-import { canaryCrashLoop, singleEvent } from './contexts.ts';
+import { canaryCrashLoop, dependencyFailure, singleEvent } from './contexts.ts';
 
 describe('agents: redaction before anything leaves the process', () => {
   for (const [input, gone] of [
@@ -63,6 +63,30 @@ describe('agents: prompt rendering', () => {
     });
     assert.ok(tight.length < 1100, `${tight.length}`);
     assert.match(tight, /more items cut to fit the prompt budget/);
+  });
+
+  it('tells the model which related incident is upstream, and says nothing when there is none', () => {
+    const lim = { maxTextChars: 240, maxEvidence: 30, maxPromptChars: 12_000, redact: true };
+    const doc = dependencyFailure();
+    assert.doesNotMatch(renderContext(doc, lim), /Related incidents/);
+    const cited = doc.evidence.find((e) => e.summary.includes('→ payments'));
+    assert.ok(cited);
+    doc.related = [
+      {
+        incident: 'inc-0123456789abcdef0123',
+        namespace: 'shop',
+        workload: { kind: 'Deployment', name: 'payments' },
+        relation: 'upstream',
+        since: '2026-11-28T10:00:00.000Z',
+        evidence: [cited.id],
+      },
+    ];
+    assert.match(
+      renderContext(doc, lim),
+      new RegExp(
+        `Related incidents: upstream \\(this workload calls it; it has its own incident\\) Deployment shop/payments incident inc-0123456789abcdef0123 failing since 2026-11-28T10:00:00.000Z, calls cited ${cited.id}\\.`,
+      ),
+    );
   });
 
   it('is deterministic', () => {

@@ -60,7 +60,7 @@ function attrMap(list: unknown): Map<string, Obj> {
 }
 
 describe('scenario library', () => {
-  it('lists ten scenarios with one-line descriptions and unique names', () => {
+  it('lists the scenarios with one-line descriptions and unique names', () => {
     const all = listScenarios();
     assert.deepEqual(
       all.map((s) => s.name),
@@ -75,6 +75,9 @@ describe('scenario library', () => {
         'capacity',
         'noise-only',
         'canary',
+        'cascade',
+        'cascade-rollout',
+        'cascade-bad-caller',
       ],
     );
     for (const s of all) {

@@ -62,6 +62,17 @@ export function renderContext(doc: IncidentContextDoc, lim: PromptLimits): strin
           .join('; ')}.`
       : 'Rollouts: none seen.',
   ];
+  // Other incidents tied to this one by failing calls (kubetriage's own links, not telemetry text).
+  if (doc.related?.length)
+    lines.push(
+      `Related incidents: ${doc.related
+        .slice(0, 5)
+        .map(
+          (r) =>
+            `${r.relation === 'upstream' ? 'upstream (this workload calls it; it has its own incident)' : 'impact (it calls this workload)'} ${name(r.workload.kind)} ${name(r.namespace)}/${name(r.workload.name)} incident ${name(r.incident)} failing since ${r.since}, calls cited ${r.evidence.slice(0, 3).map(name).join(',')}`,
+        )
+        .join('; ')}.`,
+    );
   const shown = doc.evidence.slice(0, lim.maxEvidence);
   lines.push(
     `Evidence: ${doc.evidence.length} items${shown.length < doc.evidence.length ? `, first ${shown.length} shown` : ''}. ` +

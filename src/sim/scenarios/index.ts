@@ -10,6 +10,7 @@ import { KubetriageError } from '../../core/errors.ts';
 import { badImage } from './bad-image.ts';
 import { canary } from './canary.ts';
 import { capacity } from './capacity.ts';
+import { cascade, cascadeBadCaller, cascadeRollout } from './cascade.ts';
 import { dependencyFailure } from './dependency-failure.ts';
 import { missingConfig } from './missing-config.ts';
 import { nodePressure } from './node-pressure.ts';
@@ -45,6 +46,9 @@ const SCENARIOS: readonly Scenario[] = [
   capacity,
   noiseOnly,
   canary,
+  cascade,
+  cascadeRollout,
+  cascadeBadCaller,
 ];
 
 /** Every scenario, in a fixed order (a fresh array each call). */

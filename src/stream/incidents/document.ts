@@ -20,6 +20,12 @@ export interface IncidentContextDoc {
   window: { start: string; end: string };
   evidence: EvidenceDoc[];
   rollouts: RolloutDoc[];
+  /**
+   * Other incidents this one is tied to by failing calls (related.ts): `upstream` is a peer this
+   * workload's failed calls went to, which has its own incident (the likely cause); `impact` is a
+   * caller whose failed calls came here. Absent in contexts written before correlation existed.
+   */
+  related?: RelatedDoc[];
   /** Latest replica counts of the workload from k8s_cluster metrics, when seen. */
   workloadState: WorkloadState | null;
   stats: { signals: number; deduplicated: number; droppedEvidence: number };
@@ -38,6 +44,17 @@ export interface EvidenceDoc {
   summary: string;
   count: number;
   refs: Record<string, unknown>;
+}
+
+export interface RelatedDoc {
+  incident: string;
+  namespace: string;
+  workload: { kind: string; name: string };
+  relation: 'upstream' | 'impact';
+  /** The related incident's first signal: when the peer (upstream) or the caller (impact) began failing. */
+  since: string;
+  /** The caller's failing client-span evidence ids (in this context for upstream, the caller's for impact). */
+  evidence: string[];
 }
 
 export interface RolloutDoc {

@@ -1,12 +1,15 @@
 import type { Config } from '../../core/config.ts';
 import type { Clock } from '../clock.ts';
+import type { PeerRef } from '../normalise/peer.ts';
 import type { Hold, PartitionState, RecordSource } from '../offsets.ts';
 import type { MetricSignal } from '../signals.ts';
 import type { WorkloadResolver, WorkloadRollout } from '../workload.ts';
 import { WorkloadStates } from '../workload-state.ts';
+import { CallGraph, type CallTarget } from './call-graph.ts';
 import type { IncidentContextDoc, RolloutDoc } from './document.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 import { Incident, type IncidentScope, scopeKey } from './incident.ts';
+import { linkCaller, type RelationCounts } from './related.ts';
 import { RolloutMemory } from './rollouts.ts';
 
 /** Receives each context as it is due; `hold` must be released once the context is durable. */
@@ -40,6 +43,13 @@ export class IncidentGrouper {
   readonly #describe: WorkloadResolver['describe'];
   /** Enrichment: which ReplicaSet (revision) a failing pod belongs to. */
   readonly #podRevision: WorkloadResolver['podRevision'];
+  /** Failing calls between workloads (null: correlation off). */
+  readonly callGraph: CallGraph | null;
+  readonly #maxRelated: number;
+  /** Links made, by relation (metrics). */
+  readonly links: RelationCounts = { upstream: 0, impact: 0 };
+  /** Callers whose links may have changed (a new failing edge, or a peer incident opened). */
+  readonly #staleCallers = new Set<string>();
 
   /** `trackHold` makes the offset ledger see an incident's unsent records (no-op in replay). */
   constructor(
@@ -48,6 +58,7 @@ export class IncidentGrouper {
     sink: ContextSink,
     trackHold: (h: Hold) => void = () => {},
     resolver?: WorkloadResolver,
+    correlation?: Config['correlation'],
   ) {
     this.#trackHold = trackHold;
     this.#describe = resolver?.describe?.bind(resolver);
@@ -56,6 +67,15 @@ export class IncidentGrouper {
     this.#clock = clock;
     this.#sink = sink;
     this.#rollouts = new RolloutMemory(cfg.rolloutMemory);
+    this.#maxRelated = correlation?.maxRelated ?? 20;
+    this.callGraph = correlation?.enabled
+      ? new CallGraph({
+          ttlMs: correlation.edgeTtl,
+          maxEdgesPerCaller: correlation.maxEdgesPerWorkload,
+          maxCallers: correlation.maxWorkloads,
+          serviceWorkloads: resolver?.serviceWorkloads?.bind(resolver),
+        })
+      : null;
   }
 
   get open(): number {
@@ -78,6 +98,12 @@ export class IncidentGrouper {
       this.stats.opened++;
       this.#attachRollouts(inc);
       inc.workloadState = this.#states.get(key);
+      if (this.callGraph) {
+        // Callers already failing towards this workload get their upstream link; its own calls too.
+        this.#staleCallers.add(inc.key);
+        for (const c of this.callGraph.callersOf(scope.cluster, scope.namespace, scope.workload.name))
+          this.#staleCallers.add(c);
+      }
     }
     if (u.pod && !u.revision && this.#podRevision) u.revision = this.#podRevision(scope.namespace, u.pod);
     inc.absorb(u, this.#cfg.maxEvidence);
@@ -107,6 +133,63 @@ export class IncidentGrouper {
     }
     this.#due = Math.min(this.#due, this.nextDue());
     return n;
+  }
+
+  /** A failed client call of `scope`'s workload to `peer`, recorded in its evidence item `evidenceKey`. */
+  noteCall(scope: IncidentScope, peer: PeerRef, evidenceKey: string): void {
+    if (!this.callGraph) return;
+    const key = scopeKey(scope);
+    if (this.callGraph.note(key, scope.cluster, peer, evidenceKey, this.#clock.now()))
+      this.#staleCallers.add(key);
+  }
+
+  /** Links stale callers' incidents to their peers' open incidents; linked incidents owe a revision. */
+  #relink(): void {
+    const graph = this.callGraph;
+    if (!graph) return;
+    const now = this.#clock.now();
+    // Sorted: the order links are made in decides ties (calls both ways), so replay stays byte-stable.
+    const callers = [...this.#staleCallers].sort();
+    this.#staleCallers.clear();
+    for (const key of callers) {
+      const inc = this.#incidents.get(key);
+      if (!inc) continue;
+      const edges = graph.edgesOf(key, now);
+      if (edges.length === 0) continue;
+      const changed = linkCaller(
+        inc,
+        edges,
+        (t) => this.#peersOf(inc.scope.cluster, t),
+        this.#maxRelated,
+        this.links,
+      );
+      for (const c of changed) {
+        c.dirty = true;
+        c.pending = true;
+        c.lastUpdateAt = now;
+        if (c.nextEmitAt < this.#due) this.#due = c.nextEmitAt;
+      }
+    }
+  }
+
+  /** Open incidents of the workloads behind a call target. */
+  #peersOf(cluster: string, t: CallTarget): Incident[] {
+    const out: Incident[] = [];
+    const at = (kind: string, name: string) => {
+      const inc = this.#incidents.get(
+        scopeKey({ cluster, namespace: t.namespace, workload: { kind, name } }),
+      );
+      if (inc && !out.includes(inc)) out.push(inc);
+    };
+    if (t.workloads) {
+      for (const w of t.workloads) at(w.kind, w.name);
+      // A peer whose telemetry lacks k8s attributes groups under its OTel service name.
+      if (out.length === 0)
+        for (const name of [t.service, ...t.workloads.map((w) => w.name)]) at('Service', name);
+    }
+    // Without the Service's selector: the workload (or OTel service) named like the Service.
+    else for (const kind of PEER_KINDS) at(kind, t.service);
+    return out;
   }
 
   /** Replica counts of a workload (k8s_cluster); attached to its incident's next context. */
@@ -179,6 +262,7 @@ export class IncidentGrouper {
 
   /** Emits every context that is due and resolves quiet incidents. Call on each clock tick. */
   tick(): void {
+    if (this.#staleCallers.size) this.#relink();
     const now = this.#clock.now();
     if (now < this.#due) return;
     for (const inc of this.#incidents.values()) {
@@ -199,6 +283,7 @@ export class IncidentGrouper {
 
   /** Emits every pending change now, whatever the timers say (end of replay, revoke, shutdown). */
   flushAll(): void {
+    if (this.#staleCallers.size) this.#relink();
     const now = this.#clock.now();
     for (const inc of this.#incidents.values()) if (inc.pending) this.#emit(inc, now);
   }
@@ -237,6 +322,9 @@ export class IncidentGrouper {
     this.stats.evicted++;
   }
 }
+
+/** Kinds a Service name may stand for when no selector is known (`Service`: an OTel service without k8s attributes). */
+const PEER_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Service'] as const;
 
 /**
  * The cluster's revisions up to `until` (later ones are the future in a replay), joined with the

@@ -3,7 +3,13 @@ import { flat } from '../flat.ts';
 import { Hold, type PartitionState, type RecordSource } from '../offsets.ts';
 import type { WorkloadRef } from '../signals.ts';
 import type { WorkloadState } from '../workload-state.ts';
-import { INCIDENT_CONTEXT_SCHEMA, type IncidentContextDoc, iso, type RolloutDoc } from './document.ts';
+import {
+  INCIDENT_CONTEXT_SCHEMA,
+  type IncidentContextDoc,
+  iso,
+  type RelatedDoc,
+  type RolloutDoc,
+} from './document.ts';
 import { EvidenceItem, type EvidenceUpdate } from './evidence.ts';
 
 export interface IncidentScope {
@@ -45,6 +51,8 @@ export class Incident {
   /** Time of the earliest problem signal (a rollout before it widens the window, not this). */
   firstSignalAt: number;
   rollouts: RolloutDoc[] = [];
+  /** Incidents tied to this one by failing calls, by `relation|incident` (related.ts); kept once linked. */
+  readonly related = new Map<string, RelatedDoc>();
   /** Latest replica counts (k8s_cluster metrics); not a material change on its own. */
   workloadState: WorkloadState | null = null;
   /** Processing-clock times (record time in replay, wall time in run). */
@@ -162,6 +170,7 @@ export class Incident {
       inc.evidence.set(item.key, item);
     }
     inc.rollouts = doc.rollouts.map((r) => ({ ...r }));
+    for (const r of doc.related ?? []) inc.related.set(`${r.relation}|${r.incident}`, { ...r });
     inc.workloadState = doc.workloadState ?? null;
     for (const src of doc.sources ?? []) {
       inc.#sources.set(
@@ -207,6 +216,9 @@ export class Incident {
       window: { start: iso(this.windowStart), end: iso(this.windowEnd) },
       evidence,
       rollouts: this.rollouts.map((r) => ({ ...r })),
+      related: [...this.related.values()]
+        .sort(relatedOrder)
+        .map((r) => ({ ...r, evidence: [...r.evidence] })),
       workloadState: this.workloadState,
       stats: {
         signals: this.signals,
@@ -222,4 +234,11 @@ export class Incident {
       },
     };
   }
+}
+
+/** Upstream first (the likely cause), then impact; by namespace, workload and id within each. */
+function relatedOrder(a: RelatedDoc, b: RelatedDoc): number {
+  const ka = `${a.relation === 'upstream' ? 0 : 1}|${a.namespace}|${a.workload.name}|${a.workload.kind}|${a.incident}`;
+  const kb = `${b.relation === 'upstream' ? 0 : 1}|${b.namespace}|${b.workload.name}|${b.workload.kind}|${b.incident}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

@@ -1,7 +1,17 @@
 import type { TracesRequest } from '../wire/otlp-model.ts';
-import { getNumberAttr, getStringAttr, SPAN_KIND_SERVER, STATUS_CODE_ERROR } from '../wire/otlp-model.ts';
+import {
+  getNumberAttr,
+  getStringAttr,
+  SPAN_KIND_CLIENT,
+  SPAN_KIND_SERVER,
+  STATUS_CODE_ERROR,
+} from '../wire/otlp-model.ts';
 import { hex, type NormaliseContext, nanosToMs } from './context.ts';
+import { peerOf } from './peer.ts';
 import { resourceSite, serviceName } from './site.ts';
+
+// OTLP Span.SpanKind PRODUCER: a message to a broker, a call too when the broker is a workload.
+const SPAN_KIND_PRODUCER = 4;
 
 /**
  * Spans give two things: failed operations (status ERROR, HTTP 5xx, an `exception` event) as
@@ -33,6 +43,11 @@ export function normaliseTraces(req: TracesRequest, ctx: NormaliseContext): void
           ctx.observeServerSpan(site, service, atMs, Math.max(0, durationMs), failed);
         }
         if (!failed) continue;
+        // Only failing calls need their callee (the call graph links failures to peers' incidents).
+        const callee =
+          span.kind === SPAN_KIND_CLIENT || span.kind === SPAN_KIND_PRODUCER
+            ? peerOf(span.attributes, site.namespace)
+            : undefined;
         ctx.emit({
           type: 'span_error',
           atMs,
@@ -46,8 +61,10 @@ export function normaliseTraces(req: TracesRequest, ctx: NormaliseContext): void
             getStringAttr(span.attributes, 'peer.service') ??
             getStringAttr(span.attributes, 'server.address') ??
             getStringAttr(span.attributes, 'net.peer.name') ??
+            callee?.service ??
             '',
           traceId: hex(span.traceId),
+          callee,
         });
       }
     }
