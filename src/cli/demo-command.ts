@@ -14,8 +14,10 @@ export function registerDemo(program: Command): void {
     )
     .option('-s, --scenario <name>', 'scenario to run (kubetriage simulate --list shows them)', 'oom-rollout')
     .option('--seed <n>', 'noise seed', (v) => Number.parseInt(v, 10), 1)
-    .option('--all', 'show every incident, not only the scenario’s primary ones')
-    .action(async (opts: { scenario: string; seed: number; all?: boolean }) => {
+    .option('--noise', "with the healthy cluster's background (default for the quiet family)")
+    .option('--no-noise', 'without the background layer')
+    .option('--all', 'kept for old scripts: every incident is always shown')
+    .action(async (opts: { scenario: string; seed: number; noise?: boolean; all?: boolean }) => {
       const scenario = getScenario(opts.scenario);
       const { config, note } = scenarioConfig(undefined);
       if (note) process.stderr.write(`[demo] ${note}\n`);
@@ -27,6 +29,7 @@ export function registerDemo(program: Command): void {
         chain: new TriageChain({ config: config.agents }),
         resolver: snapshotResolver,
         seed: opts.seed,
+        noise: opts.noise,
         onProgress: progress,
       });
       process.stderr.write(
@@ -35,22 +38,14 @@ export function registerDemo(program: Command): void {
         ),
       );
       process.stderr.write('\n');
-      const primary = new Set(
-        outcome.run.truth.incidents
-          .filter((i) => i.role === 'primary')
-          .map((i) => `${i.namespace}/${i.workload.kind}/${i.workload.name}`),
-      );
-      const shown = outcome.latest.filter(
-        (d) =>
-          opts.all || primary.has(`${d.scope.namespace}/${d.scope.workload.kind}/${d.scope.workload.name}`),
-      );
+      // Every incident, never filtered by the scenario's answer key: what an on-call engineer would get.
+      const shown = outcome.latest;
       const out: string[] = [
         `kubetriage demo — scenario ${scenario.name}: ${scenario.description}`,
-        `${outcome.run.records.length} Kafka records (${new Date(outcome.run.start).toISOString()} → ${new Date(outcome.run.end).toISOString()}) → ${outcome.contexts.length} contexts, ${outcome.latest.length} incident(s); showing ${shown.length}${opts.all ? '' : ' (--all for every incident)'}`,
+        `${outcome.run.records.length} Kafka records (${new Date(outcome.run.start).toISOString()} → ${new Date(outcome.run.end).toISOString()}) → ${outcome.contexts.length} contexts, ${outcome.latest.length} incident(s), all shown (the scenario expects ${outcome.run.truth.incidents.length})`,
         '',
       ];
-      for (const d of shown.length ? shown : outcome.latest)
-        out.push(renderIncident(d, outcome.reports.get(d.id)), '');
+      for (const d of shown) out.push(renderIncident(d, outcome.reports.get(d.id)), '');
       if (outcome.latest.length === 0)
         out.push('No incident raised: nothing in this telemetry looks like trouble.');
       process.stdout.write(`${out.join('\n')}\n`);

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
 import { KubetriageError } from '../core/errors.ts';
+import { type Aggregate, formatCount, type SeededScore, type Summary, summarise } from '../eval/aggregate.ts';
 import { runScenario } from '../eval/scenario-run.ts';
 import { type ScenarioScore, scoreScenario, totals } from '../eval/score.ts';
 import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
@@ -12,19 +13,23 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description(
-      'score every scenario against its ground truth: incidents, grouping, severity, team, cause, proposal',
+      'score every scenario against its ground truth over seeds: precision and recall of incidents, grouping, severity, team, cause, proposal',
     )
     .option('--scenarios <list>', 'comma-separated scenario names, or all', 'all')
     .option('-c, --config <file>', 'config YAML (defaults when omitted)')
-    .option('--seed <n>', 'noise seed for the scenarios', (v) => Number.parseInt(v, 10), 1)
+    .option('--seed <n>', 'noise seed for the scenarios (one run each)', positiveInt('--seed'), 1)
+    .option('--seeds <n>', 'run every scenario with seeds 1..n and sum the scores', positiveInt('--seeds'))
+    .option('--no-noise', "without the healthy cluster's background (on by default: what real clusters send)")
     .option('--ollama <url>', 'also score the LLM engine through this Ollama, side by side with rules')
     .option('--model <name>', 'model for --ollama')
-    .option('--json <file>', 'also write the full results as JSON')
+    .option('--json <file>', 'also write the config judged with, every run and the summaries as JSON')
     .action(
       async (opts: {
         scenarios: string;
         config?: string;
         seed: number;
+        seeds?: number;
+        noise: boolean;
         ollama?: string;
         model?: string;
         json?: string;
@@ -35,6 +40,7 @@ export function registerEval(program: Command): void {
           opts.scenarios === 'all'
             ? listScenarios()
             : opts.scenarios.split(',').map((n) => getScenario(n.trim()));
+        const seeds = opts.seeds ? Array.from({ length: opts.seeds }, (_, i) => i + 1) : [opts.seed];
         const engines: { name: string; chain: () => TriageChain }[] = [
           { name: 'rules', chain: () => new TriageChain({ config: config.agents }) },
         ];
@@ -51,95 +57,140 @@ export function registerEval(program: Command): void {
             chain: () => new TriageChain({ config: { ...config.agents, llm } }),
           });
         }
-        const results: Record<string, ScenarioScore[]> = {};
-        const timing: Record<string, { replayMs: number; triageMs: number; incidents: number }[]> = {};
+        const started = performance.now();
+        const total = engines.length * seeds.length * scenarios.length;
+        let done = 0;
+        const results: Record<string, SeededScore[]> = {};
+        const timing: Record<
+          string,
+          { scenario: string; seed: number; replayMs: number; triageMs: number; incidents: number }[]
+        > = {};
         for (const engine of engines) {
           results[engine.name] = [];
           timing[engine.name] = [];
-          for (const s of scenarios) {
-            process.stderr.write(`\r[eval] ${engine.name}: ${s.name}…`.padEnd(60));
-            const outcome = await runScenario(s, {
-              config,
-              chain: engine.chain(),
-              resolver: snapshotResolver,
-              seed: opts.seed,
-            });
-            results[engine.name]!.push(scoreScenario(s.name, s.truth, outcome.latest, outcome.reports));
-            timing[engine.name]!.push({
-              replayMs: outcome.replayMs,
-              triageMs: outcome.triageMs,
-              incidents: outcome.latest.length,
-            });
+          for (const seed of seeds) {
+            for (const s of scenarios) {
+              process.stderr.write(
+                `\r[eval] ${engine.name}: seed ${seed}/${seeds.length} ${s.name} (${++done}/${total})`.padEnd(
+                  70,
+                ),
+              );
+              const outcome = await runScenario(s, {
+                config,
+                chain: engine.chain(),
+                resolver: snapshotResolver,
+                seed,
+                noise: opts.noise,
+              });
+              results[engine.name]!.push({
+                seed,
+                family: s.family,
+                ...scoreScenario(s.name, s.truth, outcome.latest, outcome.reports),
+              });
+              timing[engine.name]!.push({
+                scenario: s.name,
+                seed,
+                replayMs: outcome.replayMs,
+                triageMs: outcome.triageMs,
+                incidents: outcome.latest.length,
+              });
+            }
           }
         }
-        process.stderr.write('\r'.padEnd(61));
-        process.stderr.write('\r');
+        const seconds = (performance.now() - started) / 1000;
+        process.stderr.write(
+          `\r[eval] ${total} runs (${scenarios.length} scenarios × ${seeds.length} seed(s)${engines.length > 1 ? ` × ${engines.length} engines` : ''}, noise ${opts.noise ? 'on' : 'off'}) in ${seconds.toFixed(1)} s`.padEnd(
+            70,
+          ),
+        );
+        process.stderr.write('\n');
+        const summaries = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, summarise(v)]));
         for (const engine of engines) {
-          process.stdout.write(`\nengine: ${engine.name}\n`);
-          process.stdout.write(table(results[engine.name]!, timing[engine.name]!));
+          process.stdout.write(
+            `\nengine: ${engine.name}; seeds ${seeds.length === 1 ? seeds[0] : `1..${seeds.length}`}; background noise ${opts.noise ? 'on' : 'off'}\n`,
+          );
+          process.stdout.write(summaryTable(summaries[engine.name]!));
+          if (seeds.length === 1) process.stdout.write(misses(results[engine.name]!));
         }
         if (opts.json)
           writeFileSync(
             opts.json,
-            `${JSON.stringify({ seed: opts.seed, results, timing, totals: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, totals(v)])) }, null, 2)}\n`,
+            `${JSON.stringify(
+              {
+                seeds,
+                noise: opts.noise,
+                scenarios: scenarios.map((s) => ({
+                  name: s.name,
+                  family: s.family,
+                  durationMs: s.durationMs,
+                })),
+                configSource: opts.config ?? null,
+                configNote: note,
+                config,
+                summaries,
+                results,
+                timing,
+                totals: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, totals(v)])),
+                seconds,
+              },
+              null,
+              2,
+            )}\n`,
           );
       },
     );
 }
 
-function table(
-  scores: ScenarioScore[],
-  timing: { replayMs: number; triageMs: number; incidents: number }[],
-): string {
-  const rows = [
-    [
-      'scenario',
-      'found',
-      'false pos.',
-      'grouping',
-      'severity',
-      'team',
-      'top cause',
-      'proposal',
-      'triage ms/incident',
-    ],
+function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new KubetriageError('CONFIG_INVALID', `${name} must be an integer >= 1, not "${v}"`);
+    return n;
+  };
+}
+
+function summaryTable(s: Summary): string {
+  const head = [
+    'scenario',
+    'family',
+    'runs',
+    'incidents/run',
+    'silent runs',
+    'recall',
+    'precision',
+    'grouping',
+    'severity',
+    'team',
+    'top cause',
+    'cause ok-ish',
+    'proposal',
   ];
-  scores.forEach((s, i) => {
-    const inc = s.incidents;
-    const frac = (f: (x: (typeof inc)[number]) => boolean) =>
-      inc.length ? `${inc.filter(f).length}/${inc.length}` : '-';
-    const t = timing[i]!;
-    rows.push([
-      s.scenario,
-      `${s.found}/${s.expected}`,
-      String(s.falsePositives.length),
-      s.groupingOk ? 'ok' : 'WRONG',
-      frac((x) => x.severityOk),
-      frac((x) => x.teamOk),
-      inc.length ? `${frac((x) => x.causeOk)} (${frac((x) => x.causeAcceptable)} ok-ish)` : '-',
-      frac((x) => x.proposalOk),
-      t.incidents ? (t.triageMs / t.incidents).toFixed(2) : '-',
-    ]);
-  });
-  const t = totals(scores);
-  rows.push([
-    'TOTAL',
-    `${t.found}/${t.expected}`,
-    String(t.falsePositives),
-    `${t.groupingOk}/${t.scenarios}`,
-    `${t.severityOk}/${t.expected}`,
-    `${t.teamOk}/${t.expected}`,
-    `${t.causeOk}/${t.expected} (${t.causeAcceptable} ok-ish)`,
-    `${t.proposalOk}/${t.expected}`,
-    '',
-  ]);
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const row = (name: string, family: string, a: Aggregate): string[] => [
+    name,
+    family,
+    String(a.runs),
+    (a.raised / Math.max(1, a.runs)).toFixed(2),
+    `${a.silentRuns}/${a.runs}`,
+    formatCount(a.recall),
+    a.precision.of === 0 ? (a.falsePositives ? '0' : '-') : formatCount(a.precision),
+    formatCount(a.grouping),
+    formatCount(a.severity),
+    formatCount(a.team),
+    formatCount(a.topCause),
+    formatCount(a.causeAcceptable),
+    formatCount(a.proposal),
+  ];
+  const rows = [head];
+  for (const [name, a] of Object.entries(s.scenarios)) rows.push(row(name, a.family, a));
+  for (const [family, a] of Object.entries(s.families)) rows.push(row(`FAMILY ${family}`, family, a!));
+  rows.push(row('TOTAL', '', s.total));
+  const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: string[]) => `| ${r.map((v, c) => v.padEnd(widths[c]!)).join(' | ')} |`;
-  const out = [
-    line(rows[0]!),
-    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.slice(1).map(line),
-  ];
+  return `${[line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n')}\n`;
+}
+
+function misses(scores: ScenarioScore[]): string {
   const detail = scores
     .flatMap((s) =>
       s.incidents
@@ -151,5 +202,5 @@ function table(
         .concat(s.falsePositives.map((f) => `  ${s.scenario} false positive: ${f}`)),
     )
     .join('\n');
-  return `${out.join('\n')}\n${detail ? `\nmisses:\n${detail}\n` : ''}`;
+  return detail ? `\nmisses:\n${detail}\n` : '';
 }

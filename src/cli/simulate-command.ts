@@ -26,6 +26,7 @@ interface SimulateOptions {
   partitions: string;
   partitionByResource?: boolean;
   partitionTracesById?: boolean;
+  noise?: boolean;
 }
 
 function bad(message: string): KubetriageError {
@@ -60,6 +61,11 @@ export function registerSimulate(program: Command): void {
     .option('--topics-traces <topic>', 'traces topic (default otlp_spans)')
     .option('--speed <n>', 'Kafka pacing: real time divided by n; 0 or max = as fast as possible', '1')
     .option('--seed <n>', 'noise seed (same seed, same bytes)', '1')
+    .option(
+      '--noise',
+      'lay the background of a healthy cluster over the scenario (5xx, restarts, rollouts, HPA, logs, node events); default for the quiet family',
+    )
+    .option('--no-noise', 'no background layer, even for the quiet family')
     .option('--start <iso>', 'base time (default: 2026-11-28T09:00:00Z for captures, now for --brokers)')
     .option('--snapshot <file>', 'also write the cluster snapshot (kubectl get … -A -o json) here')
     .option('--partitions <n>', 'partitions per topic recorded in the capture', '3')
@@ -94,6 +100,7 @@ export function registerSimulate(program: Command): void {
       const run = scenario.generate({
         seed,
         start,
+        noise: opts.noise,
         collector: {
           topics,
           partitions: int('--partitions', opts.partitions, 1),

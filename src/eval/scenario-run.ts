@@ -27,10 +27,12 @@ export async function runScenario(
     /** Builds the resolver from the scenario's snapshot (the enrichment stage), or a fallback. */
     resolver: (snapshot: ScenarioRun['snapshot']) => WorkloadResolver;
     seed?: number;
+    /** The healthy cluster's background layer; undefined: the scenario's own default. */
+    noise?: boolean;
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<ScenarioOutcome> {
-  const run = scenario.generate({ seed: opts.seed ?? 1 });
+  const run = scenario.generate({ seed: opts.seed ?? 1, noise: opts.noise });
   const contexts: IncidentContextDoc[] = [];
   const latest = new Map<string, IncidentContextDoc>();
   const t0 = performance.now();

@@ -9,6 +9,8 @@ export interface IncidentScore {
   found: boolean;
   /** Incident ids raised for this workload (1 is right: one incident, many revisions). */
   incidents: number;
+  /** Raised as exactly one incident (found, not split or re-opened). */
+  groupedOk: boolean;
   severity: string | null;
   severityOk: boolean;
   team: string | null;
@@ -25,7 +27,12 @@ export interface ScenarioScore {
   scenario: string;
   expected: number;
   found: number;
+  /** Workloads (scope keys) with incidents neither expected nor tolerated. */
   falsePositives: string[];
+  /** Incidents on those workloads (one workload may have several). */
+  falsePositiveIncidents: number;
+  /** Every incident raised (expected, tolerated and false positives). */
+  raised: number;
   groupingOk: boolean;
   incidents: IncidentScore[];
 }
@@ -71,6 +78,7 @@ export function scoreScenario(
       expected: e,
       found: doc !== undefined,
       incidents: docs.length,
+      groupedOk: docs.length === 1,
       severity: r?.severity ?? null,
       severityOk: r !== undefined && e.severity.includes(r.severity),
       team: r?.team ?? null,
@@ -87,6 +95,8 @@ export function scoreScenario(
     expected: truth.incidents.length,
     found: incidents.filter((i) => i.found).length,
     falsePositives,
+    falsePositiveIncidents: falsePositives.reduce((a, k) => a + (byScope.get(k)?.length ?? 0), 0),
+    raised: latest.length,
     groupingOk: falsePositives.length === 0 && incidents.every((i) => i.incidents <= 1),
     incidents,
   };

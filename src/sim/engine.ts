@@ -65,6 +65,14 @@ export interface SimOptions {
   collector?: Partial<CollectorOptions>;
   /** k8s_cluster and kubelet_stats collection interval. */
   scrapeMs?: number;
+  /** The seeded background of a healthy cluster (scenarios/background.ts); off when undefined. */
+  background?: BackgroundSpec;
+}
+
+/** What the background layer may touch: workloads and nodes the scenario's truth is about are left alone. */
+export interface BackgroundSpec {
+  /** "namespace/Kind/name" ("" namespace for Nodes) that get no discrete noise (restarts, rollouts, HPA). */
+  exclude: ReadonlySet<string>;
 }
 
 interface Task {
@@ -110,6 +118,8 @@ const SPAM_REFILL_MS = 300_000;
 
 export class Sim {
   readonly scenario: string;
+  readonly seed: number;
+  readonly background: BackgroundSpec | undefined;
   readonly start: number;
   readonly end: number;
   readonly cluster: ClusterModel;
@@ -136,6 +146,8 @@ export class Sim {
 
   constructor(o: SimOptions) {
     this.scenario = o.scenario;
+    this.seed = o.seed;
+    this.background = o.background;
     this.start = o.start;
     this.end = o.start + o.durationMs;
     this.now = o.start;

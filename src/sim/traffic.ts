@@ -119,11 +119,20 @@ export class Traffic {
   readonly #sim: Sim;
   readonly #services = new Map<string, AppService>();
   readonly #k8s = new Map<string, ServiceModel>();
+  /**
+   * The background layer's sporadic failures (scenarios/background.ts): asked only when the scenario's
+   * own `behave` did not fail the request, so a scenario's trouble is never masked.
+   */
+  sporadic: ((svc: AppService, pod: PodModel, t: number) => Failure | undefined) | undefined;
 
   constructor(sim: Sim, services: AppService[]) {
     this.#sim = sim;
     for (const s of services) this.#services.set(s.name, s);
     sim.sdkResource = (p) => this.#resource(p);
+  }
+
+  services(): AppService[] {
+    return [...this.#services.values()];
   }
 
   service(name: string): AppService {
@@ -204,7 +213,11 @@ export class Traffic {
     if (!op) throw new Error(`${svc.name} has no operation ${opName}`);
     const pod = this.#pick(svc);
     if (!pod) return { status: 0, endMs: startMs + rng.int(1, 3), error: 'connection refused' };
-    const outcome = svc.behave?.({ t: startMs, pod, op: opName });
+    let outcome = svc.behave?.({ t: startMs, pod, op: opName });
+    if (this.sporadic && !outcome?.fail && !outcome?.reset) {
+      const fail = this.sporadic(svc, pod, startMs);
+      if (fail) outcome = { ...outcome, fail };
+    }
     const jitter = rng.chance(0.03) ? 1.5 : rng.float(0.85, 1.25);
     const own = op.baseMs * jitter * (outcome?.factor ?? 1) + (outcome?.extraMs ?? 0);
     if (outcome?.reset) {

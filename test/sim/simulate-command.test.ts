@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { parseSpeed } from '../../src/cli/simulate-command.ts';
 import { pacingSchedule } from '../../src/sim/produce.ts';
 import { getScenario, listScenarios } from '../../src/sim/scenarios/index.ts';
-import { formatCaptureLine, parseCaptureLine } from '../../src/stream/capture.ts';
+import { type CapturedRecord, formatCaptureLine, parseCaptureLine } from '../../src/stream/capture.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
@@ -59,6 +59,19 @@ describe('simulate command', () => {
     assert.equal(out1.code, 0);
     assert.equal(out1.stdout, readFileSync(file, 'utf8'));
     assert.equal(out2.stdout, out1.stdout);
+  });
+
+  it('--noise lays the background over any scenario, --no-noise takes it off the quiet family', async () => {
+    const capture = (records: CapturedRecord[]) => `${records.map(formatCaptureLine).join('\n')}\n`;
+    const plain = await cli('simulate', '-s', 'noise-only', '--seed', '2');
+    const noisy = await cli('simulate', '-s', 'noise-only', '--seed', '2', '--noise');
+    assert.equal(noisy.code, 0, noisy.stderr);
+    assert.notEqual(noisy.stdout, plain.stdout);
+    assert.equal(noisy.stdout, capture(getScenario('noise-only').records({ seed: 2, noise: true })));
+    assert.equal(plain.stdout, capture(getScenario('noise-only').records({ seed: 2 })));
+    const quiet = await cli('simulate', '-s', 'quiet-small', '--seed', '2', '--no-noise');
+    assert.equal(quiet.stdout, capture(getScenario('quiet-small').records({ seed: 2, noise: false })));
+    assert.notEqual(quiet.stdout, capture(getScenario('quiet-small').records({ seed: 2 })));
   });
 
   it('writes the cluster snapshot with --snapshot', async () => {

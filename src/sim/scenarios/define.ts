@@ -1,6 +1,6 @@
 import { KubetriageError } from '../../core/errors.ts';
 import { Sim } from '../engine.ts';
-import type { Scenario, ScenarioOptions, ScenarioRun, ScenarioTruth } from './types.ts';
+import type { IncidentKey, Scenario, ScenarioOptions, ScenarioRun, ScenarioTruth } from './types.ts';
 
 /** 2026-11-28T09:00:00Z: the default base time, so captures are byte-stable without options. */
 export const DEFAULT_START = Date.UTC(2026, 10, 28, 9, 0, 0);
@@ -24,8 +24,14 @@ export function defineScenario(def: {
   description: string;
   durationMs: number;
   truth: ScenarioTruth;
+  /** Background noise on by default (the quiet family); ScenarioOptions.noise overrides. Default false. */
+  noise?: boolean;
   build: (sim: Sim) => void;
 }): Scenario {
+  const noiseByDefault = def.noise ?? false;
+  // The background leaves alone what the truth is about: a routine rollout of the failing workload
+  // would change the scenario's answer, not add noise to it.
+  const exclude = new Set([...def.truth.incidents, ...def.truth.tolerated].map(backgroundKey));
   const generate = (opts: ScenarioOptions = {}): ScenarioRun => {
     const start = parseStart(opts.start);
     const sim = new Sim({
@@ -34,6 +40,7 @@ export function defineScenario(def: {
       start,
       durationMs: def.durationMs,
       collector: opts.collector,
+      background: (opts.noise ?? noiseByDefault) ? { exclude } : undefined,
     });
     def.build(sim);
     sim.run();
@@ -51,8 +58,17 @@ export function defineScenario(def: {
     description: def.description,
     durationMs: def.durationMs,
     truth: def.truth,
+    family: def.truth.incidents.length === 0 ? 'quiet' : 'failure',
+    noise: noiseByDefault,
     generate,
     records: (opts) => generate(opts).records,
     snapshot: (opts) => generate(opts).snapshot,
   };
+}
+
+/** "namespace/Kind/name", the key BackgroundSpec.exclude is written in. */
+export function backgroundKey(
+  k: IncidentKey | { namespace: string; workload: { kind: string; name: string } },
+): string {
+  return `${k.namespace}/${k.workload.kind}/${k.workload.name}`;
 }

@@ -17,6 +17,8 @@ import { nodePressure } from './node-pressure.ts';
 import { noiseOnly } from './noise-only.ts';
 import { oomRollout } from './oom-rollout.ts';
 import { probeLatency } from './probe-latency.ts';
+import { quietLarge, quietMedium, quietSmall } from './quiet.ts';
+import { saturation } from './saturation.ts';
 import type { Scenario } from './types.ts';
 import { unschedulable } from './unschedulable.ts';
 
@@ -27,6 +29,7 @@ export type {
   ExpectedProposal,
   IncidentKey,
   Scenario,
+  ScenarioFamily,
   ScenarioOptions,
   ScenarioRun,
   ScenarioTruth,
@@ -46,6 +49,10 @@ const SCENARIOS: readonly Scenario[] = [
   capacity,
   noiseOnly,
   canary,
+  saturation,
+  quietSmall,
+  quietMedium,
+  quietLarge,
   cascade,
   cascadeRollout,
   cascadeBadCaller,

@@ -89,6 +89,12 @@ export interface ScenarioOptions {
   start?: number | string;
   /** Topics, partitions, batching and the exporter's partition_* options. */
   collector?: Partial<CollectorOptions>;
+  /**
+   * The seeded background of a healthy production cluster (background.ts): sporadic 5xx, single
+   * restarts, routine rollouts, HPA rescales, stray ERROR lines, node events. Default: the
+   * scenario's own `noise` (on for the quiet family); `eval` turns it on for every scenario.
+   */
+  noise?: boolean;
 }
 
 export interface ScenarioRun {
@@ -102,12 +108,18 @@ export interface ScenarioRun {
   end: number;
 }
 
+export type ScenarioFamily = 'quiet' | 'failure';
+
 export interface Scenario {
   name: string;
   /** One line. */
   description: string;
   durationMs: number;
   truth: ScenarioTruth;
+  /** quiet: nothing may be raised (any incident is a false positive); failure: something must be. */
+  family: ScenarioFamily;
+  /** Whether the background layer is on when ScenarioOptions.noise is not given. */
+  noise: boolean;
   /** Runs the simulation once: records and snapshot of the same run. */
   generate(opts?: ScenarioOptions): ScenarioRun;
   /** Same as generate(opts).records. */

@@ -7,6 +7,7 @@
 import { type ContainerSpec, type DeploymentModel, GiB, MiB, type PodTemplate } from '../cluster.ts';
 import { MIN, type Sim } from '../engine.ts';
 import { type AppService, type Language, type Operation, Traffic } from '../traffic.ts';
+import { addBackground } from './background.ts';
 
 export type AppName =
   | 'frontend'
@@ -18,7 +19,7 @@ export type AppName =
   | 'payments'
   | 'inventory';
 
-interface AppDef {
+export interface AppDef {
   team: string;
   language: Language;
   replicas: number;
@@ -211,8 +212,22 @@ export interface WorldOptions {
   entryMix?: Partial<Record<AppName, [string, number][]>>;
   /** Pod spec changes (limits etc.) per app. */
   container?: Partial<Record<AppName, Partial<ContainerSpec>>>;
+  /** Apps beyond the shop's (other namespaces and teams), by name; Deployment, Service and traffic alike. */
+  extraApps?: ExtraApp[];
+  /** Nodes beyond the three of the default node group (bigger clusters). */
+  extraNodes?: number;
   /** Extra Deployments sharing an app's Service (e.g. a canary): name → app and its options. */
   variants?: { name: string; app: AppName; track: string; replicas: number; version: string }[];
+}
+
+/** An app outside the shop: its own namespace, team label and `app.kubernetes.io/part-of`. */
+export interface ExtraApp {
+  name: string;
+  namespace: string;
+  partOf: string;
+  def: AppDef;
+  /** Sampled ingress requests per 10 s, when it takes traffic from outside. */
+  entry?: number;
 }
 
 export interface World {
@@ -222,10 +237,10 @@ export interface World {
   services: Record<string, AppService>;
 }
 
-function labelsOf(app: string, team: string): Record<string, string> {
+function labelsOf(app: string, team: string, partOf = 'shop'): Record<string, string> {
   return {
     'app.kubernetes.io/name': app,
-    'app.kubernetes.io/part-of': 'shop',
+    'app.kubernetes.io/part-of': partOf,
     team,
   };
 }
@@ -247,6 +262,18 @@ export function shopWorld(sim: Sim, o: WorldOptions): World {
       labels: { team: 'platform' },
     });
   });
+
+  for (let i = 0; i < (o.extraNodes ?? 0); i++) {
+    c.addNode({
+      name: `ip-10-42-${4 + i}-${rng.int(10, 250)}.eu-west-1.compute.internal`,
+      zone: zones[i % zones.length] ?? 'eu-west-1a',
+      instanceType: 'm6i.xlarge',
+      cpu: 4,
+      memory: 16 * GiB,
+      createdAt: sim.start - rng.int(1, 20) * day,
+      labels: { team: 'platform' },
+    });
+  }
 
   c.addDirectSet(
     {
@@ -272,8 +299,11 @@ export function shopWorld(sim: Sim, o: WorldOptions): World {
 
   const deployments: Record<string, DeploymentModel> = {};
   const services: AppService[] = [];
-  for (const name of o.apps) {
-    const def = APPS[name];
+  const apps: { name: string; namespace: string; partOf: string; def: AppDef }[] = [
+    ...o.apps.map((name) => ({ name, namespace: 'shop', partOf: 'shop', def: APPS[name] })),
+    ...(o.extraApps ?? []),
+  ];
+  for (const { name, namespace, partOf, def } of apps) {
     const isVariantBase = o.variants?.some((v) => v.app === name) ?? false;
     const spec: ContainerSpec = {
       name,
@@ -283,7 +313,7 @@ export function shopWorld(sim: Sim, o: WorldOptions): World {
       memLimit: def.memLimit,
       cpuRequest: def.cpuRequest,
       readinessPath: def.readinessPath,
-      ...(o.container?.[name] ?? {}),
+      ...(o.container?.[name as AppName] ?? {}),
     };
     const revisions = def.versions.map((v, i) => ({
       image: `${def.repo}:${v}`,
@@ -293,10 +323,10 @@ export function shopWorld(sim: Sim, o: WorldOptions): World {
     const selector: Record<string, string> = isVariantBase ? { app: name, track: 'stable' } : { app: name };
     deployments[name] = c.addDeployment(
       {
-        namespace: 'shop',
+        namespace,
         name,
-        replicas: o.replicas?.[name] ?? def.replicas,
-        labels: labelsOf(name, def.team),
+        replicas: o.replicas?.[name as AppName] ?? def.replicas,
+        labels: labelsOf(name, def.team, partOf),
         containers: [spec],
         revisions,
         selector,
@@ -304,17 +334,20 @@ export function shopWorld(sim: Sim, o: WorldOptions): World {
       sim.start,
     );
     c.addService({
-      namespace: 'shop',
+      namespace,
       name,
       selector: { app: name },
       port: 8080,
       targetPort: 8080,
-      labels: labelsOf(name, def.team),
+      labels: labelsOf(name, def.team, partOf),
       createdAt: revisions[0]?.createdAt ?? sim.start,
     });
-    const rate = o.entry?.[name] ?? (name === 'frontend' ? 2 : undefined);
+    const rate =
+      o.entry?.[name as AppName] ??
+      o.extraApps?.find((x) => x.name === name)?.entry ??
+      (name === 'frontend' ? 2 : undefined);
     const mix =
-      o.entryMix?.[name] ??
+      o.entryMix?.[name as AppName] ??
       (name === 'frontend'
         ? ([
             ['home', 0.35],
@@ -326,7 +359,7 @@ export function shopWorld(sim: Sim, o: WorldOptions): World {
         : (Object.keys(def.ops).map((k) => [k, 1]) as [string, number][]));
     services.push({
       name,
-      namespace: 'shop',
+      namespace,
       language: def.language,
       ops: def.ops,
       entry:
@@ -408,6 +441,7 @@ function opReachable(op: Operation | undefined, apps: readonly AppName[]): boole
 export function go(w: World): void {
   w.sim.startScrapes();
   w.traffic.start();
+  addBackground(w);
 }
 
 export function dep(w: World, name: string): DeploymentModel {
