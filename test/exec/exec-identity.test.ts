@@ -226,7 +226,11 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.equal(who.by, 'TokenReview');
     const executed = w.entries().find((e) => e.event === 'executed')!;
     assert.equal(executed.detail.approvedBy, `k8s:system:serviceaccount:${ns}:oncall`);
-    assert.doesNotMatch(JSON.stringify(w.entries()), /"(api:)?U0BOB"/, 'the claimed name is recorded nowhere');
+    assert.doesNotMatch(
+      JSON.stringify(w.entries()),
+      /"(api:)?U0BOB"/,
+      'the claimed name is recorded nowhere',
+    );
 
     // An unknown id is authorised cluster-wide: a namespaced approver or an intruder learns nothing.
     assert.equal((await w.call('0000000000000000', 'approve', intruder.token)).status, 403);
