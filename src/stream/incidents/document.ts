@@ -37,6 +37,10 @@ export interface EvidenceDoc {
   lastAt: string;
   summary: string;
   count: number;
+  /** Distinct messages (event messages, log lines), most specific first; the summary quotes the first. */
+  messages?: string[];
+  /** Present (true) when every update was below its noise floor: background attached for context. */
+  context?: boolean;
   refs: Record<string, unknown>;
 }
 

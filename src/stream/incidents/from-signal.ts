@@ -10,7 +10,15 @@ function short(s: string): string {
   return s.length > SUMMARY_MAX ? `${s.slice(0, SUMMARY_MAX)}…` : s;
 }
 
-export function fromEvent(s: EventSignal): EvidenceUpdate {
+// Pull failures the kubelet reports: the attempts (strong) and the back-off waits between them (weak).
+const PULL_ATTEMPT = /Failed to pull image|ErrImagePull/;
+const PULL_BACKOFF = /ImagePullBackOff|Back-off pulling image/;
+
+/**
+ * `derived`: the container state the Event reports (BackOff → CrashLoopBackOff, …). It is the same
+ * fact, so it joins this item (the container and its state) instead of becoming a second one.
+ */
+export function fromEvent(s: EventSignal, derived?: { reason: string; container: string }): EvidenceUpdate {
   const u = blankUpdate(
     'k8s_event',
     `k8s_event|${s.objectKind}/${s.objectName}|${s.reason}`,
@@ -21,6 +29,14 @@ export function fromEvent(s: EventSignal): EvidenceUpdate {
   u.eventCount = s.count;
   u.object = { kind: s.objectKind, name: s.objectName, uid: s.objectUid };
   u.pod = s.pod;
+  u.message = s.message;
+  u.firstAtMs = s.firstAtMs;
+  if (derived) u.container = derived.container;
+  const weak = PULL_BACKOFF.test(s.message);
+  if (s.pod && (weak || PULL_ATTEMPT.test(s.message))) {
+    u.fact = `pull|${s.pod}|${derived?.container ?? ''}`;
+    u.factWeak = weak;
+  }
   return u;
 }
 
@@ -95,6 +111,8 @@ export function fromLog(s: LogSignal): EvidenceUpdate {
   );
   u.traceId = s.traceId;
   u.pod = s.pod;
+  u.message = s.body.slice(0, SUMMARY_MAX);
+  u.logClass = s.logClass;
   return u;
 }
 

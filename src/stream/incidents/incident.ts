@@ -96,7 +96,11 @@ export class Incident {
       this.droppedEvidence++;
       this.dirty = true;
     }
-    if (u.atMs < this.windowStart) this.windowStart = u.atMs;
+    // Sub-floor context is background: it never moves the window.
+    if (u.context) return;
+    // The window starts where the fact began (an Event's first occurrence), not where it was first seen.
+    const start = u.firstAtMs > 0 && u.firstAtMs < u.atMs ? u.firstAtMs : u.atMs;
+    if (start < this.windowStart) this.windowStart = start;
     if (u.atMs > this.windowEnd) this.windowEnd = u.atMs;
   }
 
