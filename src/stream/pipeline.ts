@@ -236,9 +236,10 @@ export class Pipeline {
           this.#ignoredEvent = false;
           return;
         }
-        const repeat = this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${s.reason}`);
+        const family = PULL_STATES.has(s.reason) ? 'ErrImagePull' : s.reason;
+        const repeat = this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${family}`);
         const scope = scopeOf(s);
-        const u = fromContainer(s, repeat);
+        const u = fromContainer(s, repeat, family);
         if (floors.isDecisiveContainerReason(s.reason)) this.#admit(scope, u, src, 'decisive', true);
         else {
           const series = `${scopeKey(scope)}|${s.pod}|${s.container}`;
@@ -324,8 +325,13 @@ export class Pipeline {
     }
     this.grouper.absorb(scope, u, src);
     const window = floors.windowOf(cls);
+    // A failing container (decisive fact, restarts) is explained by the line it logged before it died.
+    const explains = cls === 'decisive' || cls === 'restarts';
+    const crashWindow = floors.windowOf('restarts');
     for (const h of floors.takeHeld(key, u.atMs)) {
-      h.u.context = h.cls !== cls || h.u.atMs < u.atMs - window;
+      const sameDeparture = h.cls === cls && h.u.atMs >= u.atMs - window;
+      const decisiveLine = explains && EXPLAINING_LOG.has(h.u.logClass) && h.u.atMs >= u.atMs - crashWindow;
+      h.u.context = !sameDeparture && !decisiveLine;
       h.u.subFloor = true;
       this.grouper.absorb(scope, h.u, undefined);
     }
@@ -333,6 +339,10 @@ export class Pipeline {
 }
 
 const CONTAINER_IN_FIELDPATH = /\{([^}]+)\}/;
+// Log classes (floors.logPatterns) that say why a container failed.
+const EXPLAINING_LOG = new Set(['config_error', 'crash']);
+// An image's pull failures, whichever of the two states a status sample caught: one item, one count.
+const PULL_STATES = new Set(['ErrImagePull', 'ImagePullBackOff']);
 
 /** Signals with no identifiable workload still count: they group per namespace. */
 function scopeOf(s: SignalSite): IncidentScope {

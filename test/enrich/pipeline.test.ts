@@ -151,7 +151,7 @@ describe('enrich: scenario snapshots (demo and eval)', () => {
     assert.ok(doc);
     const newest = doc.rollouts[0];
     assert.ok(
-      newest && Date.parse(newest.at) >= run.start,
+      newest && Date.parse(newest.at ?? '') >= run.start,
       'the newest revision is the one rolled out in the scenario',
     );
     assert.ok(doc.evidence.some((e) => e.kind === 'rollout' && e.key === `rollout|${newest.replicaSet}`));

@@ -46,7 +46,8 @@ export interface EvidenceDoc {
 
 export interface RolloutDoc {
   revision: number | null;
-  at: string;
+  /** null: unknown (a ReplicaSet without creationTimestamp), never a made-up 1970. */
+  at: string | null;
   images: string[];
   changeCause: string | null;
   replicaSet: string;

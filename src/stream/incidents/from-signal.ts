@@ -10,6 +10,21 @@ function short(s: string): string {
   return s.length > SUMMARY_MAX ? `${s.slice(0, SUMMARY_MAX)}…` : s;
 }
 
+const QUOTED = /"[^"]{8,}"/g;
+
+/**
+ * The kubelet repeats the image reference up to three times in one message; later repeats become "…"
+ * so the words that say what is wrong ("pull access denied") fit in the summary.
+ */
+function withoutRepeats(s: string): string {
+  const seen = new Set<string>();
+  return s.replace(QUOTED, (q) => {
+    if (seen.has(q)) return '"…"';
+    seen.add(q);
+    return q;
+  });
+}
+
 // Pull failures the kubelet reports: the attempts (strong) and the back-off waits between them (weak).
 const PULL_ATTEMPT = /Failed to pull image|ErrImagePull/;
 const PULL_BACKOFF = /ImagePullBackOff|Back-off pulling image/;
@@ -23,7 +38,9 @@ export function fromEvent(s: EventSignal, derived?: { reason: string; container:
     'k8s_event',
     `k8s_event|${s.objectKind}/${s.objectName}|${s.reason}`,
     s.atMs,
-    short(`${s.eventType || 'Event'} ${s.reason} on ${s.objectKind}/${s.objectName}: ${s.message}`),
+    short(
+      `${s.eventType || 'Event'} ${s.reason} on ${s.objectKind}/${s.objectName}: ${withoutRepeats(s.message)}`,
+    ),
   );
   u.eventUid = s.eventUid;
   u.eventCount = s.count;
@@ -40,11 +57,12 @@ export function fromEvent(s: EventSignal, derived?: { reason: string; container:
   return u;
 }
 
-export function fromContainer(s: ContainerSignal, repeat: boolean): EvidenceUpdate {
+/** `family`: the reason the item is keyed by (ErrImagePull and ImagePullBackOff are one pull failure). */
+export function fromContainer(s: ContainerSignal, repeat: boolean, family = s.reason): EvidenceUpdate {
   const where = s.container ? `container ${s.container}` : 'a container';
   const u = blankUpdate(
     'restart',
-    `restart|${s.reason}|${s.container}`,
+    `restart|${family}|${s.container}`,
     s.atMs,
     short(
       `${s.reason}: ${where} of pod ${s.pod || '?'}${s.via === 'metric' ? ' (k8s.container.status.reason)' : ''}`,
