@@ -283,11 +283,15 @@ export class Pipeline {
   #findingFloor(scope: IncidentScope, f: AnomalyFinding): [FloorClass, boolean] {
     const floors = this.floors;
     const at = f.signal.atMs;
-    if (f.rule.detect === 'increase')
+    if (f.rule.detect === 'increase') {
+      // A restart whose last termination was decisive (OOMKilled) is that fact, not background.
+      if (f.rule.evidence === 'restart' && floors.isDecisiveContainerReason(f.signal.detail))
+        return ['decisive', true];
       return [
         'restarts',
         floors.restartsAbove(f.seriesKey, at, Math.max(1, Math.round(f.observed - f.expected))),
       ];
+    }
     if (f.rule.detect === 'below_ratio') return ['persist', floors.persistAbove(f.seriesKey, at)];
     // The error-rate series is the spans' own rate: the same test as failed spans decides.
     if (f.signal.name === ERROR_RATE) return ['spans', floors.spansAbove(scopeKey(scope), at)];

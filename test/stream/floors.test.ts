@@ -261,6 +261,24 @@ describe('noise floors', () => {
     assert.equal(restart?.count, 3);
     assert.equal(restart?.context, undefined, 'the restarts that led up to it are evidence, not context');
   });
+
+  it('one restart whose last termination was OOMKilled opens at once (a decisive fact)', () => {
+    const t = testPipeline();
+    const res = {
+      ...POD_ATTRS('shop', 'api', podOf('api')),
+      'k8s.container.status.last_terminated_reason': 'OOMKilled',
+    };
+    for (let i = 0; i <= 1; i++)
+      t.feed(
+        'otlp_metrics',
+        metricsRecord([{ attrs: res, metrics: [gauge('k8s.container.restarts', i, T0 + i * MIN)] }]),
+        T0 + i * MIN,
+      );
+    t.pipeline.flushAll();
+    const [doc] = t.latest();
+    assert.ok(doc, 'an OOMKill is not background');
+    assert.match(doc.evidence[0]!.summary, /OOMKilled/);
+  });
 });
 
 describe('poissonTail', () => {
