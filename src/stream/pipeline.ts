@@ -205,6 +205,13 @@ export class Pipeline {
         const delta = s.eventUid ? this.dedup.eventDelta(s.eventUid, s.count) : s.count;
         if (s.eventUid && delta === 0) {
           this.stats.duplicateEvents++;
+          // A re-delivered or re-ordered update adds nothing, but its record is still part of an open
+          // incident's provenance (and holds its offset until that incident's next context is durable).
+          if (s.eventType === 'Warning' && this.grouper.isOpen(scopeOf(s))) {
+            const dup = fromEvent(s);
+            dup.subFloor = true;
+            this.grouper.absorb(scopeOf(s), dup, src);
+          }
           return;
         }
         if (s.eventType !== 'Warning') {
