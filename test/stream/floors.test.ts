@@ -2,6 +2,7 @@
 // raises nothing; a real departure still does, with the background attached as context.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { validateConfig } from '../../src/core/config.ts';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import { poissonTail } from '../../src/stream/poisson.ts';
@@ -278,6 +279,36 @@ describe('noise floors', () => {
     const [doc] = t.latest();
     assert.ok(doc, 'an OOMKill is not background');
     assert.match(doc.evidence[0]!.summary, /OOMKilled/);
+  });
+});
+
+describe('floors config', () => {
+  it('names the bad key: a short window longer than the long one, a pattern that is no regular expression', () => {
+    assert.throws(
+      () => validateConfig({ floors: { shortWindow: '10m' } }),
+      /floors\.shortWindow: must not exceed window/,
+    );
+    assert.throws(
+      () => validateConfig({ floors: { logPatterns: [{ class: 'config_error', pattern: '(unclosed' }] } }),
+      /floors\.logPatterns\.0\.pattern: invalid regular expression/,
+    );
+    assert.throws(() => validateConfig({ floors: { spans: { minRate: 2 } } }), /floors\.spans\.minRate/);
+  });
+
+  it('a configured log pattern replaces the defaults', () => {
+    const t = testPipeline({
+      floors: { logPatterns: [{ class: 'config_error', pattern: 'FEATURE_X unset' }] },
+    });
+    const line = (body: string, atMs: number) =>
+      logsRecord([
+        {
+          attrs: POD_ATTRS('shop', 'api', podOf('api')),
+          records: [{ timeUnixNano: nanos(atMs), body: { stringValue: body } }],
+        },
+      ]);
+    t.feed('otlp_logs', line('FEATURE_X unset', T0), T0);
+    t.feed('otlp_logs', line('Environment variable DEPLOY_ENV is undefined', T0 + 1000), T0 + 1000);
+    assert.equal(t.pipeline.stats.signals.log, 1, 'only the configured pattern classifies');
   });
 });
 

@@ -55,6 +55,7 @@ describe('normalise: k8sobjectsreceiver events', () => {
           message: 'Error: ImagePullBackOff',
           type: 'Warning',
           count,
+          firstTimestamp: new Date(T0 - 5 * 60_000).toISOString(),
           lastTimestamp: new Date(T0).toISOString(),
         },
       }),
@@ -77,6 +78,8 @@ describe('normalise: k8sobjectsreceiver events', () => {
     // The container state the Event reports is the same fact: it joins the Event's item, not a second one.
     assert.equal(doc.evidence.filter((e) => e.kind === 'restart').length, 0);
     assert.deepEqual(ev?.refs.containers, ['api']);
+    // The window starts at the Event's first occurrence (firstTimestamp), not when it was first seen.
+    assert.equal(doc.window.start, new Date(T0 - 5 * 60_000).toISOString());
   });
 
   it('reads events.k8s.io/v1 Events (regarding, note, series.count) in pull mode', () => {
