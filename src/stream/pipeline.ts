@@ -324,8 +324,12 @@ export class Pipeline {
       return;
     }
     (above ? floors.stats.above : floors.stats.below)[cls]++;
-    if (this.grouper.isOpen(scope)) {
+    const open = this.grouper.find(scope);
+    if (open) {
       u.subFloor = !above;
+      // Background from before the incident is context whether it arrived before or after it opened:
+      // topics and partitions interleave differently live and in replay, the outcome must not.
+      if (!above && open.openedBy) u.context = this.#isContext(u, cls, open.openedBy);
       this.grouper.absorb(scope, u, src);
       return;
     }
@@ -335,17 +339,32 @@ export class Pipeline {
       return;
     }
     this.grouper.absorb(scope, u, src);
-    const window = floors.windowOf(cls);
-    // A failing container (decisive fact, restarts) is explained by the line it logged before it died.
-    const explains = cls === 'decisive' || cls === 'restarts';
-    const crashWindow = floors.windowOf('restarts');
+    const opened = { cls, atMs: u.atMs };
+    const inc = this.grouper.find(scope);
+    if (inc) inc.openedBy = opened;
     for (const h of floors.takeHeld(key, u.atMs)) {
-      const sameDeparture = h.cls === cls && h.u.atMs >= u.atMs - window;
-      const decisiveLine = explains && EXPLAINING_LOG.has(h.u.logClass) && h.u.atMs >= u.atMs - crashWindow;
-      h.u.context = !sameDeparture && !decisiveLine;
+      h.u.context = this.#isContext(h.u, h.cls, opened);
       h.u.subFloor = true;
       this.grouper.absorb(scope, h.u, undefined);
     }
+  }
+
+  /**
+   * Whether a sub-floor update is context for an incident opened by `opened`: it is evidence when it
+   * happened at or after the opening, belongs to the same departure (same floor class, within its
+   * window), or is the log line that explains a failing container (decisive fact or restarts).
+   */
+  #isContext(u: EvidenceUpdate, cls: FloorClass, opened: { cls: string; atMs: number }): boolean {
+    if (u.atMs >= opened.atMs) return false;
+    const floors = this.floors;
+    const oc = opened.cls as FloorClass;
+    if (cls === oc && u.atMs >= opened.atMs - floors.windowOf(oc)) return false;
+    const explains = oc === 'decisive' || oc === 'restarts';
+    return !(
+      explains &&
+      EXPLAINING_LOG.has(u.logClass) &&
+      u.atMs >= opened.atMs - floors.windowOf('restarts')
+    );
   }
 }
 

@@ -71,6 +71,11 @@ export class IncidentGrouper {
     return this.#incidents.has(scopeKey(scope));
   }
 
+  /** The scope's open incident, if any. */
+  find(scope: IncidentScope): Incident | undefined {
+    return this.#incidents.get(scopeKey(scope));
+  }
+
   /** A problem signal's evidence: opens the scope's incident or adds to it. */
   absorb(scope: IncidentScope, u: EvidenceUpdate, src: RecordSource | undefined): void {
     const now = this.#clock.now();

@@ -45,6 +45,8 @@ export class Incident {
   /** Time of the earliest problem signal (a rollout before it widens the window, not this). */
   firstSignalAt: number;
   rollouts: RolloutDoc[] = [];
+  /** The noise floor class and time of the signal that opened it (not kept across a restart). */
+  openedBy: { cls: string; atMs: number } | undefined;
   /** Latest replica counts (k8s_cluster metrics); not a material change on its own. */
   workloadState: WorkloadState | null = null;
   /** Processing-clock times (record time in replay, wall time in run). */
