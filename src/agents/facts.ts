@@ -101,7 +101,7 @@ const TEXT_TAGS: [Tag, RegExp][] = [
   ],
   [
     'config_error',
-    /CreateContainerConfigError|CreateContainerError|FailedMount|MountVolume\.SetUp failed|(configmaps?|secrets?) "[^"]*" not found|couldn't find key|invalid config(uration)?|configuration error|missing required (config|configuration|env)/i,
+    /CreateContainerConfigError|CreateContainerError|RunContainerError|executable file not found|FailedMount|MountVolume\.SetUp failed|(configmaps?|secrets?) "[^"]*" not found|couldn't find key|invalid config(uration)?|configuration error|missing required (config|configuration|env)/i,
   ],
   ['probe_failure', /(Readiness|Liveness|Startup) probe (failed|errored)/i],
   [
@@ -144,6 +144,8 @@ function tagItem(e: EvidenceDoc): EvidenceFacts {
       break;
     default:
       for (const [tag, re] of TEXT_TAGS) if (re.test(e.summary)) tags.add(tag);
+      // A log line whose content names a missing or bad setting (stream floors.logPatterns).
+      if (e.refs.logClass === 'config_error') tags.add('config_error');
       if (e.kind === 'restart') {
         tags.add('restart');
         // A container that never started (image, config) is not crash-looping.
@@ -179,7 +181,7 @@ function judgeRollout(
   failures: EvidenceFacts[],
   windowMs: number,
 ): RolloutFacts {
-  const atMs = Date.parse(r.at);
+  const atMs = Date.parse(r.at ?? '');
   const evidence = items.filter(
     (i) =>
       i.tags.has('rollout') &&
@@ -214,7 +216,8 @@ export function contextFacts(
   rolloutWindowMs: number,
   dependencyLeadMs = DEFAULT_DEPENDENCY_LEAD_MS,
 ): ContextFacts {
-  const items = doc.evidence.map(tagItem);
+  // Sub-floor background attached for context (e.context) is for the reader, not a cause or a start.
+  const items = doc.evidence.filter((e) => e.context !== true).map(tagItem);
   const failures = items.filter((i) => !i.tags.has('rollout'));
   const failureStartMs = failures.length ? Math.min(...failures.map((f) => f.atMs)) : null;
   const pods = new Set<string>();
@@ -230,7 +233,8 @@ export function contextFacts(
   const hpa = ws?.hpa ? { min: ws.hpa.min, max: ws.hpa.max, current: ws.hpa.current } : null;
 
   const rollouts: RolloutFacts[] = [];
-  for (const r of doc.rollouts.slice(0, MAX_ROLLOUTS_JUDGED)) {
+  // A rollout whose time is unknown cannot be judged by timing: it stays in the timeline only.
+  for (const r of doc.rollouts.filter((x) => x.at !== null).slice(0, MAX_ROLLOUTS_JUDGED)) {
     const judged = judgeRollout(r, items, failures, rolloutWindowMs);
     rollouts.push(judged);
     // Older rollouts than the suspect are the stable versions it replaced.

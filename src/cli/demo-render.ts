@@ -64,7 +64,7 @@ export function renderIncident(doc: IncidentContextDoc, report: TriageReport | u
     out.push('', '   Rollouts (newest first)');
     for (const r of doc.rollouts) {
       out.push(
-        `   ${when(r.at, doc.window.start.slice(0, 10))}  ReplicaSet ${r.replicaSet}${r.revision !== null ? ` (revision ${r.revision})` : ''}${r.images.length ? ` ${r.images.join(', ')}` : ''}`,
+        `   ${r.at === null ? 'time unknown' : when(r.at, doc.window.start.slice(0, 10))}  ReplicaSet ${r.replicaSet}${r.revision !== null ? ` (revision ${r.revision})` : ''}${r.images.length ? ` ${r.images.join(', ')}` : ''}`,
       );
     }
   }

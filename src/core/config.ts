@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { execSchema } from './config-exec.ts';
+import { floorsSchema } from './config-floors.ts';
 import { parseDuration } from './duration.ts';
 import { KubetriageError } from './errors.ts';
 
@@ -399,6 +400,7 @@ export const configSchema = z
      * spans one slow request is the p99 (the noise-only scenario raised false latency incidents).
      */
     spanMinSamples: z.number().int().min(1).default(10),
+    floors: floorsSchema.prefault({}),
     enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     exec: execSchema.prefault({}),

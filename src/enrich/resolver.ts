@@ -275,7 +275,8 @@ function selects(selector: Labels | null, labels: Labels): boolean {
 function rolloutOf(rs: SlimReplicaSet, newestOf: SlimWorkload | undefined): WorkloadRollout {
   const base = {
     revision: rs.revision,
-    at: new Date(rs.createdMs).toISOString(),
+    // A ReplicaSet without creationTimestamp rolled out at an unknown time, not at the epoch.
+    at: rs.createdMs > 0 ? new Date(rs.createdMs).toISOString() : null,
     images: [...rs.images],
     changeCause:
       rs.changeCause ?? (newestOf && newestOf.revision === rs.revision ? newestOf.changeCause : null),

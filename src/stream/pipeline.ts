@@ -2,19 +2,23 @@
 // Shared by `run` (Kafka) and `replay` (capture files), so both take exactly the same path.
 import type { Config } from '../core/config.ts';
 import { describeError, KubetriageError } from '../core/errors.ts';
-import { AnomalyDetector } from './anomaly.ts';
+import { AnomalyDetector, type AnomalyFinding } from './anomaly.ts';
 import type { Clock } from './clock.ts';
 import { WindowDedup } from './dedup.ts';
+import { type FloorClass, NoiseFloors } from './floors.ts';
+import type { EvidenceUpdate } from './incidents/evidence.ts';
 import { fromContainer, fromEvent, fromFinding, fromLog, fromSpanError } from './incidents/from-signal.ts';
 import { type ContextSink, IncidentGrouper } from './incidents/grouper.ts';
-import type { IncidentScope } from './incidents/incident.ts';
+import { type IncidentScope, scopeKey } from './incidents/incident.ts';
+import { LogClassifier } from './log-class.ts';
 import type { NormaliseContext } from './normalise/context.ts';
+import { containerReasonOf } from './normalise/events.ts';
 import { normaliseLogs } from './normalise/logs.ts';
 import { normaliseMetrics } from './normalise/metrics.ts';
 import { normaliseTraces } from './normalise/traces.ts';
 import type { Hold, RecordSource } from './offsets.ts';
 import type { EventSignal, Signal, SignalSite } from './signals.ts';
-import { SpanStats } from './span-stats.ts';
+import { ERROR_RATE, SpanStats } from './span-stats.ts';
 import { decodeLogs } from './wire/decode-logs.ts';
 import { decodeMetrics } from './wire/decode-metrics.ts';
 import { decodeTraces } from './wire/decode-traces.ts';
@@ -60,6 +64,7 @@ export class Pipeline {
   readonly dedup: WindowDedup;
   readonly anomalies: AnomalyDetector;
   readonly grouper: IncidentGrouper;
+  readonly floors: NoiseFloors;
   readonly #spans: SpanStats;
   readonly #clock: Clock;
   readonly #maxRecordBytes: number;
@@ -101,6 +106,9 @@ export class Pipeline {
       config.correlation,
     );
     this.#ignoreEvent = opts.resolver.ignoreEvent?.bind(opts.resolver);
+    this.floors = new NoiseFloors(config.floors);
+    const floors = this.floors;
+    const logClasses = new LogClassifier(config.floors.logPatterns);
     const onSignal = (s: Signal) => this.#onSignal(s);
     this.#ctx = {
       defaultCluster: config.cluster,
@@ -110,6 +118,8 @@ export class Pipeline {
       emit: onSignal,
       observeServerSpan: (site, _service, atMs, durationMs, failed) =>
         this.#spans.observe(site, atMs, durationMs, failed, onSignal),
+      classifyLog: (body) => logClasses.classify(body),
+      observeSpan: (site, atMs, failed) => floors.observeSpan(scopeKey(scopeOf(site)), atMs, failed),
     };
   }
 
@@ -190,6 +200,7 @@ export class Pipeline {
   #onSignal(s: Signal): void {
     this.stats.signals[s.type]++;
     const src = this.#src;
+    const floors = this.floors;
     switch (s.type) {
       case 'event': {
         this.#ignoredEvent = false;
@@ -198,8 +209,16 @@ export class Pipeline {
           this.stats.ignored++;
           return;
         }
-        if (s.eventUid && this.dedup.eventDelta(s.eventUid, s.count) === 0) {
+        const delta = s.eventUid ? this.dedup.eventDelta(s.eventUid, s.count) : s.count;
+        if (s.eventUid && delta === 0) {
           this.stats.duplicateEvents++;
+          // A re-delivered or re-ordered update adds nothing, but its record is still part of an open
+          // incident's provenance (and holds its offset until that incident's next context is durable).
+          if (s.eventType === 'Warning' && this.grouper.isOpen(scopeOf(s))) {
+            const dup = fromEvent(s);
+            dup.subFloor = true;
+            this.grouper.absorb(scopeOf(s), dup, src);
+          }
           return;
         }
         if (s.eventType !== 'Warning') {
@@ -208,19 +227,38 @@ export class Pipeline {
           } else this.stats.ignored++;
           return;
         }
-        this.grouper.absorb(scopeOf(s), fromEvent(s), src);
+        const scope = scopeOf(s);
+        const derived = s.objectKind === 'Pod' ? containerReasonOf(s.reason, s.message) : undefined;
+        const u = fromEvent(
+          s,
+          derived
+            ? { reason: derived, container: CONTAINER_IN_FIELDPATH.exec(s.fieldPath)?.[1] ?? '' }
+            : undefined,
+        );
+        const key = scopeKey(scope);
+        if (floors.isDecisiveEvent(s.reason) || (derived && floors.isDecisiveContainerReason(derived)))
+          this.#admit(scope, u, src, 'decisive', true);
+        else if (s.reason === 'Unhealthy' || s.reason === 'ProbeWarning')
+          this.#admit(scope, u, src, 'probes', floors.probesAbove(key, s.atMs, delta));
+        else this.#admit(scope, u, src, 'events', floors.eventsAbove(key, s.reason, s.atMs, delta));
         return;
       }
       case 'container': {
-        if (this.#ignoredEvent && s.via === 'event') {
+        // A container state an Event reported is that Event's fact: it joined the Event's item.
+        if (s.via === 'event') {
+          if (this.#ignoredEvent) this.stats.ignored++;
           this.#ignoredEvent = false;
-          this.stats.ignored++;
           return;
         }
-        const repeat =
-          s.via === 'metric' &&
-          this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${s.reason}`);
-        this.grouper.absorb(scopeOf(s), fromContainer(s, repeat), src);
+        const family = PULL_STATES.has(s.reason) ? 'ErrImagePull' : s.reason;
+        const repeat = this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${family}`);
+        const scope = scopeOf(s);
+        const u = fromContainer(s, repeat, family);
+        if (floors.isDecisiveContainerReason(s.reason)) this.#admit(scope, u, src, 'decisive', true);
+        else {
+          const series = `${scopeKey(scope)}|${s.pod}|${s.container}`;
+          this.#admit(scope, u, src, 'restarts', floors.restartsAbove(series, s.atMs, repeat ? 0 : 1));
+        }
         return;
       }
       case 'metric': {
@@ -229,7 +267,9 @@ export class Pipeline {
         let found = false;
         this.anomalies.observe(s, (f) => {
           found = true;
-          this.grouper.absorb(scopeOf(f.signal), fromFinding(f), src);
+          const scope = scopeOf(f.signal);
+          const [cls, above] = this.#findingFloor(scope, f);
+          this.#admit(scope, fromFinding(f), src, cls, above);
         });
         if (!found) this.stats.ignored++;
         return;
@@ -238,19 +278,109 @@ export class Pipeline {
         const u = fromSpanError(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
         const scope = scopeOf(s);
-        this.grouper.absorb(scope, u, src);
+        this.#admit(scope, u, src, 'spans', floors.spansAbove(scopeKey(scope), s.atMs));
         if (s.callee && s.workload) this.grouper.noteCall(scope, s.callee, u.key);
         return;
       }
       case 'log': {
         const u = fromLog(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
-        this.grouper.absorb(scopeOf(s), u, src);
+        const scope = scopeOf(s);
+        const key = scopeKey(scope);
+        floors.observeLog(key, s.atMs);
+        this.#admit(scope, u, src, 'logs', floors.logsAbove(key, s.atMs));
         return;
       }
     }
   }
+
+  /** Which floor an anomaly finding answers to, and whether it is above it. */
+  #findingFloor(scope: IncidentScope, f: AnomalyFinding): [FloorClass, boolean] {
+    const floors = this.floors;
+    const at = f.signal.atMs;
+    if (f.rule.detect === 'increase') {
+      // A restart whose last termination was decisive (OOMKilled) is that fact, not background.
+      if (f.rule.evidence === 'restart' && floors.isDecisiveContainerReason(f.signal.detail))
+        return ['decisive', true];
+      return [
+        'restarts',
+        floors.restartsAbove(f.seriesKey, at, Math.max(1, Math.round(f.observed - f.expected))),
+      ];
+    }
+    if (f.rule.detect === 'below_ratio') return ['persist', floors.persistAbove(f.seriesKey, at)];
+    // The error-rate series is the spans' own rate: the same test as failed spans decides.
+    if (f.signal.name === ERROR_RATE) return ['spans', floors.spansAbove(scopeKey(scope), at)];
+    return ['findings', floors.findingsAbove(f.seriesKey, at)];
+  }
+
+  /**
+   * The noise floors' gate before grouping. Above its floor, a signal opens its workload's incident (or
+   * adds to it), and what was held below the floor is attached: the same departure's earlier signals as
+   * evidence, the rest as context. Below it, a signal joins an open incident without keeping it open,
+   * or is held (bounded, without its offsets: background must never block a commit).
+   */
+  #admit(
+    scope: IncidentScope,
+    u: EvidenceUpdate,
+    src: RecordSource | undefined,
+    cls: FloorClass,
+    above: boolean,
+  ): void {
+    const floors = this.floors;
+    if (!floors.enabled) {
+      this.grouper.absorb(scope, u, src);
+      return;
+    }
+    (above ? floors.stats.above : floors.stats.below)[cls]++;
+    const open = this.grouper.find(scope);
+    if (open) {
+      u.subFloor = !above;
+      // Background from before the incident is context whether it arrived before or after it opened:
+      // topics and partitions interleave differently live and in replay, the outcome must not.
+      if (!above && open.openedBy) u.context = this.#isContext(u, cls, open.openedBy);
+      this.grouper.absorb(scope, u, src);
+      return;
+    }
+    const key = scopeKey(scope);
+    if (!above) {
+      floors.hold(key, u, cls);
+      return;
+    }
+    this.grouper.absorb(scope, u, src);
+    const opened = { cls, atMs: u.atMs };
+    const inc = this.grouper.find(scope);
+    if (inc) inc.openedBy = opened;
+    for (const h of floors.takeHeld(key, u.atMs)) {
+      h.u.context = this.#isContext(h.u, h.cls, opened);
+      h.u.subFloor = true;
+      this.grouper.absorb(scope, h.u, undefined);
+    }
+  }
+
+  /**
+   * Whether a sub-floor update is context for an incident opened by `opened`: it is evidence when it
+   * happened at or after the opening, belongs to the same departure (same floor class, within its
+   * window), or is the log line that explains a failing container (decisive fact or restarts).
+   */
+  #isContext(u: EvidenceUpdate, cls: FloorClass, opened: { cls: string; atMs: number }): boolean {
+    if (u.atMs >= opened.atMs) return false;
+    const floors = this.floors;
+    const oc = opened.cls as FloorClass;
+    if (cls === oc && u.atMs >= opened.atMs - floors.windowOf(oc)) return false;
+    const explains = oc === 'decisive' || oc === 'restarts';
+    return !(
+      explains &&
+      EXPLAINING_LOG.has(u.logClass) &&
+      u.atMs >= opened.atMs - floors.windowOf('restarts')
+    );
+  }
 }
+
+const CONTAINER_IN_FIELDPATH = /\{([^}]+)\}/;
+// Log classes (floors.logPatterns) that say why a container failed.
+const EXPLAINING_LOG = new Set(['config_error', 'crash']);
+// An image's pull failures, whichever of the two states a status sample caught: one item, one count.
+const PULL_STATES = new Set(['ErrImagePull', 'ImagePullBackOff']);
 
 /** Signals with no identifiable workload still count: they group per namespace. */
 function scopeOf(s: SignalSite): IncidentScope {

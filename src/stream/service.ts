@@ -352,6 +352,29 @@ export class StreamService {
       [{ event: 'resolved' }, p.grouper.stats.resolved],
       [{ event: 'evicted' }, p.grouper.stats.evicted],
     ]);
+    counterFromStats(
+      registry,
+      'kubetriage_floor_signals_total',
+      'Problem signals judged by the noise floors, by floor class and result (above opens or keeps an incident; below is background)',
+      ['class', 'result'],
+      () =>
+        (['above', 'below'] as const).flatMap((result) =>
+          Object.entries(p.floors.stats[result]).map(([cls, v]): [Record<string, string>, number] => [
+            { class: cls, result },
+            v,
+          ]),
+        ),
+    );
+    counterFromStats(
+      registry,
+      'kubetriage_floor_context_total',
+      'Sub-floor updates attached as context when their workload opened an incident, or dropped (buffer full, expired)',
+      ['result'],
+      () => [
+        [{ result: 'attached' }, p.floors.stats.attached],
+        [{ result: 'dropped' }, p.floors.stats.dropped],
+      ],
+    );
     gaugeFrom(registry, 'kubetriage_incidents_open', 'Incidents currently open', [], () => [
       [{}, p.grouper.open],
     ]);

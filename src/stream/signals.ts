@@ -36,6 +36,8 @@ export interface EventSignal extends SignalBase {
   /** The Event's own occurrence count (1 when absent). */
   count: number;
   eventUid: string;
+  /** Epoch ms of the Event's first occurrence (start_time, firstTimestamp, eventTime); 0 unknown. */
+  firstAtMs: number;
 }
 
 /** A container restart, termination or waiting reason (from events or k8s_cluster metrics). */
@@ -84,6 +86,8 @@ export interface LogSignal extends SignalBase {
   exceptionType: string;
   body: string;
   traceId: string;
+  /** For a record without severity: the class its content matched (floors.logPatterns); '' otherwise. */
+  logClass: string;
 }
 
 export type Signal = EventSignal | ContainerSignal | MetricSignal | SpanErrorSignal | LogSignal;

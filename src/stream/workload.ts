@@ -31,7 +31,8 @@ export interface WorkloadResolver {
 /** One revision of a workload as the cluster knows it: a RolloutDoc plus its time in ms. */
 export interface WorkloadRollout {
   revision: number | null;
-  at: string;
+  /** null: the ReplicaSet has no creationTimestamp, so when it rolled out is unknown (never 1970). */
+  at: string | null;
   images: string[];
   changeCause: string | null;
   replicaSet: string;

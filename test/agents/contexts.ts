@@ -181,7 +181,8 @@ export function latencySpike(opts: { hpa: boolean; desired?: number }): Incident
     state('shop', 'search', desired, desired, T0, opts.hpa ? { max: desired, current: desired } : undefined),
     T0,
   );
-  for (let b = 0; b < 8; b++) {
+  // Three slow buckets: two closed findings, as the latency floor asks (floors.anomalies.minFindings).
+  for (let b = 0; b < 9; b++) {
     const slow = b >= 6;
     const spans = [];
     for (let i = 0; i < 50; i++)
@@ -241,7 +242,7 @@ export function rolloutOldPodsOnly(): IncidentContextDoc {
         'Unhealthy',
         'Readiness probe failed: HTTP probe failed with statuscode: 503',
         T0 + 120_000,
-        5,
+        8,
       ),
     ]),
     T0 + 120_000,

@@ -18,7 +18,8 @@ import { assertValidReport } from './report-schema.ts';
 
 const MODEL = 'fake-model:1b';
 const CANARY = canaryCrashLoop();
-const restartId = CANARY.evidence.find((e) => e.kind === 'restart')!.id;
+// The BackOff Event's item (its CrashLoopBackOff is the same fact, no separate restart item).
+const restartId = CANARY.evidence.find((e) => e.key.endsWith('|BackOff'))!.id;
 const rolloutId = CANARY.evidence.find((e) => e.kind === 'rollout')!.id;
 
 const GOOD: Record<string, unknown> = {

@@ -108,7 +108,7 @@ describe('cascade: backend crash-loops, its callers fail calling it', () => {
     const { doc, report } = incident(await outcome('cascade-rollout'), 'checkout');
     const rollout = doc.rollouts[0];
     assert.ok(
-      rollout && Date.parse(rollout.at) > Date.parse(doc.window.start) - 10 * 60_000,
+      rollout?.at && Date.parse(rollout.at) > Date.parse(doc.window.start) - 10 * 60_000,
       'a recent rollout',
     );
     assert.notEqual(report.hypotheses[0]?.cause, 'bad_rollout');

@@ -164,11 +164,8 @@ describe('crash recovery (SIGKILL mid-stream)', () => {
         RECORDS,
         `${w}: the latest count`,
       );
-      assert.equal(
-        last.evidence.find((e) => e.kind === 'restart')?.count,
-        RECORDS,
-        `${w}: the latest restart count`,
-      );
+      // The CrashLoopBackOff each BackOff reports is the same fact: no second item counting it again.
+      assert.equal(last.evidence.filter((e) => e.kind === 'restart').length, 0, `${w}: one item per fact`);
       assert.ok(
         last.stats.signals >= RECORDS,
         `${w}: every record's signals counted at least once (${last.stats.signals})`,

@@ -140,12 +140,14 @@ describe('stream service against a real broker', () => {
         ...POD_ATTRS('shop', app, pod),
         'k8s.container.status.last_terminated_reason': 'OOMKilled',
       };
+      // Both samples in one record: records without a key spread over partitions, and a rise is only
+      // a rise when the samples arrive in order.
       await produce(
         t.metrics,
         [
-          { value: metricsRecord([{ attrs: res, metrics: [gauge('k8s.container.restarts', 1, T0)] }]) },
           {
             value: metricsRecord([
+              { attrs: res, metrics: [gauge('k8s.container.restarts', 1, T0)] },
               { attrs: res, metrics: [gauge('k8s.container.restarts', 2, T0 + 30_000)] },
             ]),
           },

@@ -13,6 +13,10 @@ import {
 } from '../helpers/otlp.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
+// These tests are about normalisation: one signal, one evidence item. The noise floors that keep
+// single signals from opening incidents are tested in test/stream/floors.test.ts.
+const NO_FLOORS = { floors: { enabled: false } } as const;
+
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
 
 /** A k8s object map as k8sobjectsreceiver writes it into a log body (kvlist of kvlists). */
@@ -51,6 +55,7 @@ describe('normalise: k8sobjectsreceiver events', () => {
           message: 'Error: ImagePullBackOff',
           type: 'Warning',
           count,
+          firstTimestamp: new Date(T0 - 5 * 60_000).toISOString(),
           lastTimestamp: new Date(T0).toISOString(),
         },
       }),
@@ -70,8 +75,11 @@ describe('normalise: k8sobjectsreceiver events', () => {
     assert.deepEqual(doc.scope.workload, { kind: 'Deployment', name: 'api' });
     const ev = doc.evidence.find((e) => e.kind === 'k8s_event');
     assert.equal(ev?.count, 4);
-    const restart = doc.evidence.find((e) => e.kind === 'restart');
-    assert.match(restart!.summary, /ImagePullBackOff: container api/);
+    // The container state the Event reports is the same fact: it joins the Event's item, not a second one.
+    assert.equal(doc.evidence.filter((e) => e.kind === 'restart').length, 0);
+    assert.deepEqual(ev?.refs.containers, ['api']);
+    // The window starts at the Event's first occurrence (firstTimestamp), not when it was first seen.
+    assert.equal(doc.window.start, new Date(T0 - 5 * 60_000).toISOString());
   });
 
   it('reads events.k8s.io/v1 Events (regarding, note, series.count) in pull mode', () => {
@@ -188,7 +196,7 @@ describe('normalise: k8s_cluster metrics', () => {
 
 describe('normalise: traces and application logs', () => {
   it('counts error spans (status ERROR, HTTP 5xx, exception events) per service and operation', () => {
-    const t = testPipeline();
+    const t = testPipeline(NO_FLOORS);
     const res = POD_ATTRS('shop', 'payments', 'payments-7d9f8c6b5-x2kqz');
     t.feed(
       'otlp_spans',
@@ -232,7 +240,7 @@ describe('normalise: traces and application logs', () => {
   });
 
   it('raises a latency anomaly when server p99 exceeds its own baseline', () => {
-    const t = testPipeline({ spanBucket: '30s' });
+    const t = testPipeline({ ...NO_FLOORS, spanBucket: '30s' });
     const res = POD_ATTRS('shop', 'search', 'search-7d9f8c6b5-x2kqz');
     // Six healthy buckets at ~100 ms, then one at ~900 ms.
     for (let b = 0; b < 8; b++) {
@@ -259,7 +267,7 @@ describe('normalise: traces and application logs', () => {
   });
 
   it('turns ERROR logs and exception log records into log evidence, templated', () => {
-    const t = testPipeline();
+    const t = testPipeline(NO_FLOORS);
     const res = POD_ATTRS('shop', 'orders', 'orders-7d9f8c6b5-x2kqz');
     const rec = (body: string, sev: number, extra: Record<string, string> = {}, eventName = '') => ({
       timeUnixNano: nanos(T0),
@@ -301,7 +309,7 @@ describe('normalise: traces and application logs', () => {
   });
 
   it('falls back to the pod-name pattern and to service.name when k8sattributes are absent', () => {
-    const t = testPipeline();
+    const t = testPipeline(NO_FLOORS);
     t.feed(
       'otlp_spans',
       tracesRecord([

@@ -57,7 +57,7 @@ export function renderContext(doc: IncidentContextDoc, lim: PromptLimits): strin
           .slice(0, 5)
           .map(
             (r) =>
-              `ReplicaSet ${name(r.replicaSet)} at ${r.at}${r.revision !== null ? ` (revision ${r.revision})` : ''}`,
+              `ReplicaSet ${name(r.replicaSet)} at ${r.at ?? 'an unknown time'}${r.revision !== null ? ` (revision ${r.revision})` : ''}`,
           )
           .join('; ')}.`
       : 'Rollouts: none seen.',

@@ -43,6 +43,10 @@ export interface EvidenceDoc {
   lastAt: string;
   summary: string;
   count: number;
+  /** Distinct messages (event messages, log lines), most specific first; the summary quotes the first. */
+  messages?: string[];
+  /** Present (true) when every update was below its noise floor: background attached for context. */
+  context?: boolean;
   refs: Record<string, unknown>;
 }
 
@@ -59,7 +63,8 @@ export interface RelatedDoc {
 
 export interface RolloutDoc {
   revision: number | null;
-  at: string;
+  /** null: unknown (a ReplicaSet without creationTimestamp), never a made-up 1970. */
+  at: string | null;
   images: string[];
   changeCause: string | null;
   replicaSet: string;

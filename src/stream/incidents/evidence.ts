@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { flat } from '../flat.ts';
 import type { PodRevision } from '../workload.ts';
 import { type EvidenceDoc, iso } from './document.ts';
+import { specificity } from './specificity.ts';
 
 export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_errors' | 'rollout' | 'log';
 
@@ -9,6 +10,8 @@ export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_er
 const MAX_REFS = 10;
 // Per-event counts kept exactly; beyond this many distinct events, the rest are summed.
 const MAX_EVENT_UIDS = 32;
+// Distinct messages kept per item, most specific first.
+const MAX_MESSAGES = 5;
 
 /** One piece of new information about an evidence item, produced from one signal. */
 export interface EvidenceUpdate {
@@ -27,6 +30,23 @@ export interface EvidenceUpdate {
   metric: MetricRef | undefined;
   /** The pod's revision when enrichment knows its ReplicaSet (set by the grouper). */
   revision: PodRevision | undefined;
+  /** The telemetry's own text (event message, log body); '' when the summary is all there is. */
+  message: string;
+  /** When the reported fact first occurred, if earlier than atMs (an Event's first occurrence); 0 unknown. */
+  firstAtMs: number;
+  /**
+   * One Kubernetes fact several Events report (an image's pull failures: "Failed to pull image",
+   * "Error: ErrImagePull", "Error: ImagePullBackOff", "Back-off pulling image"): their counts are one
+   * count, the largest of the strong reports (the attempts), else of the weak ones (the back-off repeats).
+   */
+  fact: string;
+  factWeak: boolean;
+  /** A log line's content class (floors.logPatterns: config_error, crash, error); '' none. */
+  logClass: string;
+  /** Below its noise floor and held until an incident opened: context, not a cause (never widens the window). */
+  context: boolean;
+  /** Below its noise floor: added to an open incident, but does not keep it from resolving. */
+  subFloor: boolean;
 }
 
 /** Which revision of the workload the failing pods ran, as the cluster knew it at the signal. */
@@ -64,6 +84,13 @@ export function blankUpdate(kind: EvidenceKind, key: string, atMs: number, summa
     traceId: '',
     metric: undefined,
     revision: undefined,
+    message: '',
+    firstAtMs: 0,
+    fact: '',
+    factWeak: false,
+    logClass: '',
+    context: false,
+    subFloor: false,
   };
 }
 
@@ -81,6 +108,12 @@ export class EvidenceItem {
   summary: string;
   #plainCount = 0;
   #eventCounts: Map<string, number> | undefined;
+  /** Fact of an event uid (see EvidenceUpdate.fact); weak reports end in '~'. */
+  #eventFacts: Map<string, string> | undefined;
+  /** Distinct messages with their specificity and the summary that quoted them, most specific first. */
+  #messages: { text: string; score: number; summary: string }[] | undefined;
+  /** Every update so far was sub-floor context. */
+  contextOnly = true;
   #overflowCount = 0;
   // Reference sets are created on first use: most items only ever fill one or two of them, and
   // thousands of open incidents each holding four empty collections showed in the memory benchmark.
@@ -90,6 +123,7 @@ export class EvidenceItem {
   #traceIds: Set<string> | undefined;
   #revisions: Map<string, RevisionRef> | undefined;
   metric: MetricRef | undefined;
+  logClass = '';
   /**
    * The document form, rebuilt only after a change: an incident's revision usually changes a few of
    * its items, and building every item's refs and timestamps per context was a measured hot spot.
@@ -117,34 +151,59 @@ export class EvidenceItem {
     item.lastAt = Date.parse(e.lastAt);
     const refs = e.refs as {
       objects?: ObjectRef[];
-      events?: { uid: string; count: number }[];
+      events?: { uid: string; count: number; fact?: string; weak?: boolean }[];
       pods?: string[];
       containers?: string[];
       traceIds?: string[];
       metric?: MetricRef;
       revisions?: RevisionRef[];
     };
-    let eventTotal = 0;
     if (refs.events?.length) {
       item.#eventCounts = new Map();
       for (const ev of refs.events) {
         item.#eventCounts.set(ev.uid, ev.count);
-        eventTotal += ev.count;
+        if (ev.fact) item.#setFact(ev.uid, ev.fact, ev.weak === true);
       }
     }
-    item.#plainCount = Math.max(0, e.count - eventTotal);
+    item.#plainCount = Math.max(0, e.count - item.count);
+    if (e.messages?.length)
+      item.#messages = e.messages.map((text, i) => ({
+        text,
+        score: specificity(text),
+        summary: i === 0 ? e.summary : text,
+      }));
+    item.contextOnly = e.context === true;
     for (const o of refs.objects ?? []) item.#addObject(o);
     for (const p of refs.pods ?? []) item.#pods = addBounded(item.#pods, p);
     for (const c of refs.containers ?? []) item.#containers = addBounded(item.#containers, c);
     for (const t of refs.traceIds ?? []) item.#traceIds = addBounded(item.#traceIds, t);
     for (const r of refs.revisions ?? []) item.#addRevision(r);
     item.metric = refs.metric;
+    if (typeof (refs as { logClass?: unknown }).logClass === 'string')
+      item.logClass = (refs as { logClass: string }).logClass;
     return item;
   }
 
   get count(): number {
     let n = this.#plainCount + this.#overflowCount;
-    if (this.#eventCounts) for (const c of this.#eventCounts.values()) n += c;
+    if (!this.#eventCounts) return n;
+    // Events of one fact count once: the largest strong report, else the largest weak one.
+    let facts: Map<string, { strong: number; weak: number }> | undefined;
+    for (const [uid, c] of this.#eventCounts) {
+      const f = this.#eventFacts?.get(uid);
+      if (f === undefined) {
+        n += c;
+        continue;
+      }
+      const weak = f.endsWith('~');
+      const key = weak ? f.slice(0, -1) : f;
+      facts ??= new Map();
+      const g = facts.get(key) ?? { strong: 0, weak: 0 };
+      if (weak) g.weak = Math.max(g.weak, c);
+      else g.strong = Math.max(g.strong, c);
+      facts.set(key, g);
+    }
+    if (facts) for (const g of facts.values()) n += g.strong || g.weak;
     return n;
   }
 
@@ -158,8 +217,10 @@ export class EvidenceItem {
       this.#eventCounts ??= new Map();
       const seen = this.#eventCounts.get(u.eventUid);
       if (seen === undefined) {
-        if (this.#eventCounts.size < MAX_EVENT_UIDS) this.#eventCounts.set(u.eventUid, u.eventCount);
-        else this.#overflowCount += u.eventCount;
+        if (this.#eventCounts.size < MAX_EVENT_UIDS) {
+          this.#eventCounts.set(u.eventUid, u.eventCount);
+          if (u.fact) this.#setFact(u.eventUid, u.fact, u.factWeak);
+        } else this.#overflowCount += u.eventCount;
         changed = true;
       } else if (u.eventCount > seen) {
         this.#eventCounts.set(u.eventUid, u.eventCount);
@@ -169,16 +230,24 @@ export class EvidenceItem {
       this.#plainCount += u.add;
       changed = true;
     }
-    if (u.atMs < this.firstAt) this.firstAt = u.atMs;
+    if (!u.context && this.contextOnly) {
+      this.contextOnly = false;
+      changed = true;
+    }
+    const first = u.firstAtMs > 0 && u.firstAtMs < u.atMs ? u.firstAtMs : u.atMs;
+    if (first < this.firstAt) this.firstAt = first;
     if (u.atMs > this.lastAt) {
       this.lastAt = u.atMs;
-      this.summary = u.summary;
+      // Without messages of its own (spans, metric findings) the newest summary is the freshest.
+      if (!this.#messages) this.summary = u.summary;
     }
+    if (u.message && this.#addMessage(u.message, u.summary)) changed = true;
     if (u.object) this.#addObject(u.object);
     if (u.pod) this.#pods = addBounded(this.#pods, u.pod);
     if (u.container) this.#containers = addBounded(this.#containers, u.container);
     if (u.traceId) this.#traceIds = addBounded(this.#traceIds, u.traceId);
     if (u.metric) this.metric = u.metric;
+    if (u.logClass) this.logClass = u.logClass;
     if (u.revision) {
       const label = u.revision.isLatest ? 'new-revision' : 'old-revision';
       const seen = this.#revisions?.get(u.revision.replicaSet);
@@ -187,6 +256,29 @@ export class EvidenceItem {
         this.#addRevision({ replicaSet: u.revision.replicaSet, revision: u.revision.revision, label });
     }
     return changed;
+  }
+
+  /**
+   * Keeps distinct messages, most specific first ("pull access denied" before "Error: ImagePullBackOff");
+   * the summary quotes the most specific. Returns true when the list changed.
+   */
+  #addMessage(text: string, summary: string): boolean {
+    this.#messages ??= [];
+    const list = this.#messages;
+    if (list.some((m) => m.text === text)) return false;
+    const score = specificity(text);
+    let at = list.findIndex((m) => m.score < score);
+    if (at < 0) at = list.length;
+    if (at >= MAX_MESSAGES) return false;
+    list.splice(at, 0, { text, score, summary });
+    if (list.length > MAX_MESSAGES) list.pop();
+    this.summary = list[0]!.summary;
+    return true;
+  }
+
+  #setFact(uid: string, fact: string, weak: boolean): void {
+    this.#eventFacts ??= new Map();
+    this.#eventFacts.set(uid, weak ? `${fact}~` : fact);
   }
 
   #addRevision(r: RevisionRef): void {
@@ -209,6 +301,8 @@ export class EvidenceItem {
       lastAt: iso(this.lastAt),
       summary: this.summary,
       count: this.count,
+      ...(this.#messages ? { messages: this.#messages.map((m) => m.text) } : {}),
+      ...(this.contextOnly ? { context: true } : {}),
       refs: this.refs(),
     };
     return this.#doc;
@@ -218,12 +312,18 @@ export class EvidenceItem {
     const refs: Record<string, unknown> = {};
     if (this.#objects?.size) refs.objects = [...this.#objects.values()];
     // All tracked events (bounded by MAX_EVENT_UIDS), so a restart can restore exact per-event counts.
-    if (this.#eventCounts?.size) refs.events = [...this.#eventCounts].map(([uid, count]) => ({ uid, count }));
+    if (this.#eventCounts?.size)
+      refs.events = [...this.#eventCounts].map(([uid, count]) => {
+        const f = this.#eventFacts?.get(uid);
+        if (f === undefined) return { uid, count };
+        return f.endsWith('~') ? { uid, count, fact: f.slice(0, -1), weak: true } : { uid, count, fact: f };
+      });
     if (this.#pods?.size) refs.pods = [...this.#pods];
     if (this.#containers?.size) refs.containers = [...this.#containers];
     if (this.#traceIds?.size) refs.traceIds = [...this.#traceIds];
     if (this.#revisions?.size) refs.revisions = [...this.#revisions.values()];
     if (this.metric) refs.metric = this.metric;
+    if (this.logClass) refs.logClass = this.logClass;
     return refs;
   }
 }

@@ -10,25 +10,59 @@ function short(s: string): string {
   return s.length > SUMMARY_MAX ? `${s.slice(0, SUMMARY_MAX)}…` : s;
 }
 
-export function fromEvent(s: EventSignal): EvidenceUpdate {
+const QUOTED = /"[^"]{8,}"/g;
+
+/**
+ * The kubelet repeats the image reference up to three times in one message; later repeats become "…"
+ * so the words that say what is wrong ("pull access denied") fit in the summary.
+ */
+function withoutRepeats(s: string): string {
+  const seen = new Set<string>();
+  return s.replace(QUOTED, (q) => {
+    if (seen.has(q)) return '"…"';
+    seen.add(q);
+    return q;
+  });
+}
+
+// Pull failures the kubelet reports: the attempts (strong) and the back-off waits between them (weak).
+const PULL_ATTEMPT = /Failed to pull image|ErrImagePull/;
+const PULL_BACKOFF = /ImagePullBackOff|Back-off pulling image/;
+
+/**
+ * `derived`: the container state the Event reports (BackOff → CrashLoopBackOff, …). It is the same
+ * fact, so it joins this item (the container and its state) instead of becoming a second one.
+ */
+export function fromEvent(s: EventSignal, derived?: { reason: string; container: string }): EvidenceUpdate {
   const u = blankUpdate(
     'k8s_event',
     `k8s_event|${s.objectKind}/${s.objectName}|${s.reason}`,
     s.atMs,
-    short(`${s.eventType || 'Event'} ${s.reason} on ${s.objectKind}/${s.objectName}: ${s.message}`),
+    short(
+      `${s.eventType || 'Event'} ${s.reason} on ${s.objectKind}/${s.objectName}: ${withoutRepeats(s.message)}`,
+    ),
   );
   u.eventUid = s.eventUid;
   u.eventCount = s.count;
   u.object = { kind: s.objectKind, name: s.objectName, uid: s.objectUid };
   u.pod = s.pod;
+  u.message = s.message;
+  u.firstAtMs = s.firstAtMs;
+  if (derived) u.container = derived.container;
+  const weak = PULL_BACKOFF.test(s.message);
+  if (s.pod && (weak || PULL_ATTEMPT.test(s.message))) {
+    u.fact = `pull|${s.pod}|${derived?.container ?? ''}`;
+    u.factWeak = weak;
+  }
   return u;
 }
 
-export function fromContainer(s: ContainerSignal, repeat: boolean): EvidenceUpdate {
+/** `family`: the reason the item is keyed by (ErrImagePull and ImagePullBackOff are one pull failure). */
+export function fromContainer(s: ContainerSignal, repeat: boolean, family = s.reason): EvidenceUpdate {
   const where = s.container ? `container ${s.container}` : 'a container';
   const u = blankUpdate(
     'restart',
-    `restart|${s.reason}|${s.container}`,
+    `restart|${family}|${s.container}`,
     s.atMs,
     short(
       `${s.reason}: ${where} of pod ${s.pod || '?'}${s.via === 'metric' ? ' (k8s.container.status.reason)' : ''}`,
@@ -95,6 +129,8 @@ export function fromLog(s: LogSignal): EvidenceUpdate {
   );
   u.traceId = s.traceId;
   u.pod = s.pod;
+  u.message = s.body.slice(0, SUMMARY_MAX);
+  u.logClass = s.logClass;
   return u;
 }
 

@@ -86,6 +86,16 @@ export class IncidentGrouper {
     return this.#incidents.values();
   }
 
+  /** Whether the scope has an open incident (sub-floor signals join it; alone they open none). */
+  isOpen(scope: IncidentScope): boolean {
+    return this.#incidents.has(scopeKey(scope));
+  }
+
+  /** The scope's open incident, if any. */
+  find(scope: IncidentScope): Incident | undefined {
+    return this.#incidents.get(scopeKey(scope));
+  }
+
   /** A problem signal's evidence: opens the scope's incident or adds to it. */
   absorb(scope: IncidentScope, u: EvidenceUpdate, src: RecordSource | undefined): void {
     const now = this.#clock.now();
@@ -107,8 +117,10 @@ export class IncidentGrouper {
     }
     if (u.pod && !u.revision && this.#podRevision) u.revision = this.#podRevision(scope.namespace, u.pod);
     inc.absorb(u, this.#cfg.maxEvidence);
+    if (u.context) return;
     if (u.atMs < inc.firstSignalAt) inc.firstSignalAt = u.atMs;
-    inc.lastProblemAt = now;
+    // Background below its noise floor is recorded, but does not keep an incident from resolving.
+    if (!u.subFloor) inc.lastProblemAt = now;
     inc.lastUpdateAt = now;
     if (src) this.#source(inc, src);
     if (inc.pending && inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;

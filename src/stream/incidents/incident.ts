@@ -53,6 +53,8 @@ export class Incident {
   rollouts: RolloutDoc[] = [];
   /** Incidents tied to this one by failing calls, by `relation|incident` (related.ts); kept once linked. */
   readonly related = new Map<string, RelatedDoc>();
+  /** The noise floor class and time of the signal that opened it (not kept across a restart). */
+  openedBy: { cls: string; atMs: number } | undefined;
   /** Latest replica counts (k8s_cluster metrics); not a material change on its own. */
   workloadState: WorkloadState | null = null;
   /** Processing-clock times (record time in replay, wall time in run). */
@@ -104,7 +106,11 @@ export class Incident {
       this.droppedEvidence++;
       this.dirty = true;
     }
-    if (u.atMs < this.windowStart) this.windowStart = u.atMs;
+    // Sub-floor context is background: it never moves the window.
+    if (u.context) return;
+    // The window starts where the fact began (an Event's first occurrence), not where it was first seen.
+    const start = u.firstAtMs > 0 && u.firstAtMs < u.atMs ? u.firstAtMs : u.atMs;
+    if (start < this.windowStart) this.windowStart = start;
     if (u.atMs > this.windowEnd) this.windowEnd = u.atMs;
   }
 

@@ -11,6 +11,10 @@ export interface NormaliseContext {
   /** Metric names some anomaly rule watches; everything else is skipped without allocation. */
   watchedMetrics: ReadonlySet<string>;
   emit(signal: Signal): void;
+  /** The class a log line without severity gets from its content (floors.logPatterns); '' for none. */
+  classifyLog?(body: string): string;
+  /** Every span (any kind), failed or not: the noise floors' denominator. */
+  observeSpan?(site: SignalSite, atMs: number, failed: boolean): void;
   /** Server-span observations feed the latency / error-rate series. */
   observeServerSpan(
     site: SignalSite,

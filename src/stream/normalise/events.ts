@@ -44,6 +44,7 @@ export function fromK8sEventsReceiver(
     fieldPath: getStringAttr(resourceAttrs, 'k8s.object.fieldpath') ?? '',
     count: getNumberAttr(rec.attributes, 'k8s.event.count') || 1,
     eventUid: getStringAttr(rec.attributes, 'k8s.event.uid') ?? '',
+    firstAtMs: goTimeMs(getStringAttr(rec.attributes, 'k8s.event.start_time') ?? ''),
   };
   emitEvent(ev, ctx);
   return true;
@@ -105,9 +106,26 @@ export function fromK8sObjectsReceiver(
     fieldPath: str(field(regarding, 'fieldPath')),
     count,
     eventUid: str(field(meta, 'uid')),
+    firstAtMs:
+      timeMs(field(obj, 'firstTimestamp')) ||
+      timeMs(field(obj, 'deprecatedFirstTimestamp')) ||
+      timeMs(field(obj, 'eventTime')) ||
+      timeMs(field(meta, 'creationTimestamp')),
   };
   emitEvent(ev, ctx);
   return true;
+}
+
+// Go's time.Time.String(): "2024-05-01 12:00:00.123 +0000 UTC" (k8s.event.start_time, FORMATS.md §3),
+// possibly followed by a monotonic clock reading (" m=+0.1"). RFC 3339 is accepted too.
+const GO_TIME = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) ([+-])(\d\d)(\d\d)\b/;
+
+/** Epoch ms of a Go or RFC 3339 time string; 0 when absent or unreadable (unknown, never 1970). */
+export function goTimeMs(v: string): number {
+  if (!v) return 0;
+  const m = GO_TIME.exec(v);
+  const ms = Date.parse(m ? `${m[1]}T${m[2]}${m[3]}${m[4]}:${m[5]}` : v);
+  return Number.isNaN(ms) || ms <= 0 ? 0 : ms;
 }
 
 function severityToType(sev: number): string {

@@ -6,6 +6,8 @@ import { fromK8sEventsReceiver, fromK8sObjectsReceiver } from './events.ts';
 import { resourceSite, serviceName } from './site.ts';
 
 const SEVERITY_ERROR = 17;
+// A severity given only as text (no number), as some log shippers do.
+const ERROR_TEXT = /^(err|error|fatal|crit|critical|panic|emerg|emergency|alert)$/i;
 
 /**
  * Logs carry three kinds of signal: Kubernetes events (two receivers, several shapes), application
@@ -25,7 +27,13 @@ export function normaliseLogs(req: LogsRequest, ctx: NormaliseContext): void {
         const exceptionType = getStringAttr(rec.attributes, 'exception.type') ?? '';
         const isException =
           exceptionType !== '' || rec.eventName === 'exception' || rec.eventName.endsWith('.exception');
-        if (rec.severityNumber < SEVERITY_ERROR && !isException) continue;
+        let logClass = '';
+        if (rec.severityNumber < SEVERITY_ERROR && !isException && !ERROR_TEXT.test(rec.severityText)) {
+          // Container stdout carries no severity: its content decides (floors.logPatterns).
+          if (rec.severityNumber !== 0 || rec.severityText !== '' || typeof rec.body !== 'string') continue;
+          logClass = ctx.classifyLog?.(rec.body) ?? '';
+          if (!logClass) continue;
+        }
         if (!site) {
           site = resourceSite(attrs, ctx);
           service = serviceName(attrs, site);
@@ -34,6 +42,8 @@ export function normaliseLogs(req: LogsRequest, ctx: NormaliseContext): void {
           typeof rec.body === 'string'
             ? rec.body
             : (getStringAttr(rec.attributes, 'exception.message') ?? '');
+        // An ERROR line that names a missing setting is a config error, whatever its severity said.
+        if (!logClass && body) logClass = ctx.classifyLog?.(body) ?? '';
         ctx.emit({
           type: 'log',
           atMs: nanosToMs(rec.timeUnixNano) || nanosToMs(rec.observedTimeUnixNano) || ctx.recordTimeMs,
@@ -43,6 +53,7 @@ export function normaliseLogs(req: LogsRequest, ctx: NormaliseContext): void {
           exceptionType,
           body: clip(body),
           traceId: hex(rec.traceId),
+          logClass,
         });
       }
     }

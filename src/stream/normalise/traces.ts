@@ -42,6 +42,7 @@ export function normaliseTraces(req: TracesRequest, ctx: NormaliseContext): void
           const durationMs = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
           ctx.observeServerSpan(site, service, atMs, Math.max(0, durationMs), failed);
         }
+        ctx.observeSpan?.(site, atMs, failed);
         if (!failed) continue;
         // Only failing calls need their callee (the call graph links failures to peers' incidents).
         const callee =

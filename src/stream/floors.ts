@@ -1,0 +1,385 @@
+// Noise floors: whether a problem signal may open an incident, or is background that is only counted
+// and kept as context. Why each default is what it is: src/stream/README.md "Noise floors".
+//
+// Rate-like signals (failed spans, ERROR logs) open only when they depart from the workload's own
+// baseline beyond chance: a minimum count, a minimum rate, a one-sided Poisson test over a long window,
+// and the short window must still show it (the SRE Workbook's long/short burn-rate pair). Kubernetes
+// facts that are decisive (CrashLoopBackOff, OOMKilled, image pull, FailedScheduling, …) open at once;
+// restarts, probe misses and other Warnings open beyond a count in a window; replica shortfalls must
+// persist. All state is bounded (LRU) and driven by record time, so replay stays deterministic.
+import { LRUCache } from 'lru-cache';
+import type { FloorsConfig } from '../core/config-floors.ts';
+import { flat } from './flat.ts';
+import type { EvidenceUpdate } from './incidents/evidence.ts';
+import { poissonTail } from './poisson.ts';
+
+/** Which floor judged a signal (the `class` label of kubetriage_floor_signals_total). */
+export type FloorClass =
+  | 'decisive'
+  | 'spans'
+  | 'logs'
+  | 'restarts'
+  | 'probes'
+  | 'events'
+  | 'persist'
+  | 'findings'
+  | 'other';
+
+export const FLOOR_CLASSES: readonly FloorClass[] = [
+  'decisive',
+  'spans',
+  'logs',
+  'restarts',
+  'probes',
+  'events',
+  'persist',
+  'findings',
+  'other',
+];
+
+export interface FloorStats {
+  /** Signals at or above their floor (they open an incident or keep one going). */
+  above: Record<FloorClass, number>;
+  /** Signals below their floor (counted; kept as context when their workload has no incident). */
+  below: Record<FloorClass, number>;
+  /** Sub-floor updates attached to an incident when it opened. */
+  attached: number;
+  /** Sub-floor updates dropped from a full per-workload buffer, or expired before any incident. */
+  dropped: number;
+}
+
+const zero = (): Record<FloorClass, number> =>
+  Object.fromEntries(FLOOR_CLASSES.map((c) => [c, 0])) as Record<FloorClass, number>;
+
+// Buckets per short window: the long window's counts move in steps of shortWindow / 4.
+const BUCKETS_PER_SHORT = 4;
+// Timestamps kept per counted series (restarts, probe misses, …); beyond it the oldest go (fewer opens).
+const MAX_POINTS = 256;
+
+/** Counts in fixed buckets over the long window; what leaves it joins a decayed baseline. */
+class RateWindow {
+  readonly k: Float64Array;
+  readonly n: Float64Array;
+  readonly tripped: Uint8Array;
+  /** Bucket index (time / bucketMs) of the newest bucket. */
+  head = Number.NEGATIVE_INFINITY;
+  histK = 0;
+  histN = 0;
+  histAt = 0;
+  /** Cached "above" for the head bucket: counts only grow within it. */
+  aboveAt = Number.NEGATIVE_INFINITY;
+  readonly perMinute: boolean;
+
+  constructor(buckets: number, perMinute: boolean) {
+    this.perMinute = perMinute;
+    this.k = new Float64Array(buckets);
+    this.n = new Float64Array(buckets);
+    this.tripped = new Uint8Array(buckets);
+  }
+}
+
+/** Timestamped amounts within a sliding window. */
+class WindowSum {
+  readonly at: number[] = [];
+  readonly add: number[] = [];
+
+  push(atMs: number, add: number): void {
+    this.at.push(atMs);
+    this.add.push(add);
+    if (this.at.length > MAX_POINTS) {
+      this.at.shift();
+      this.add.shift();
+    }
+  }
+
+  sum(fromMs: number, toMs: number): number {
+    let s = 0;
+    for (let i = 0; i < this.at.length; i++) {
+      const t = this.at[i]!;
+      if (t >= fromMs && t <= toMs) s += this.add[i]!;
+    }
+    return s;
+  }
+}
+
+interface Streak {
+  since: number;
+  last: number;
+}
+
+export interface HeldUpdate {
+  u: EvidenceUpdate;
+  cls: FloorClass;
+}
+
+export class NoiseFloors {
+  readonly stats: FloorStats = { above: zero(), below: zero(), attached: 0, dropped: 0 };
+  readonly enabled: boolean;
+  readonly #cfg: FloorsConfig;
+  readonly #bucketMs: number;
+  readonly #buckets: number;
+  readonly #shortBuckets: number;
+  readonly #spans: LRUCache<string, RateWindow>;
+  readonly #logs: LRUCache<string, RateWindow>;
+  readonly #sums: LRUCache<string, WindowSum>;
+  readonly #streaks: LRUCache<string, Streak>;
+  readonly #held: LRUCache<string, HeldUpdate[]>;
+  readonly #decisiveEvents: ReadonlySet<string>;
+  readonly #decisiveContainer: ReadonlySet<string>;
+
+  constructor(cfg: FloorsConfig) {
+    this.#cfg = cfg;
+    this.enabled = cfg.enabled;
+    this.#bucketMs = Math.max(1, Math.floor(cfg.shortWindow / BUCKETS_PER_SHORT));
+    this.#buckets = Math.max(1, Math.ceil(cfg.window / this.#bucketMs));
+    this.#shortBuckets = Math.min(this.#buckets, BUCKETS_PER_SHORT);
+    const max = cfg.context.maxWorkloads;
+    this.#spans = new LRUCache({ max });
+    this.#logs = new LRUCache({ max });
+    this.#sums = new LRUCache({ max: max * 4 });
+    this.#streaks = new LRUCache({ max: max * 4 });
+    this.#held = new LRUCache({
+      max,
+      dispose: (v, _k, r) => {
+        if (r === 'evict') this.stats.dropped += v.length;
+      },
+    });
+    this.#decisiveEvents = new Set(cfg.events.decisive);
+    this.#decisiveContainer = new Set(cfg.events.decisiveContainerReasons);
+  }
+
+  isDecisiveEvent(reason: string): boolean {
+    return this.#decisiveEvents.has(reason);
+  }
+
+  isDecisiveContainerReason(reason: string): boolean {
+    return this.#decisiveContainer.has(reason);
+  }
+
+  /** Every span of a workload: the denominator, and the numerator when it failed. */
+  observeSpan(workloadKey: string, atMs: number, failed: boolean): void {
+    const w = this.#window(this.#spans, workloadKey, atMs);
+    const i = this.#slot(w, atMs);
+    if (i < 0) {
+      this.#toHistory(w, failed ? 1 : 0, 1, atMs);
+      return;
+    }
+    w.n[i]! += 1;
+    if (failed) w.k[i]! += 1;
+  }
+
+  /** An ERROR (or content-classified) log line of a workload. */
+  observeLog(workloadKey: string, atMs: number): void {
+    const w = this.#window(this.#logs, workloadKey, atMs);
+    const i = this.#slot(w, atMs);
+    if (i < 0) this.#toHistory(w, 1, 0, atMs);
+    else w.k[i]! += 1;
+  }
+
+  /** Failed spans of the workload depart from its baseline (count, rate, Poisson test, short window). */
+  spansAbove(workloadKey: string, atMs: number): boolean {
+    const w = this.#spans.get(workloadKey);
+    if (!w) return false;
+    this.#roll(w, atMs);
+    if (w.aboveAt === w.head) return true;
+    const c = this.#cfg.spans;
+    const { k, n, ks, ns } = this.#sums2(w);
+    if (k < c.minCount || n <= 0 || k / n < c.minRate || ks < 1 || ks / Math.max(ns, ks) < c.minRate)
+      return false;
+    const h = this.#decayed(w, atMs);
+    const p0 = (h.k + c.priorRate * c.priorWeight) / (h.n + c.priorWeight);
+    return this.#trip(w, poissonTail(k, n * p0) < this.#cfg.alpha);
+  }
+
+  /** ERROR lines of the workload depart from its own per-minute baseline. */
+  logsAbove(workloadKey: string, atMs: number): boolean {
+    const w = this.#logs.get(workloadKey);
+    if (!w) return false;
+    this.#roll(w, atMs);
+    if (w.aboveAt === w.head) return true;
+    const c = this.#cfg.logs;
+    const { k, ks } = this.#sums2(w);
+    if (k < c.minCount || ks < 1) return false;
+    const h = this.#decayed(w, atMs);
+    const perMinute = (h.k + c.priorPerMinute * c.priorMinutes) / (h.n + c.priorMinutes);
+    return this.#trip(w, poissonTail(k, (perMinute * this.#cfg.window) / 60_000) < this.#cfg.alpha);
+  }
+
+  /** Restarts of one container (series) reach the configured count within the restart window. */
+  restartsAbove(seriesKey: string, atMs: number, add: number): boolean {
+    const c = this.#cfg.restarts;
+    return this.#count(`r|${seriesKey}`, atMs, add, c.window) >= c.count;
+  }
+
+  /** Probe misses of the workload (by event count) reach the configured count within the window. */
+  probesAbove(workloadKey: string, atMs: number, add: number): boolean {
+    const c = this.#cfg.probes;
+    return this.#count(`p|${workloadKey}`, atMs, add, c.window) >= c.count;
+  }
+
+  /** Occurrences of one Warning reason on the workload reach the configured count within the window. */
+  eventsAbove(workloadKey: string, reason: string, atMs: number, add: number): boolean {
+    const c = this.#cfg.events;
+    return this.#count(`e|${workloadKey}|${reason}`, atMs, add, c.window) >= c.minCount;
+  }
+
+  /** A finding (replicas below desired) has fired without a long gap for at least persistFor. */
+  persistAbove(seriesKey: string, atMs: number): boolean {
+    const c = this.#cfg.anomalies;
+    let s = this.#streaks.get(seriesKey);
+    if (!s || atMs - s.last > c.maxGap) {
+      s = { since: atMs, last: atMs };
+      this.#streaks.set(flat(seriesKey), s);
+    }
+    if (atMs > s.last) s.last = atMs;
+    if (atMs < s.since) s.since = atMs;
+    return s.last - s.since >= c.persistFor;
+  }
+
+  /** An above-baseline finding (latency) repeated within the long window. */
+  findingsAbove(seriesKey: string, atMs: number): boolean {
+    return this.#count(`f|${seriesKey}`, atMs, 1, this.#cfg.window) >= this.#cfg.anomalies.minFindings;
+  }
+
+  /** Keeps a sub-floor update of a workload with no incident, to attach if one opens. */
+  hold(workloadKey: string, u: EvidenceUpdate, cls: FloorClass): void {
+    const max = this.#cfg.context.maxPerWorkload;
+    if (max === 0) return;
+    let list = this.#held.get(workloadKey);
+    if (!list) {
+      list = [];
+      this.#held.set(flat(workloadKey), list);
+    }
+    const from = u.atMs - this.#cfg.context.ttl;
+    while (list.length && list[0]!.u.atMs < from) {
+      list.shift();
+      this.stats.dropped++;
+    }
+    list.push({ u, cls });
+    if (list.length > max) {
+      list.shift();
+      this.stats.dropped++;
+    }
+  }
+
+  /**
+   * The workload's held updates still within the context TTL, oldest first; the buffer is emptied.
+   * Those of the class that opened the incident, within its window, are part of the same departure.
+   */
+  takeHeld(workloadKey: string, atMs: number): HeldUpdate[] {
+    const list = this.#held.get(workloadKey);
+    if (!list) return [];
+    this.#held.delete(workloadKey);
+    const from = atMs - this.#cfg.context.ttl;
+    const out = list.filter((h) => h.u.atMs >= from);
+    this.stats.dropped += list.length - out.length;
+    this.stats.attached += out.length;
+    return out;
+  }
+
+  /** The long window of the class that opened an incident (held updates of that class inside it are the same departure). */
+  windowOf(cls: FloorClass): number {
+    switch (cls) {
+      case 'restarts':
+        return this.#cfg.restarts.window;
+      case 'probes':
+        return this.#cfg.probes.window;
+      case 'events':
+        return this.#cfg.events.window;
+      case 'persist':
+        return this.#cfg.anomalies.persistFor + this.#cfg.anomalies.maxGap;
+      default:
+        return this.#cfg.window;
+    }
+  }
+
+  #count(key: string, atMs: number, add: number, windowMs: number): number {
+    let s = this.#sums.get(key);
+    if (!s) {
+      s = new WindowSum();
+      this.#sums.set(flat(key), s);
+    }
+    if (add > 0) s.push(atMs, add);
+    return s.sum(atMs - windowMs, atMs);
+  }
+
+  #window(cache: LRUCache<string, RateWindow>, key: string, atMs: number): RateWindow {
+    let w = cache.get(key);
+    if (!w) {
+      w = new RateWindow(this.#buckets, cache === this.#logs);
+      w.head = Math.floor(atMs / this.#bucketMs);
+      w.histAt = atMs;
+      cache.set(flat(key), w);
+    }
+    this.#roll(w, atMs);
+    return w;
+  }
+
+  /** The slot of atMs in the ring, or -1 when it is older than the long window. */
+  #slot(w: RateWindow, atMs: number): number {
+    const b = Math.floor(atMs / this.#bucketMs);
+    if (b <= w.head - this.#buckets) return -1;
+    return ((b % this.#buckets) + this.#buckets) % this.#buckets;
+  }
+
+  /** Moves the ring forward to atMs; buckets that leave it join the baseline unless they tripped. */
+  #roll(w: RateWindow, atMs: number): void {
+    const b = Math.floor(atMs / this.#bucketMs);
+    if (b <= w.head) return;
+    const steps = Math.min(b - w.head, this.#buckets);
+    const minutes = this.#bucketMs / 60_000;
+    for (let s = 1; s <= steps; s++) {
+      const i = (((w.head + s) % this.#buckets) + this.#buckets) % this.#buckets;
+      // Logs: the baseline's denominator is minutes observed (a per-minute rate).
+      if (!w.tripped[i]) this.#toHistory(w, w.k[i]!, w.perMinute ? minutes : w.n[i]!, atMs);
+      w.k[i] = 0;
+      w.n[i] = 0;
+      w.tripped[i] = 0;
+    }
+    if (w.perMinute && b - w.head > this.#buckets)
+      this.#toHistory(w, 0, (b - w.head - this.#buckets) * minutes, atMs);
+    w.head = b;
+  }
+
+  #toHistory(w: RateWindow, k: number, n: number, atMs: number): void {
+    this.#decayed(w, atMs);
+    w.histK += k;
+    w.histN += n;
+  }
+
+  /** The baseline counts decayed to atMs (half-life floors.baselineHalfLife). */
+  #decayed(w: RateWindow, atMs: number): { k: number; n: number } {
+    if (atMs > w.histAt) {
+      const f = 0.5 ** ((atMs - w.histAt) / this.#cfg.baselineHalfLife);
+      w.histK *= f;
+      w.histN *= f;
+      w.histAt = atMs;
+    }
+    return { k: w.histK, n: w.histN };
+  }
+
+  #sums2(w: RateWindow): { k: number; n: number; ks: number; ns: number } {
+    let k = 0;
+    let n = 0;
+    let ks = 0;
+    let ns = 0;
+    for (let s = 0; s < this.#buckets; s++) {
+      const i = (((w.head - s) % this.#buckets) + this.#buckets) % this.#buckets;
+      k += w.k[i]!;
+      n += w.n[i]!;
+      if (s < this.#shortBuckets) {
+        ks += w.k[i]!;
+        ns += w.n[i]!;
+      }
+    }
+    return { k, n, ks, ns };
+  }
+
+  /** A departure: its buckets stay out of the baseline, and the verdict holds for the head bucket. */
+  #trip(w: RateWindow, above: boolean): boolean {
+    if (!above) return false;
+    w.tripped.fill(1);
+    w.aboveAt = w.head;
+    return true;
+  }
+}
