@@ -5,7 +5,14 @@ import { describeError, KubetriageError } from '../core/errors.ts';
 import { AnomalyDetector } from './anomaly.ts';
 import type { Clock } from './clock.ts';
 import { WindowDedup } from './dedup.ts';
-import { fromContainer, fromEvent, fromFinding, fromLog, fromSpanError } from './incidents/from-signal.ts';
+import {
+  fromContainer,
+  fromEvent,
+  fromFinding,
+  fromLog,
+  fromPodStatus,
+  fromSpanError,
+} from './incidents/from-signal.ts';
 import { type ContextSink, IncidentGrouper } from './incidents/grouper.ts';
 import type { IncidentScope } from './incidents/incident.ts';
 import type { NormaliseContext } from './normalise/context.ts';
@@ -13,12 +20,12 @@ import { normaliseLogs } from './normalise/logs.ts';
 import { normaliseMetrics } from './normalise/metrics.ts';
 import { normaliseTraces } from './normalise/traces.ts';
 import type { Hold, RecordSource } from './offsets.ts';
-import type { EventSignal, Signal, SignalSite } from './signals.ts';
+import type { Signal, SignalSite } from './signals.ts';
 import { SpanStats } from './span-stats.ts';
 import { decodeLogs } from './wire/decode-logs.ts';
 import { decodeMetrics } from './wire/decode-metrics.ts';
 import { decodeTraces } from './wire/decode-traces.ts';
-import type { WorkloadResolver } from './workload.ts';
+import type { EventFacts, PodStatusChange, WorkloadResolver } from './workload.ts';
 import { WORKLOAD_STATE_METRICS } from './workload-state.ts';
 
 export type SignalTopicKind = 'logs' | 'metrics' | 'traces';
@@ -31,6 +38,8 @@ export interface PipelineStats {
   duplicateEvents: number;
   /** Signals that say nothing is wrong (Normal events, healthy samples). */
   ignored: number;
+  /** Pod-status facts taken from enrichment (terminations, waiting reasons, unschedulable pods). */
+  podStatus: number;
 }
 
 /** Why a record goes to the dead-letter topic instead of the pipeline. */
@@ -56,6 +65,7 @@ export class Pipeline {
     signals: { event: 0, container: 0, metric: 0, span_error: 0, log: 0 },
     duplicateEvents: 0,
     ignored: 0,
+    podStatus: 0,
   };
   readonly dedup: WindowDedup;
   readonly anomalies: AnomalyDetector;
@@ -69,9 +79,12 @@ export class Pipeline {
   /** The record being processed; signals derived from it hold its offset. */
   #src: RecordSource | undefined;
   /** Enrichment rules: known-benign events are dropped (counted in stats.ignored). */
-  readonly #ignoreEvent: ((e: EventSignal) => string | undefined) | undefined;
+  readonly #ignoreEvent: ((e: EventFacts) => string | undefined) | undefined;
   /** The container state an ignored event reports is emitted right after it: dropped with it. */
   #ignoredEvent = false;
+  /** Enrichment's pod-status facts (informers and snapshots alike), taken as the clock reaches them. */
+  readonly #statusChanges: ((untilMs: number) => PodStatusChange[]) | undefined;
+  readonly #cluster: string;
 
   constructor(opts: PipelineOptions) {
     const { config, clock } = opts;
@@ -94,6 +107,8 @@ export class Pipeline {
     this.#spans = new SpanStats(config.spanBucket, config.spanMinSamples);
     this.grouper = new IncidentGrouper(config.grouping, clock, opts.sink, opts.trackHold, opts.resolver);
     this.#ignoreEvent = opts.resolver.ignoreEvent?.bind(opts.resolver);
+    this.#statusChanges = opts.resolver.statusChanges?.bind(opts.resolver);
+    this.#cluster = config.cluster;
     const onSignal = (s: Signal) => this.#onSignal(s);
     this.#ctx = {
       defaultCluster: config.cluster,
@@ -171,8 +186,45 @@ export class Pipeline {
 
   /** Closes span buckets and fires grouping timers that are due at the clock's current time. */
   tick(): void {
+    this.#takePodStatus();
     this.#spans.flush(this.#clock.now(), (s) => this.#onSignal(s));
     this.grouper.tick();
+  }
+
+  /**
+   * Pod status as the kubelet and scheduler wrote it (OOMKilled in lastState.terminated, a container
+   * waiting in CrashLoopBackOff, a pod unschedulable), in the status's own time order. No Kafka record
+   * carries these: they hold no offset.
+   */
+  #takePodStatus(): void {
+    if (!this.#statusChanges) return;
+    const now = this.#clock.now();
+    for (const c of this.#statusChanges(now)) {
+      this.stats.podStatus++;
+      const rule = this.#ignoreEvent?.({
+        namespace: c.namespace,
+        reason: c.reason,
+        objectKind: 'Pod',
+        objectName: c.pod,
+        message: c.message,
+      });
+      if (rule !== undefined) {
+        this.stats.ignored++;
+        continue;
+      }
+      const workload = this.#ctx.resolver.resolve(c.namespace, 'Pod', c.pod);
+      const scope = scopeOf({
+        cluster: this.#cluster,
+        namespace: c.namespace,
+        pod: c.pod,
+        node: c.node,
+        workload,
+      });
+      // The same fact through k8s_cluster's status metrics later is then a repeat, not a second count.
+      if (c.container)
+        this.dedup.seen(`c|${scope.cluster}|${c.namespace}|${c.pod}|${c.container}|${c.reason}`);
+      this.grouper.absorb(scope, fromPodStatus(c, now), undefined);
+    }
   }
 
   /** End of input (replay) or shutdown/revoke (run): everything pending is emitted now. */
@@ -249,5 +301,7 @@ function scopeOf(s: SignalSite): IncidentScope {
     cluster: s.cluster,
     namespace: s.namespace,
     workload: s.workload ?? { kind: 'Namespace', name: s.namespace || '(cluster)' },
+    environment: s.environment,
+    environmentSource: s.environmentSource,
   };
 }
