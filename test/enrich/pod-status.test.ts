@@ -11,10 +11,12 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { TriageChain } from '../../src/agents/index.ts';
 import type { TriageReport } from '../../src/agents/report.ts';
+import { snapshotResolver } from '../../src/cli/snapshot-resolver.ts';
 import { type Config, validateConfig } from '../../src/core/config.ts';
 import { createEnrichment, type Enrichment, loadObjects } from '../../src/enrich/index.ts';
 import { k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
+import { getScenario } from '../../src/sim/scenarios/index.ts';
 import { type CapturedRecord, formatCaptureLine } from '../../src/stream/capture.ts';
 import { ManualClock } from '../../src/stream/clock.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
@@ -270,6 +272,24 @@ describe('enrich: pod status as the kubelet reports it', () => {
     assert.equal(checkout.hypotheses[0]?.cause, 'oom');
     const second = await run(process.execPath, args);
     assert.equal(second.stdout, first.stdout, 'replay output is deterministic');
+  });
+});
+
+describe('scenario oom-status-only', () => {
+  it('no record says OOM; the snapshot’s pod status does, and the diagnosis is oom (crash_loop without it)', async () => {
+    const run = getScenario('oom-status-only').generate({ seed: 1 });
+    for (const r of run.records)
+      assert.ok(!Buffer.from(r.value ?? []).includes('OOMKilled'), 'a record says OOMKilled');
+    const config = validateConfig({});
+    const chain = new TriageChain({ config: config.agents });
+    const judge = async (resolver: WorkloadResolver) => {
+      const { docs } = await contextsOf(run.records, resolver, config);
+      const doc = docs.filter((d) => d.scope.workload.name === 'payments').at(-1);
+      assert.ok(doc, 'a payments incident');
+      return (await chain.triage(doc)).hypotheses[0]?.cause;
+    };
+    assert.equal(await judge(snapshotResolver(run.snapshot)), 'oom');
+    assert.equal(await judge(snapshotResolver(undefined)), 'crash_loop');
   });
 });
 

@@ -75,6 +75,7 @@ describe('scenario library', () => {
         'capacity',
         'noise-only',
         'canary',
+        'oom-status-only',
       ],
     );
     for (const s of all) {

@@ -1,5 +1,6 @@
 import { KubetriageError } from '../../core/errors.ts';
 import { Sim } from '../engine.ts';
+import type { ContainerMetricsConfig } from '../k8s-metrics.ts';
 import type { Scenario, ScenarioOptions, ScenarioRun, ScenarioTruth } from './types.ts';
 
 /** 2026-11-28T09:00:00Z: the default base time, so captures are byte-stable without options. */
@@ -25,6 +26,8 @@ export function defineScenario(def: {
   durationMs: number;
   truth: ScenarioTruth;
   build: (sim: Sim) => void;
+  /** k8s_cluster's container metrics, when the scenario models another Collector config. */
+  containerMetrics?: ContainerMetricsConfig;
 }): Scenario {
   const generate = (opts: ScenarioOptions = {}): ScenarioRun => {
     const start = parseStart(opts.start);
@@ -34,6 +37,7 @@ export function defineScenario(def: {
       start,
       durationMs: def.durationMs,
       collector: opts.collector,
+      ...(def.containerMetrics ? { containerMetrics: def.containerMetrics } : {}),
     });
     def.build(sim);
     sim.run();

@@ -15,6 +15,7 @@ import { missingConfig } from './missing-config.ts';
 import { nodePressure } from './node-pressure.ts';
 import { noiseOnly } from './noise-only.ts';
 import { oomRollout } from './oom-rollout.ts';
+import { oomStatusOnly } from './oom-status-only.ts';
 import { probeLatency } from './probe-latency.ts';
 import type { Scenario } from './types.ts';
 import { unschedulable } from './unschedulable.ts';
@@ -45,6 +46,7 @@ const SCENARIOS: readonly Scenario[] = [
   capacity,
   noiseOnly,
   canary,
+  oomStatusOnly,
 ];
 
 /** Every scenario, in a fixed order (a fresh array each call). */
