@@ -84,7 +84,11 @@ export class Pipeline {
   #ignoredEvent = false;
   /** Enrichment's pod-status facts (informers and snapshots alike), taken as the clock reaches them. */
   readonly #statusChanges: ((untilMs: number) => PodStatusChange[]) | undefined;
-  readonly #cluster: string;
+  /**
+   * The cluster the telemetry names (k8s.cluster.name, else `cluster`): pod status joins the incidents
+   * of the same cluster. One cluster per process, as enrichment watches one.
+   */
+  #cluster: string;
 
   constructor(opts: PipelineOptions) {
     const { config, clock } = opts;
@@ -234,6 +238,7 @@ export class Pipeline {
 
   #onSignal(s: Signal): void {
     this.stats.signals[s.type]++;
+    this.#cluster = s.cluster;
     const src = this.#src;
     switch (s.type) {
       case 'event': {

@@ -105,7 +105,13 @@ function enrichment(extra: Record<string, unknown> = {}): { e: Enrichment; confi
 }
 
 /** Records that only move the clock: checkout fully available, once a minute (what k8s_cluster sends). */
-function heartbeat(fromMs: number, minutes: number, ns = 'shop', deployment = 'checkout'): CapturedRecord[] {
+function heartbeat(
+  fromMs: number,
+  minutes: number,
+  ns = 'shop',
+  deployment = 'checkout',
+  resource: Record<string, string> = {},
+): CapturedRecord[] {
   const out: CapturedRecord[] = [];
   for (let i = 0; i <= minutes; i++) {
     const at = fromMs + i * 60_000;
@@ -118,7 +124,7 @@ function heartbeat(fromMs: number, minutes: number, ns = 'shop', deployment = 'c
       headers: {},
       value: metricsRecord([
         {
-          attrs: { 'k8s.namespace.name': ns, 'k8s.deployment.name': deployment },
+          attrs: { ...resource, 'k8s.namespace.name': ns, 'k8s.deployment.name': deployment },
           metrics: [gauge('k8s.deployment.desired', 3, at), gauge('k8s.deployment.available', 3, at)],
         },
       ]),
@@ -247,6 +253,21 @@ describe('enrich: pod status as the kubelet reports it', () => {
     // Control: the same telemetry without the cluster's pod status raises nothing.
     const plain = await contextsOf(heartbeat(T0, 10), createEnrichment(config.enrich).resolver, config);
     assert.equal(plain.docs.length, 0);
+  });
+
+  it("joins the incident of the telemetry's cluster (k8s.cluster.name), not a second one under the configured name", async () => {
+    const { e, config } = enrichment();
+    const items = cluster();
+    const [pod] = pods(items);
+    items[items.indexOf(pod!)] = oomKilled(pod!, T0 + 3 * 60_000);
+    loadObjects(items, e.store, e.projector);
+    const records = heartbeat(T0, 10, 'shop', 'checkout', { 'k8s.cluster.name': 'prod-eu-1' });
+    // The telemetry names its cluster; the pod status (no cluster of its own) joins that one.
+    const { docs } = await contextsOf(records, e.resolver, config);
+    assert.deepEqual(
+      [...new Set(docs.map((d) => `${d.scope.cluster}/${d.scope.workload.name}`))],
+      ['prod-eu-1/checkout'],
+    );
   });
 
   it('kubetriage replay --snapshot: a pod with lastState.terminated OOMKilled is diagnosed oom, deterministically', async () => {
