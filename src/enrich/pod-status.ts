@@ -149,7 +149,7 @@ export class PodStatusFeed {
   constructor(o: PodStatusFeedOptions) {
     this.#lookbackMs = o.lookbackMs;
     this.#maxQueued = o.maxQueued ?? 10_000;
-    this.#maxSeen = o.maxSeen ?? 100_000;
+    this.#maxSeen = o.maxSeen ?? 20_000;
   }
 
   /** The store's onPod hook: facts in `next` that `prev` did not show are queued. */
