@@ -225,6 +225,38 @@ describe('enrich: pod status as the kubelet reports it', () => {
     );
   });
 
+  it('malformed status (wrong types, unreadable times, no arrays) projects without throwing; unknown times stay unknown', () => {
+    const { e } = enrichment();
+    const items = cluster();
+    const [pod] = pods(items);
+    loadObjects(items, e.store, e.projector);
+    const bad = structuredClone(pod!);
+    delete bad.metadata.creationTimestamp;
+    bad.status = {
+      phase: 7,
+      conditions: 'nope',
+      containerStatuses: [
+        {
+          name: 'app',
+          restartCount: 'many',
+          state: { waiting: { reason: 'CreateContainerConfigError', message: { not: 'a string' } } },
+          lastState: { terminated: { reason: 'OOMKilled', exitCode: '137', finishedAt: 'yesterday' } },
+        },
+        null,
+      ],
+    };
+    e.store.apply('MODIFIED', e.projector.project('Pod', bad)!);
+    const facts = e.resolver.statusChanges(T0);
+    assert.deepEqual(
+      facts.map((f) => [f.kind, f.reason, f.exitCode, f.restarts, f.atMs]),
+      [
+        ['terminated', 'OOMKilled', null, 0, null],
+        ['waiting', 'CreateContainerConfigError', null, 0, null],
+      ],
+    );
+    for (const f of facts) assert.equal(typeof f.message, 'string');
+  });
+
   it('status only (no OOM event, no restart metric): the incident has the OOMKill, exit code 137, and the diagnosis is oom', async () => {
     const { e, config } = enrichment();
     const items = cluster();
