@@ -106,10 +106,9 @@ export function podFault(pod: SlimPod, atMs: number): PersistingFault | null {
         reason: 'unschedulable',
         detail: `pod ${f.pod} is Pending: ${f.reason}${f.message ? `: ${f.message}` : ''}`,
       };
-    return {
-      reason: 'waiting',
-      detail: `container ${f.container} of pod ${f.pod} is waiting: ${f.reason}${f.message ? `: ${f.message}` : ''}`,
-    };
+    // No waiting message: it changes with every back-off ("back-off 40s" → "1m20s") and each change
+    // would be a new revision of a quiet incident; the evidence carries it.
+    return { reason: 'waiting', detail: `container ${f.container} of pod ${f.pod} is waiting: ${f.reason}` };
   }
   if (pod.phase === 'Pending' && pod.createdMs && pod.createdMs <= atMs && !pod.node)
     return { reason: 'pending', detail: `pod ${pod.metadata.name} is Pending (not scheduled yet)` };
