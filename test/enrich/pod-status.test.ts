@@ -277,6 +277,12 @@ describe('enrich: pod status as the kubelet reports it', () => {
     );
     assert.equal(oom.at, iso(finished), 'the status’s own time, not the clock’s');
     assert.equal(doc.window.start, iso(finished));
+    // Quiet for 7 minutes, but the container is still backing off: open, and the context says why.
+    assert.equal(doc.status, 'open');
+    assert.deepEqual(doc.persisting && [doc.persisting.reason, doc.persisting.detail], [
+      'waiting',
+      `container app of pod ${pod!.metadata.name} is waiting: CrashLoopBackOff`,
+    ]);
     const report = await new TriageChain({ config: config.agents }).triage(doc);
     assert.equal(report.hypotheses[0]?.cause, 'oom', JSON.stringify(report.hypotheses));
     assert.ok(report.hypotheses[0]?.evidence.includes(oom.id));
