@@ -19,8 +19,8 @@ import { type ChatMessage, type PromptLimits, renderContext } from './llm/prompt
 import { diagnosisFormat, executorFormat, triageFormat } from './llm/schemas.ts';
 import { type Valid, validateDiagnosis, validateExecutor, validateTriage } from './llm/validate.ts';
 import { type AgentMetrics, agentMetrics } from './metrics.ts';
-import { PatternSet } from './patterns.ts';
 import { compilePolicy, reasonFor, type ScaleCandidate, type ScalePolicy } from './policy.ts';
+import { ProductionRules } from './production.ts';
 import {
   type AgentName,
   type Fallback,
@@ -77,7 +77,7 @@ export function contextHash(doc: IncidentContextDoc): string {
 export class TriageChain {
   readonly metrics: AgentMetrics;
   readonly #defaultTeam: string;
-  readonly #production: PatternSet;
+  readonly #production: ProductionRules;
   readonly #rolloutWindowMs: number;
   readonly #dependencyLeadMs: number;
   readonly #policy: ScalePolicy;
@@ -91,7 +91,7 @@ export class TriageChain {
   constructor(opts: TriageChainOptions) {
     const c = opts.config;
     this.#defaultTeam = c.defaultTeam;
-    this.#production = new PatternSet(c.productionNamespaces);
+    this.#production = new ProductionRules(c);
     this.#rolloutWindowMs = c.rolloutWindow;
     this.#dependencyLeadMs = c.dependencyLead;
     this.#policy = compilePolicy(c.policy);
@@ -306,6 +306,7 @@ export class TriageChain {
       severity: d.triage.severity,
       team: d.triage.team,
       teamSource: d.triage.teamSource,
+      productionSource: d.triage.productionSource,
       impact: d.triage.impact,
       hypotheses: d.hypotheses,
       redHerrings: d.redHerrings,

@@ -89,6 +89,8 @@ export interface TriageReport {
   team: string;
   /** `context` (or the context's teamSource) when the context named the team, `default` otherwise. */
   teamSource: string;
+  /** Why impact.production is what it is: `config:…`, `label:…`, `resource:…`, `cluster:<name>`, `default:…`, `none`. */
+  productionSource: string;
   impact: Impact;
   hypotheses: Hypothesis[];
   redHerrings: RedHerring[];

@@ -1,19 +1,21 @@
 // Triage agent, rules engine: severity from blast radius, and the owning team.
 // Blast radius = how much of the workload is down × whether users see it × whether it is production.
 import type { ContextFacts } from './facts.ts';
-import type { PatternSet } from './patterns.ts';
+import type { ProductionRules } from './production.ts';
 import type { Impact, Severity } from './report.ts';
 
 export interface TriageResult {
   severity: Severity;
   team: string;
   teamSource: string;
+  /** Why production is what it is (production.ts). */
+  productionSource: string;
   impact: Impact;
 }
 
 export interface TriageRulesConfig {
   defaultTeam: string;
-  production: PatternSet;
+  production: ProductionRules;
 }
 
 export type ImpactLevel = 'outage' | 'major' | 'degraded' | 'limited';
@@ -35,7 +37,7 @@ export function impactLevel(f: ContextFacts, userFacing: boolean): ImpactLevel {
 
 export function triageRules(f: ContextFacts, cfg: TriageRulesConfig): TriageResult {
   const { scope } = f.doc;
-  const production = cfg.production.matches(scope.namespace);
+  const { production, source: productionSource } = cfg.production.judge(scope);
   // Server spans and the server latency / error-rate series only exist for workloads that serve requests.
   const userFacing = f.failures.some(
     (i) => i.tags.has('server_errors') || i.tags.has('latency') || i.tags.has('error_rate'),
@@ -57,13 +59,14 @@ export function triageRules(f: ContextFacts, cfg: TriageRulesConfig): TriageResu
     ...new Set((f.doc.related ?? []).filter((r) => r.relation === 'impact').map((r) => r.workload.name)),
   ].sort();
   if (callers.length) parts.push(`callers failing with it: ${callers.join(', ')}`);
-  parts.push(production ? 'production namespace' : 'non-production namespace');
+  parts.push(`${production ? 'production' : 'non-production'} (${productionSource})`);
 
   const team = scope.team ?? cfg.defaultTeam;
   return {
     severity: TABLE[row][level],
     team,
     teamSource: scope.team ? (scope.teamSource ?? 'context') : 'default',
+    productionSource,
     impact: {
       production,
       userFacing,

@@ -10,6 +10,7 @@ const KIND_LABEL: Record<string, string> = {
   span_errors: 'spans',
   rollout: 'rollout',
   log: 'log',
+  pod_status: 'status',
 };
 
 function hhmmss(iso: string): string {
@@ -45,6 +46,10 @@ export function renderIncident(doc: IncidentContextDoc, report: TriageReport | u
   out.push(
     `   incident ${doc.id}, revision ${doc.revision}, ${doc.status}; window ${doc.window.start} → ${doc.window.end}`,
   );
+  if (report)
+    out.push(`   ${report.impact.production ? 'production' : 'not production'} (${report.productionSource})`);
+  if (doc.status === 'open' && doc.persisting)
+    out.push(`   still open although quiet: ${wrap(doc.persisting.detail, 72, ' '.repeat(29))}`);
   if (doc.workloadState) {
     const s = doc.workloadState;
     const hpa = s.hpa ? `, HPA ${s.hpa.current ?? '?'}/${s.hpa.max ?? '?'} (current/max)` : '';

@@ -139,13 +139,70 @@ const kafkaSchema = z
 
 const patterns = (def: string[]) => z.array(z.string().min(1)).default(def);
 
+/** agents.productionNamespaces when not set: the weakest production source (see agents/production.ts). */
+export const DEFAULT_PRODUCTION_NAMESPACES = ['production', 'prod', 'prod-*', '*-prod', '*-production'];
+
 /** The agent chain (src/agents): triage, diagnosis, executor draft; rules always, a model when configured. */
 const agentsSchema = z
   .object({
     /** Team named when the context has none (enrichment fills scope.team from labels). */
     defaultTeam: z.string().min(1).default('unassigned'),
-    /** Namespaces (glob patterns, `*` and `?`) whose incidents count as production for severity. */
-    productionNamespaces: patterns(['production', 'prod', 'prod-*', '*-prod', '*-production']),
+    /**
+     * Namespaces (glob patterns, `*` and `?`) whose incidents count as production for severity. Set by
+     * you, it is asked first; left at this default, namespace labels, the resource attribute
+     * deployment.environment(.name) and the cluster name are asked before these patterns.
+     */
+    productionNamespaces: patterns(DEFAULT_PRODUCTION_NAMESPACES),
+    /** Environment values (namespace label / annotation, deployment.environment) meaning production. */
+    productionEnvironments: patterns(['production', 'prod', 'prd', 'live', 'prod-*', 'production-*']),
+    /** Environment values that are explicitly not production: never upgraded by a cluster name or pattern. */
+    nonProductionEnvironments: patterns([
+      'staging',
+      'stage',
+      'stg',
+      'dev',
+      'develop',
+      'development',
+      'test',
+      'testing',
+      'qa',
+      'uat',
+      'sandbox',
+      'preview',
+      'nonprod',
+      'non-prod',
+      'demo',
+    ]),
+    /** Cluster names that mean production (`k8s.cluster.name`, else `cluster`). */
+    productionClusters: patterns([
+      'prod',
+      'production',
+      'prod-*',
+      'prd-*',
+      '*-prod*',
+      '*-prd',
+      '*-prd-*',
+      '*-production*',
+    ]),
+    /** Cluster names that are explicitly not production. */
+    nonProductionClusters: patterns([
+      'staging*',
+      '*-staging*',
+      'stg-*',
+      '*-stg-*',
+      'dev',
+      'dev-*',
+      '*-dev',
+      '*-dev-*',
+      'test-*',
+      '*-test',
+      '*-test-*',
+      'qa-*',
+      '*-qa-*',
+      'sandbox*',
+      'kind-*',
+      'minikube',
+    ]),
     /** A rollout counts as a cause only when the failures start after it, within this long. */
     rolloutWindow: duration('30m'),
     /**
@@ -300,6 +357,21 @@ const enrichSchema = z
     teamLabels: z.array(z.string().min(1)).default(['team', 'app.kubernetes.io/part-of', 'owner']),
     /** Annotation keys naming the owning team, tried after the labels. */
     teamAnnotations: z.array(z.string().min(1)).default(['team', 'owner']),
+    /**
+     * Namespace label keys that may say the environment (production, staging, …), in order; `tier` last
+     * because it often names an application tier (frontend), which then says nothing.
+     */
+    environmentLabels: z
+      .array(z.string().min(1))
+      .default(['environment', 'env', 'kubernetes.io/environment', 'app.kubernetes.io/environment', 'tier']),
+    /** Namespace annotation keys that may say the environment, tried after the labels. */
+    environmentAnnotations: z.array(z.string().min(1)).default(['environment', 'env']),
+    /**
+     * Pod-status terminations (lastState.terminated) older than this when first seen are history: a
+     * first list reports every pod's last termination, however old. Current states (waiting,
+     * unschedulable) are reported whatever their age.
+     */
+    statusLookback: duration('15m'),
     /** A deleted pod (or ReplicaSet) still resolves this long, for its late signals. */
     tombstoneTtl: duration('5m'),
     maxTombstones: z.number().int().min(0).default(50_000),
@@ -360,6 +432,11 @@ export const configSchema = z
         groupWait: duration('30s'),
         groupInterval: duration('1m'),
         resolveTimeout: duration('5m'),
+        /**
+         * A quiet incident whose fault still shows in the cluster (a Pending or waiting pod, replicas
+         * missing) stays open; the cluster is asked again this often.
+         */
+        resolveRecheck: duration('1m'),
         /** Evidence items kept per incident; the rest are counted in stats.droppedEvidence. */
         maxEvidence: z.number().int().min(1).max(1000).default(50),
         maxOpenIncidents: z.number().int().min(1).default(10_000),

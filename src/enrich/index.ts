@@ -7,6 +7,7 @@ import type { EnrichConfig } from '../core/config.ts';
 import { ClusterWatch, type Delay, type EnrichLog } from './informers.ts';
 import { apiTransport } from './kube-api.ts';
 import { Projector } from './objects.ts';
+import { PodStatusFeed } from './pod-status.ts';
 import { ClusterResolver } from './resolver.ts';
 import { EnrichRules } from './rules.ts';
 import {
@@ -22,6 +23,7 @@ export { ClusterWatch, RESOURCES, ResourceInformer, realDelay } from './informer
 export { ApiError, apiTransport, kubeConfigFrom } from './kube-api.ts';
 export type { Kind, SlimObject, SlimPod } from './objects.ts';
 export { KINDS, Projector } from './objects.ts';
+export { PodStatusFeed, podFacts } from './pod-status.ts';
 export type { PodDetails, TeamInfo } from './resolver.ts';
 export { ClusterResolver } from './resolver.ts';
 export { EnrichRules, globTest } from './rules.ts';
@@ -35,19 +37,28 @@ export interface Enrichment {
   projector: Projector;
   rules: EnrichRules;
   resolver: ClusterResolver;
+  /** New pod-status facts, taken by the stream stage through `resolver.statusChanges`. */
+  podStatus: PodStatusFeed;
 }
 
 /** An empty cache with its resolver: answers by name patterns (plus rules) until something fills it. */
 export function createEnrichment(cfg: EnrichConfig, opts: { now?: () => number } = {}): Enrichment {
+  const podStatus = new PodStatusFeed({ lookbackMs: cfg.statusLookback });
   const store = new ClusterStore({
     tombstoneTtlMs: cfg.tombstoneTtl,
     maxTombstones: cfg.maxTombstones,
     ...(opts.now ? { now: opts.now } : {}),
+    onPod: (prev, next) => podStatus.observe(prev, next),
   });
-  const projector = new Projector({ teamLabels: cfg.teamLabels, teamAnnotations: cfg.teamAnnotations });
+  const projector = new Projector({
+    teamLabels: cfg.teamLabels,
+    teamAnnotations: cfg.teamAnnotations,
+    environmentLabels: cfg.environmentLabels,
+    environmentAnnotations: cfg.environmentAnnotations,
+  });
   const rules = new EnrichRules(cfg.rules);
-  const resolver = new ClusterResolver({ store, rules, maxRollouts: cfg.maxRollouts });
-  return { store, projector, rules, resolver };
+  const resolver = new ClusterResolver({ store, rules, maxRollouts: cfg.maxRollouts, feed: podStatus });
+  return { store, projector, rules, resolver, podStatus };
 }
 
 /** `--snapshot FILE`: the file's objects into the cache (replay). */

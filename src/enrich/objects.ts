@@ -62,6 +62,27 @@ export interface ContainerState {
   waiting: string;
   /** lastState.terminated.reason ('' when it never terminated). */
   lastTerminated: string;
+  /** Set only for a container that terminated or is waiting (most are running: null). */
+  trouble: ContainerTrouble | null;
+}
+
+/** The newest termination (state.terminated while down, else lastState.terminated) and the waiting message. */
+export interface ContainerTrouble {
+  /** Exit code of the newest termination, null when none. */
+  exitCode: number | null;
+  /** Its finishedAt (0 when unknown). */
+  finishedMs: number;
+  /** Its message (the termination log), cut short. */
+  terminatedMessage: string;
+  /** state.waiting.message, cut short: "Back-off pulling image …", "secret \"x\" not found". */
+  waitingMessage: string;
+}
+
+/** PodScheduled=False: why the scheduler cannot place the pod, and since when (0 unknown). */
+export interface Unscheduled {
+  reason: string;
+  message: string;
+  sinceMs: number;
 }
 
 interface SlimBase<K extends Kind> {
@@ -79,6 +100,10 @@ export interface SlimPod extends SlimBase<'Pod'> {
   node: string;
   phase: string;
   containers: readonly ContainerState[];
+  /** Set only while PodScheduled is False (most pods: null). */
+  unscheduled: Unscheduled | null;
+  /** Set only while the pod is not Ready: since when (Ready's lastTransitionTime) and status.startTime (0 unknown). */
+  notReady: { sinceMs: number; startedMs: number } | null;
   /** Memo of the resolver's answer, valid while `memoGen` equals the store's generation. */
   memo: { kind: string; name: string } | undefined;
   memoGen: number;
@@ -116,6 +141,8 @@ export interface SlimWorkload extends SlimBase<'Deployment' | 'StatefulSet' | 'D
   replicas: number;
   /** StatefulSet / DaemonSet: the ControllerRevision new pods get (status.updateRevision). */
   updateRevision: string;
+  /** status.availableReplicas (StatefulSet: readyReplicas); null when the status does not say. */
+  available: number | null;
 }
 
 export interface SlimService extends SlimBase<'Service'> {
@@ -131,6 +158,8 @@ export interface SlimNode extends SlimBase<'Node'> {
 
 export interface SlimNamespace extends SlimBase<'Namespace'> {
   team: readonly TeamTag[];
+  /** Labels / annotations that may say the environment (enrich.environmentLabels / …Annotations), in order. */
+  environment: readonly TeamTag[];
 }
 
 export type SlimObject = SlimPod | SlimReplicaSet | SlimWorkload | SlimService | SlimNode | SlimNamespace;
@@ -140,6 +169,10 @@ export interface ProjectorOptions {
   teamLabels: readonly string[];
   /** Annotation keys that may name a team, tried after the labels. */
   teamAnnotations: readonly string[];
+  /** Namespace label keys that may say the environment (production, staging, …), in order. */
+  environmentLabels?: readonly string[];
+  /** Namespace annotation keys that may say the environment, tried after the labels. */
+  environmentAnnotations?: readonly string[];
 }
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -160,6 +193,8 @@ type Raw = any;
 export class Projector {
   readonly #teamLabels: readonly string[];
   readonly #teamAnnotations: readonly string[];
+  readonly #envLabels: readonly string[];
+  readonly #envAnnotations: readonly string[];
   readonly #strings = new Map<string, string>();
   readonly #labelSets = new Map<string, Labels>();
   readonly #maxInterned: number;
@@ -167,6 +202,8 @@ export class Projector {
   constructor(opts: ProjectorOptions, maxInterned = 100_000) {
     this.#teamLabels = opts.teamLabels;
     this.#teamAnnotations = opts.teamAnnotations;
+    this.#envLabels = opts.environmentLabels ?? [];
+    this.#envAnnotations = opts.environmentAnnotations ?? [];
     this.#maxInterned = maxInterned;
   }
 
@@ -206,6 +243,7 @@ export class Projector {
           metadata: this.#meta(md),
           createdMs: time(md.creationTimestamp),
           team: this.#team(md),
+          environment: this.#tags(md, this.#envLabels, this.#envAnnotations),
         };
     }
   }
@@ -255,12 +293,16 @@ export class Projector {
   }
 
   #team(md: Raw): readonly TeamTag[] {
+    return this.#tags(md, this.#teamLabels, this.#teamAnnotations);
+  }
+
+  #tags(md: Raw, labels: readonly string[], annotations: readonly string[]): readonly TeamTag[] {
     const out: TeamTag[] = [];
-    for (const key of this.#teamLabels) {
+    for (const key of labels) {
       const v = md.labels?.[key];
       if (typeof v === 'string' && v !== '') out.push({ from: 'label', key, value: this.s(v) });
     }
-    for (const key of this.#teamAnnotations) {
+    for (const key of annotations) {
       const v = md.annotations?.[key];
       if (typeof v === 'string' && v !== '') out.push({ from: 'annotation', key, value: this.s(clip(v)) });
     }
@@ -292,14 +334,38 @@ export class Projector {
     for (const c of arr(raw.spec?.containers)) {
       const name = str(c?.name);
       const st = statuses.get(name);
+      // The container is down right now (state.terminated) or ran again since (lastState.terminated).
+      const term = st?.state?.terminated ?? st?.lastState?.terminated;
+      const waiting = st?.state?.waiting;
       containers.push({
         name: this.s(name),
         image: this.s(str(c?.image)),
         restarts: typeof st?.restartCount === 'number' ? st.restartCount : 0,
         ready: st?.ready === true,
-        waiting: this.s(str(st?.state?.waiting?.reason)),
-        lastTerminated: this.s(str(st?.lastState?.terminated?.reason)),
+        waiting: this.s(str(waiting?.reason)),
+        lastTerminated: this.s(str(term?.reason)),
+        trouble:
+          term || waiting
+            ? {
+                exitCode: typeof term?.exitCode === 'number' ? term.exitCode : null,
+                finishedMs: time(term?.finishedAt),
+                terminatedMessage: clip(str(term?.message)),
+                waitingMessage: clip(str(waiting?.message)),
+              }
+            : null,
       });
+    }
+    let unscheduled: Unscheduled | null = null;
+    let notReady: SlimPod['notReady'] = null;
+    for (const cond of arr(raw.status?.conditions)) {
+      if (cond?.type === 'PodScheduled' && cond.status === 'False')
+        unscheduled = {
+          reason: this.s(str(cond.reason)),
+          message: clip(str(cond.message)),
+          sinceMs: time(cond.lastTransitionTime),
+        };
+      else if (cond?.type === 'Ready' && cond.status === 'False')
+        notReady = { sinceMs: time(cond.lastTransitionTime), startedMs: time(raw.status?.startTime) };
     }
     return {
       kind: 'Pod',
@@ -311,6 +377,8 @@ export class Projector {
       node: this.s(str(raw.spec?.nodeName)),
       phase: this.s(str(raw.status?.phase)),
       containers,
+      unscheduled,
+      notReady,
       memo: undefined,
       memoGen: -1,
     };
@@ -349,6 +417,8 @@ export class Projector {
       templateManager: this.#manager(md.managedFields, TEMPLATE),
       replicas: typeof raw.spec?.replicas === 'number' ? raw.spec.replicas : 1,
       updateRevision: this.s(str(raw.status?.updateRevision)),
+      available:
+        num(raw.status?.availableReplicas) ?? (raw.status ? (num(raw.status.readyReplicas) ?? 0) : null),
     };
   }
 
@@ -383,6 +453,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 function arr(v: unknown): readonly Raw[] {

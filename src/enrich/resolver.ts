@@ -7,13 +7,16 @@ import type { KeyValue } from '../stream/wire/otlp-model.ts';
 import {
   type EventFacts,
   NamePatternResolver,
+  type PersistingFault,
   type PodRevision,
+  type PodStatusChange,
   resolveByName,
   type WorkloadDetails,
   type WorkloadResolver,
   type WorkloadRollout,
 } from '../stream/workload.ts';
 import type { Condition, Labels, OwnerRef, SlimReplicaSet, SlimWorkload, TeamTag } from './objects.ts';
+import { type PodStatusFeed, podFault } from './pod-status.ts';
 import type { EnrichRules } from './rules.ts';
 import type { ClusterStore } from './store.ts';
 
@@ -24,6 +27,8 @@ export interface ClusterResolverOptions {
   fallback?: WorkloadResolver;
   /** Revisions kept in a timeline (newest first). */
   maxRollouts?: number;
+  /** New pod-status facts (terminations, waiting reasons, unschedulable) for the stream stage. */
+  feed?: PodStatusFeed | undefined;
 }
 
 export interface TeamInfo {
@@ -51,9 +56,11 @@ export class ClusterResolver implements WorkloadResolver {
   readonly #rules: EnrichRules | undefined;
   readonly #fallback: WorkloadResolver;
   readonly #maxRollouts: number;
+  readonly #feed: PodStatusFeed | undefined;
 
   constructor(o: ClusterResolverOptions) {
     this.#store = o.store;
+    this.#feed = o.feed;
     this.#rules = o.rules && !o.rules.empty ? o.rules : undefined;
     this.#fallback = o.fallback ?? new NamePatternResolver();
     this.#maxRollouts = o.maxRollouts ?? 10;
@@ -75,8 +82,47 @@ export class ClusterResolver implements WorkloadResolver {
   describe(namespace: string, workload: WorkloadRef): WorkloadDetails | undefined {
     const { team, teamSource } = this.team(namespace, workload);
     const rollouts = workload.kind === 'Deployment' ? this.rollouts(namespace, workload.name) : [];
-    if (team === null && rollouts.length === 0) return undefined;
-    return { team, teamSource, rollouts };
+    const env = this.#store.namespace(namespace)?.environment[0];
+    if (team === null && rollouts.length === 0 && !env) return undefined;
+    const details: WorkloadDetails = { team, teamSource, rollouts };
+    if (env)
+      details.environment = { value: env.value, source: `${env.from}:${env.key} on Namespace/${namespace}` };
+    return details;
+  }
+
+  statusChanges(untilMs: number): PodStatusChange[] {
+    return this.#feed ? this.#feed.take(untilMs) : [];
+  }
+
+  /**
+   * The workload's fault as the cluster shows it at `atMs`: a pod Pending or unschedulable, a container
+   * waiting in CrashLoopBackOff / ImagePullBackOff / CreateContainerConfigError…, or fewer replicas
+   * available than desired. Undefined when the cache knows neither the workload nor any of its pods.
+   */
+  currentFault(namespace: string, workload: WorkloadRef, atMs: number): PersistingFault | null | undefined {
+    let known = false;
+    for (const pod of this.#store.podsIn(namespace)) {
+      const owner = this.resolve(namespace, 'Pod', pod.metadata.name);
+      if (owner?.kind !== workload.kind || owner.name !== workload.name) continue;
+      known = true;
+      if (pod.createdMs > atMs) continue;
+      const fault = podFault(pod, atMs);
+      if (fault) return fault;
+    }
+    const w = this.#store.workload(workload.kind, namespace, workload.name);
+    if (w) {
+      known = true;
+      if (
+        (w.kind === 'Deployment' || w.kind === 'StatefulSet') &&
+        w.available !== null &&
+        w.available < w.replicas
+      )
+        return {
+          reason: 'unavailable',
+          detail: `${w.available} of ${w.replicas} replicas of ${w.kind}/${w.metadata.name} available`,
+        };
+    }
+    return known ? null : undefined;
   }
 
   podRevision(namespace: string, pod: string): PodRevision | undefined {
@@ -185,7 +231,13 @@ export class ClusterResolver implements WorkloadResolver {
           }
         : null,
       phase: p.phase,
-      containers: p.containers.map(({ ready: _r, ...c }) => ({ ...c })),
+      containers: p.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        restarts: c.restarts,
+        waiting: c.waiting,
+        lastTerminated: c.lastTerminated,
+      })),
       deleted: this.#store.isTombstone(p),
     };
   }

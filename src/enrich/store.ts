@@ -20,6 +20,8 @@ export interface StoreOptions {
   /** Tombstones kept at most; the oldest go first. */
   maxTombstones: number;
   now?: () => number;
+  /** Told of every pod added or changed (with its previous version): where pod status becomes signals. */
+  onPod?: (prev: SlimPod | undefined, next: SlimPod) => void;
 }
 
 export interface StoreStats {
@@ -65,6 +67,7 @@ export class ClusterStore {
   readonly #ttl: number;
   readonly #maxTombstones: number;
   readonly #now: () => number;
+  readonly #onPod: StoreOptions['onPod'];
   #added = 0;
   #modified = 0;
   #deleted = 0;
@@ -78,6 +81,7 @@ export class ClusterStore {
     this.#ttl = opts.tombstoneTtlMs;
     this.#maxTombstones = opts.maxTombstones;
     this.#now = opts.now ?? Date.now;
+    this.#onPod = opts.onPod;
   }
 
   /** The single entry point for every change, live or from a snapshot. */
@@ -102,9 +106,11 @@ export class ClusterStore {
           byName = new Map();
           this.#pods.set(ns, byName);
         }
-        if (!byName.has(name)) this.#podCount++;
+        const prev = byName.get(name);
+        if (!prev) this.#podCount++;
         byName.set(name, obj);
         if (this.#tombstones.size) this.#tombstones.delete(`Pod|${k}`);
+        this.#onPod?.(prev, obj);
         return;
       }
       case 'ReplicaSet': {
@@ -207,6 +213,11 @@ export class ClusterStore {
   *servedWorkloads(ns: string): Generator<SlimWorkload> {
     for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const)
       for (const w of this.#workloads[kind].values()) if (w.metadata.namespace === ns) yield w;
+  }
+
+  /** The live pods of a namespace. */
+  podsIn(ns: string): Iterable<SlimPod> {
+    return this.#pods.get(ns)?.values() ?? [];
   }
 
   services(ns: string): Iterable<SlimService> {

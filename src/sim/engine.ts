@@ -29,7 +29,12 @@ import {
   type ResourceItem,
 } from './collector.ts';
 import { type K8sEvent, k8sEventResourceLogs } from './k8s-events.ts';
-import { clusterScrape, kubeletScrape } from './k8s-metrics.ts';
+import {
+  type ContainerMetricsConfig,
+  clusterScrape,
+  kubeletScrape,
+  MODELLED_CONTAINER_METRICS,
+} from './k8s-metrics.ts';
 import { Prng } from './prng.ts';
 
 export const SEC = 1000;
@@ -67,6 +72,8 @@ export interface SimOptions {
   scrapeMs?: number;
   /** The seeded background of a healthy cluster (scenarios/background.ts); off when undefined. */
   background?: BackgroundSpec;
+  /** Which container metrics k8s_cluster sends (default: status reason, last-terminated reason, restarts). */
+  containerMetrics?: ContainerMetricsConfig;
 }
 
 /** What the background layer may touch: workloads and nodes the scenario's truth is about are left alone. */
@@ -127,6 +134,7 @@ export class Sim {
   readonly noise: Prng;
   readonly collector: CollectorOptions;
   readonly scrapeMs: number;
+  readonly containerMetrics: ContainerMetricsConfig;
   now: number;
   readonly #items: ResourceItem[] = [];
   readonly #queue: Task[] = [];
@@ -156,6 +164,7 @@ export class Sim {
     this.cluster = new ClusterModel(this.structure.fork('cluster'));
     this.collector = { ...DEFAULT_COLLECTOR, ...(o.collector ?? {}) };
     this.scrapeMs = o.scrapeMs ?? 60_000;
+    this.containerMetrics = o.containerMetrics ?? MODELLED_CONTAINER_METRICS;
   }
 
   /** Absolute time of an offset from the scenario start. */
@@ -304,7 +313,7 @@ export class Sim {
     const receiverStart = this.start - this.structure.int(2, 20) * 3600_000;
     const phase = this.noise.int(1000, 9000);
     this.every(phase, this.scrapeMs, (now) => {
-      for (const payload of clusterScrape(this.cluster, now, receiverStart))
+      for (const payload of clusterScrape(this.cluster, now, receiverStart, this.containerMetrics))
         this.#items.push({ signal: 'metrics', arriveMs: now + 150, payload, size: countPoints(payload) });
     });
     this.every(phase + this.noise.int(3000, 12_000), this.scrapeMs, (now) => {

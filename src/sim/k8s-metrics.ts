@@ -27,6 +27,23 @@ const KUBELET_SCOPE = {
 };
 const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.18.0';
 
+/**
+ * Which container metrics k8s_cluster sends. The default above (status reason and last-terminated
+ * reason enabled) is what most scenarios model; the Collector's own defaults leave both off, and a
+ * cluster may not report container restarts at all: then only pod status says why a container died.
+ */
+export interface ContainerMetricsConfig {
+  statusReason: boolean;
+  lastTerminatedReason: boolean;
+  restarts: boolean;
+}
+
+export const MODELLED_CONTAINER_METRICS: ContainerMetricsConfig = {
+  statusReason: true,
+  lastTerminatedReason: true,
+  restarts: true,
+};
+
 export const STATUS_REASONS = [
   'Completed',
   'ContainerCannotRun',
@@ -70,10 +87,15 @@ function resource(
 }
 
 /** One k8s_cluster collection: every container, pod, Deployment, ReplicaSet, set, HPA and node. */
-export function clusterScrape(c: ClusterModel, at: number, receiverStart: number): Record<string, unknown>[] {
+export function clusterScrape(
+  c: ClusterModel,
+  at: number,
+  receiverStart: number,
+  cm: ContainerMetricsConfig = MODELLED_CONTAINER_METRICS,
+): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const p of c.pods()) {
-    for (const ct of p.node ? p.containers : []) out.push(containerMetrics(p, ct, at, receiverStart));
+    for (const ct of p.node ? p.containers : []) out.push(containerMetrics(p, ct, at, receiverStart, cm));
     out.push(
       resource(
         {
@@ -167,14 +189,15 @@ function containerMetrics(
   ct: ContainerModel,
   at: number,
   start: number,
+  cm: ContainerMetricsConfig,
 ): Record<string, unknown> {
   const img = ct.image();
   const metrics: Metric[] = [
     gaugeInt('k8s.container.memory_limit', 'By', ct.spec.memLimit, at, start),
     gaugeInt('k8s.container.ready', '', ct.ready ? 1 : 0, at, start),
-    gaugeInt('k8s.container.restarts', '{restart}', ct.restartCount, at, start),
   ];
-  const reason = ct.statusReason();
+  if (cm.restarts) metrics.push(gaugeInt('k8s.container.restarts', '{restart}', ct.restartCount, at, start));
+  const reason = cm.statusReason ? ct.statusReason() : undefined;
   if (reason !== undefined) {
     metrics.push({
       name: 'k8s.container.status.reason',
@@ -197,7 +220,7 @@ function containerMetrics(
       'container.image.name': img.name,
       'container.image.tag': img.tag,
       'k8s.container.name': ct.spec.name,
-      'k8s.container.status.last_terminated_reason': ct.last?.reason,
+      'k8s.container.status.last_terminated_reason': cm.lastTerminatedReason ? ct.last?.reason : undefined,
       'k8s.namespace.name': p.namespace,
       'k8s.node.name': p.node,
       'k8s.pod.name': p.name,

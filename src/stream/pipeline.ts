@@ -7,7 +7,14 @@ import type { Clock } from './clock.ts';
 import { WindowDedup } from './dedup.ts';
 import { type FloorClass, NoiseFloors } from './floors.ts';
 import type { EvidenceUpdate } from './incidents/evidence.ts';
-import { fromContainer, fromEvent, fromFinding, fromLog, fromSpanError } from './incidents/from-signal.ts';
+import {
+  fromContainer,
+  fromEvent,
+  fromFinding,
+  fromLog,
+  fromPodStatus,
+  fromSpanError,
+} from './incidents/from-signal.ts';
 import { type ContextSink, IncidentGrouper } from './incidents/grouper.ts';
 import { type IncidentScope, scopeKey } from './incidents/incident.ts';
 import { LogClassifier } from './log-class.ts';
@@ -17,12 +24,12 @@ import { normaliseLogs } from './normalise/logs.ts';
 import { normaliseMetrics } from './normalise/metrics.ts';
 import { normaliseTraces } from './normalise/traces.ts';
 import type { Hold, RecordSource } from './offsets.ts';
-import type { EventSignal, Signal, SignalSite } from './signals.ts';
+import type { Signal, SignalSite } from './signals.ts';
 import { ERROR_RATE, SpanStats } from './span-stats.ts';
 import { decodeLogs } from './wire/decode-logs.ts';
 import { decodeMetrics } from './wire/decode-metrics.ts';
 import { decodeTraces } from './wire/decode-traces.ts';
-import type { WorkloadResolver } from './workload.ts';
+import type { EventFacts, PodStatusChange, WorkloadResolver } from './workload.ts';
 import { WORKLOAD_STATE_METRICS } from './workload-state.ts';
 
 export type SignalTopicKind = 'logs' | 'metrics' | 'traces';
@@ -35,6 +42,8 @@ export interface PipelineStats {
   duplicateEvents: number;
   /** Signals that say nothing is wrong (Normal events, healthy samples). */
   ignored: number;
+  /** Pod-status facts taken from enrichment (terminations, waiting reasons, unschedulable pods). */
+  podStatus: number;
 }
 
 /** Why a record goes to the dead-letter topic instead of the pipeline. */
@@ -60,6 +69,7 @@ export class Pipeline {
     signals: { event: 0, container: 0, metric: 0, span_error: 0, log: 0 },
     duplicateEvents: 0,
     ignored: 0,
+    podStatus: 0,
   };
   readonly dedup: WindowDedup;
   readonly anomalies: AnomalyDetector;
@@ -74,9 +84,16 @@ export class Pipeline {
   /** The record being processed; signals derived from it hold its offset. */
   #src: RecordSource | undefined;
   /** Enrichment rules: known-benign events are dropped (counted in stats.ignored). */
-  readonly #ignoreEvent: ((e: EventSignal) => string | undefined) | undefined;
+  readonly #ignoreEvent: ((e: EventFacts) => string | undefined) | undefined;
   /** The container state an ignored event reports is emitted right after it: dropped with it. */
   #ignoredEvent = false;
+  /** Enrichment's pod-status facts (informers and snapshots alike), taken as the clock reaches them. */
+  readonly #statusChanges: ((untilMs: number) => PodStatusChange[]) | undefined;
+  /**
+   * The cluster the telemetry names (k8s.cluster.name, else `cluster`): pod status joins the incidents
+   * of the same cluster. One cluster per process, as enrichment watches one.
+   */
+  #cluster: string;
 
   constructor(opts: PipelineOptions) {
     const { config, clock } = opts;
@@ -109,6 +126,8 @@ export class Pipeline {
     this.floors = new NoiseFloors(config.floors);
     const floors = this.floors;
     const logClasses = new LogClassifier(config.floors.logPatterns);
+    this.#statusChanges = opts.resolver.statusChanges?.bind(opts.resolver);
+    this.#cluster = config.cluster;
     const onSignal = (s: Signal) => this.#onSignal(s);
     this.#ctx = {
       defaultCluster: config.cluster,
@@ -188,8 +207,53 @@ export class Pipeline {
 
   /** Closes span buckets and fires grouping timers that are due at the clock's current time. */
   tick(): void {
+    this.#takePodStatus();
     this.#spans.flush(this.#clock.now(), (s) => this.#onSignal(s));
     this.grouper.tick();
+  }
+
+  /**
+   * Pod status as the kubelet and scheduler wrote it (OOMKilled in lastState.terminated, a container
+   * waiting in CrashLoopBackOff, a pod unschedulable), in the status's own time order. No Kafka record
+   * carries these: they hold no offset.
+   */
+  #takePodStatus(): void {
+    if (!this.#statusChanges) return;
+    const now = this.#clock.now();
+    for (const c of this.#statusChanges(now)) {
+      this.stats.podStatus++;
+      const rule = this.#ignoreEvent?.({
+        namespace: c.namespace,
+        reason: c.reason,
+        objectKind: 'Pod',
+        objectName: c.pod,
+        message: c.message,
+      });
+      if (rule !== undefined) {
+        this.stats.ignored++;
+        continue;
+      }
+      const workload = this.#ctx.resolver.resolve(c.namespace, 'Pod', c.pod);
+      const scope = scopeOf({
+        cluster: this.#cluster,
+        namespace: c.namespace,
+        pod: c.pod,
+        node: c.node,
+        workload,
+      });
+      // The same fact through k8s_cluster's status metrics later is then a repeat, not a second count.
+      if (c.container)
+        this.dedup.seen(`c|${scope.cluster}|${c.namespace}|${c.pod}|${c.container}|${c.reason}`);
+      // Through the same floors as telemetry: a pod that restarted once (lastState.terminated: Error)
+      // is background; OOMKilled, a back-off, a config error or an unschedulable pod open at once.
+      const u = fromPodStatus(c, now);
+      if (c.kind === 'unschedulable' || this.floors.isDecisiveContainerReason(c.reason))
+        this.#admit(scope, u, undefined, 'decisive', true);
+      else {
+        const series = `${scopeKey(scope)}|${c.pod}|${c.container}`;
+        this.#admit(scope, u, undefined, 'restarts', this.floors.restartsAbove(series, u.atMs, 1));
+      }
+    }
   }
 
   /** End of input (replay) or shutdown/revoke (run): everything pending is emitted now. */
@@ -199,6 +263,7 @@ export class Pipeline {
 
   #onSignal(s: Signal): void {
     this.stats.signals[s.type]++;
+    this.#cluster = s.cluster;
     const src = this.#src;
     const floors = this.floors;
     switch (s.type) {
@@ -388,5 +453,7 @@ function scopeOf(s: SignalSite): IncidentScope {
     cluster: s.cluster,
     namespace: s.namespace,
     workload: s.workload ?? { kind: 'Namespace', name: s.namespace || '(cluster)' },
+    environment: s.environment,
+    environmentSource: s.environmentSource,
   };
 }

@@ -375,6 +375,20 @@ export class StreamService {
         [{ result: 'dropped' }, p.floors.stats.dropped],
       ],
     );
+    counterFromStats(
+      registry,
+      'kubetriage_resolve_deferred_total',
+      'Quiet incidents kept open because the fault still shows (a Pending or waiting pod, replicas missing), by reason',
+      ['reason'],
+      () => Object.entries(p.grouper.stats.deferred).map(([reason, v]) => [{ reason }, v]),
+    );
+    counterFromStats(
+      registry,
+      'kubetriage_pod_status_signals_total',
+      'Pod-status facts taken from enrichment (terminations, waiting reasons, unschedulable pods)',
+      [],
+      () => [[{}, p.stats.podStatus]],
+    );
     gaugeFrom(registry, 'kubetriage_incidents_open', 'Incidents currently open', [], () => [
       [{}, p.grouper.open],
     ]);

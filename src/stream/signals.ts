@@ -16,6 +16,9 @@ export interface SignalSite {
   node: string;
   /** Resolved workload, or undefined when nothing identifies one. */
   workload: WorkloadRef | undefined;
+  /** The resource's deployment.environment(.name), when it has one, and which attribute said so. */
+  environment?: string;
+  environmentSource?: string;
 }
 
 interface SignalBase extends SignalSite {

@@ -26,6 +26,48 @@ export interface WorkloadResolver {
   serviceWorkloads?(namespace: string, service: string): WorkloadRef[] | undefined;
   /** The label of the configured rule that marks this event as known-benign, or undefined. */
   ignoreEvent?(event: EventFacts): string | undefined;
+  /**
+   * What the kubelet and scheduler reported in pod status (terminations, waiting reasons, PodScheduled
+   * False) since the last call, up to `untilMs` by the status's own times (later ones wait: a replay
+   * never sees the future). Informers and snapshots fill it the same way (src/enrich/pod-status.ts).
+   */
+  statusChanges?(untilMs: number): PodStatusChange[];
+  /**
+   * Whether the workload's fault still shows in the cluster at `atMs` (a Pending or waiting pod,
+   * fewer replicas available than desired): null when the cluster shows it healthy, undefined when
+   * the cluster does not know the workload.
+   */
+  currentFault?(namespace: string, workload: WorkloadRef, atMs: number): PersistingFault | null | undefined;
+}
+
+/** One fact from a pod's status, with the status's own time. */
+export interface PodStatusChange {
+  /** `terminated` (state or lastState), `waiting` (state.waiting), `unschedulable` (PodScheduled=False). */
+  kind: 'terminated' | 'waiting' | 'unschedulable';
+  namespace: string;
+  pod: string;
+  podUid: string;
+  node: string;
+  /** '' for pod-level facts. */
+  container: string;
+  /** OOMKilled, CrashLoopBackOff, ImagePullBackOff, CreateContainerConfigError, Unschedulable, … */
+  reason: string;
+  message: string;
+  /** Of the newest termination, when there was one. */
+  exitCode: number | null;
+  /** Reason of the newest termination (for a waiting container: why it last stopped), '' when none. */
+  lastTerminated: string;
+  restarts: number;
+  /** finishedAt, lastTransitionTime, …; null when the status gives no time (the clock then stands in). */
+  atMs: number | null;
+}
+
+/** Why an incident stays open although its signals went quiet. */
+export interface PersistingFault {
+  /** Metric label: unschedulable, pending, waiting, unavailable. */
+  reason: 'unschedulable' | 'pending' | 'waiting' | 'unavailable';
+  /** Human text: `pod x is Pending: 0/3 nodes are available…`, `2 of 3 replicas available`. */
+  detail: string;
 }
 
 /** One revision of a workload as the cluster knows it: a RolloutDoc plus its time in ms. */
@@ -50,6 +92,8 @@ export interface WorkloadDetails {
   teamSource: string | null;
   /** Newest first. May hold revisions later than an incident: the grouper keeps those up to its time. */
   rollouts: readonly WorkloadRollout[];
+  /** What the namespace's labels / annotations say the environment is, with where it came from. */
+  environment?: { value: string; source: string };
 }
 
 export interface PodRevision {

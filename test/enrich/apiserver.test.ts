@@ -10,7 +10,9 @@ import { type ClusterWatch, createEnrichment, kubeConfigFrom, watchCluster } fro
 import { k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import type { CapturedRecord } from '../../src/stream/capture.ts';
+import { ManualClock, wallClock } from '../../src/stream/clock.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
+import { Pipeline } from '../../src/stream/pipeline.ts';
 import { replay } from '../../src/stream/replay.ts';
 import { applyRbac, scalerToken } from '../exec/kube-world.ts';
 import {
@@ -327,6 +329,155 @@ describe('enrich against a real kube-apiserver', { skip, timeout: 240_000 }, () 
     assert.equal(report.team, 'payments');
     assert.equal(report.hypotheses[0]?.cause, 'bad_rollout');
     assert.ok(report.hypotheses[0]?.evidence.includes(rolloutEv.id), 'the diagnosis cites the rollout');
+  });
+
+  /** checkout at revision 1 (team payments) and one pod of it, as a test's starting point. */
+  async function onePod(ns: string, node?: string) {
+    const c = kube.client;
+    await createNamespace(c, ns);
+    const dep = await createDeployment(c, ns, {
+      name: 'checkout',
+      image: 'shop/checkout:1.9.0',
+      labels: { team: 'payments' },
+      replicas: 1,
+    });
+    const rs = await createReplicaSet(c, ns, dep, { revision: 1, image: 'shop/checkout:1.9.0' });
+    return createPod(c, ns, rs, node ? { node } : {});
+  }
+
+  it('status only, written through the status subresource: the live enrichment finds the OOMKill and the diagnosis is oom', async () => {
+    const ns = uniqueName('oomstatus');
+    const { e, config } = await watching(ns);
+    const pod = await onePod(ns, 'node-1');
+    // What the kubelet writes after the fourth OOMKill; no Event says OOM, no metric carries the reason.
+    const finishedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 20_000).toISOString();
+    await kube.client.merge(`/api/v1/namespaces/${ns}/pods/${pod.metadata.name}/status`, {
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          {
+            name: 'app',
+            image: 'shop/checkout:1.9.0',
+            imageID: '',
+            ready: false,
+            started: false,
+            restartCount: 4,
+            state: {
+              waiting: {
+                reason: 'CrashLoopBackOff',
+                message: 'back-off 1m20s restarting failed container=app',
+              },
+            },
+            lastState: {
+              terminated: { reason: 'OOMKilled', exitCode: 137, startedAt: finishedAt, finishedAt },
+            },
+          },
+        ],
+      },
+    });
+    // The `run` path: the pipeline on the wall clock over the informers' cache, and no telemetry at all.
+    const docs: IncidentContextDoc[] = [];
+    const pipeline = new Pipeline({
+      config: { ...config, grouping: { ...config.grouping, groupWait: 200 } },
+      clock: wallClock,
+      resolver: e.resolver,
+      sink: (d) => docs.push(d),
+    });
+    await until(() => {
+      pipeline.tick();
+      return docs.some((d) => d.scope.workload.name === 'checkout');
+    }, 'a checkout context from the pod status alone');
+    const doc = docs.filter((d) => d.scope.workload.name === 'checkout').at(-1)!;
+    assert.deepEqual(doc.scope.workload, { kind: 'Deployment', name: 'checkout' });
+    const oom = doc.evidence.find((x) => x.kind === 'restart' && /^OOMKilled/.test(x.summary));
+    assert.ok(oom, doc.evidence.map((x) => x.summary).join('\n'));
+    assert.match(oom.summary, /exit code 137/);
+    assert.equal(oom.at, finishedAt);
+    const report = await new TriageChain({ config: config.agents }).triage(doc);
+    assert.equal(report.hypotheses[0]?.cause, 'oom', JSON.stringify(report.hypotheses));
+  });
+
+  it('a scheduling incident stays open while the pod is Pending (no event for 20 minutes), and resolves once it is bound and running', async () => {
+    const ns = uniqueName('pending');
+    const { e, config } = await watching(ns);
+    const pod = await onePod(ns);
+    const name = pod.metadata.name;
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+    await kube.client.merge(`/api/v1/namespaces/${ns}/pods/${name}/status`, {
+      status: {
+        phase: 'Pending',
+        containerStatuses: null,
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: '0/3 nodes are available: 3 Insufficient cpu.',
+            lastTransitionTime: since,
+          },
+        ],
+      },
+    });
+    await until(() => e.resolver.describePod(ns, name)?.phase === 'Pending', 'the Pending pod in the cache');
+    // The scheduler's Event once; then 25 minutes of nothing (a manual clock over the live cache).
+    const clock = new ManualClock(Date.parse(since));
+    const docs: IncidentContextDoc[] = [];
+    const pipeline = new Pipeline({ config, clock, resolver: e.resolver, sink: (d) => docs.push(d) });
+    const at = clock.now() + 1000;
+    const event = encodeOtlp(
+      'ExportLogsServiceRequest',
+      k8sEventsRequest([
+        {
+          namespace: ns,
+          reason: 'FailedScheduling',
+          message: '0/3 nodes are available: 3 Insufficient cpu.',
+          type: 'Warning',
+          object: { kind: 'Pod', name },
+          uid: `${name}-failed-scheduling`,
+          count: 1,
+          atMs: at,
+        },
+      ]),
+    );
+    clock.advance(at);
+    assert.equal(pipeline.ingest('otlp_logs', event, at), undefined);
+    for (let m = 1; m <= 25; m++) {
+      clock.advance(at + m * 60_000);
+      pipeline.tick();
+    }
+    const open = docs.filter((d) => d.scope.workload.name === 'checkout');
+    assert.ok(open.length > 0);
+    assert.ok(!open.some((d) => d.status === 'resolved'), 'not resolved while Pending');
+    assert.equal(open.at(-1)?.persisting?.reason, 'unschedulable');
+    assert.equal(pipeline.grouper.stats.deferred.unschedulable, 1);
+
+    // Bound to a node (the binding subresource, as the scheduler does), then running (the kubelet).
+    await kube.client.create(`/api/v1/namespaces/${ns}/pods/${name}/binding`, {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name },
+      target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' },
+    });
+    await kube.client.merge(`/api/v1/namespaces/${ns}/pods/${name}/status`, {
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: since }],
+      },
+    });
+    // …and the deployment controller counts it available (no controllers run here: written as it would).
+    await kube.client.merge(`/apis/apps/v1/namespaces/${ns}/deployments/checkout/status`, {
+      status: { replicas: 1, readyReplicas: 1, availableReplicas: 1, updatedReplicas: 1 },
+    });
+    await until(() => e.resolver.describePod(ns, name)?.phase === 'Running', 'the running pod in the cache');
+    await until(
+      () =>
+        e.resolver.currentFault(ns, { kind: 'Deployment', name: 'checkout' }, Date.now() + 3_600_000) ===
+        null,
+      'the available Deployment in the cache',
+    );
+    clock.advance(at + 27 * 60_000);
+    pipeline.tick();
+    assert.equal(docs.filter((d) => d.scope.workload.name === 'checkout').at(-1)?.status, 'resolved');
   });
 });
 

@@ -31,6 +31,7 @@ export function reportWith(o: {
     severity: 'SEV2',
     team: 'payments',
     teamSource: 'context',
+    productionSource: 'config:agents.productionNamespaces',
     impact: {
       production: true,
       userFacing: true,

@@ -82,6 +82,7 @@ describe('scenario library', () => {
         'cascade',
         'cascade-rollout',
         'cascade-bad-caller',
+        'oom-status-only',
       ],
     );
     for (const s of all) {

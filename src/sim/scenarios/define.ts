@@ -1,5 +1,6 @@
 import { KubetriageError } from '../../core/errors.ts';
 import { Sim } from '../engine.ts';
+import type { ContainerMetricsConfig } from '../k8s-metrics.ts';
 import type { IncidentKey, Scenario, ScenarioOptions, ScenarioRun, ScenarioTruth } from './types.ts';
 
 /** 2026-11-28T09:00:00Z: the default base time, so captures are byte-stable without options. */
@@ -27,6 +28,8 @@ export function defineScenario(def: {
   /** Background noise on by default (the quiet family); ScenarioOptions.noise overrides. Default false. */
   noise?: boolean;
   build: (sim: Sim) => void;
+  /** k8s_cluster's container metrics, when the scenario models another Collector config. */
+  containerMetrics?: ContainerMetricsConfig;
 }): Scenario {
   const noiseByDefault = def.noise ?? false;
   // The background leaves alone what the truth is about: a routine rollout of the failing workload
@@ -41,6 +44,7 @@ export function defineScenario(def: {
       durationMs: def.durationMs,
       collector: opts.collector,
       background: (opts.noise ?? noiseByDefault) ? { exclude } : undefined,
+      ...(def.containerMetrics ? { containerMetrics: def.containerMetrics } : {}),
     });
     def.build(sim);
     sim.run();

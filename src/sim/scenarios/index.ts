@@ -16,6 +16,7 @@ import { missingConfig } from './missing-config.ts';
 import { nodePressure } from './node-pressure.ts';
 import { noiseOnly } from './noise-only.ts';
 import { oomRollout } from './oom-rollout.ts';
+import { oomStatusOnly } from './oom-status-only.ts';
 import { probeLatency } from './probe-latency.ts';
 import { quietLarge, quietMedium, quietSmall } from './quiet.ts';
 import { saturation } from './saturation.ts';
@@ -56,6 +57,7 @@ const SCENARIOS: readonly Scenario[] = [
   cascade,
   cascadeRollout,
   cascadeBadCaller,
+  oomStatusOnly,
 ];
 
 /** Every scenario, in a fixed order (a fresh array each call). */

@@ -16,6 +16,10 @@ export interface IncidentContextDoc {
     workload: { kind: string; name: string };
     team: string | null;
     teamSource: string | null;
+    /** What the namespace's labels or the telemetry's deployment.environment say (production, staging, …). */
+    environment: string | null;
+    /** `label:environment on Namespace/shop`, `resource:deployment.environment.name`. */
+    environmentSource: string | null;
   };
   window: { start: string; end: string };
   evidence: EvidenceDoc[];
@@ -28,10 +32,23 @@ export interface IncidentContextDoc {
   related?: RelatedDoc[];
   /** Latest replica counts of the workload from k8s_cluster metrics, when seen. */
   workloadState: WorkloadState | null;
+  /**
+   * Why the incident is still open although its signals went quiet for grouping.resolveTimeout: the
+   * fault still shows in the cluster (null while signals keep it open, or when nothing was deferred).
+   */
+  persisting: PersistingDoc | null;
   stats: { signals: number; deduplicated: number; droppedEvidence: number };
   /** Kafka records that contributed, as offset ranges per partition (provenance for replays). */
   sources: { topic: string; partition: number; ranges: [number, number][] }[];
   timings: { firstSignal: string; firstContext: string; updated: string; resolved: string | null };
+}
+
+export interface PersistingDoc {
+  /** unschedulable, pending, waiting (a container's waiting reason), unavailable (replicas missing). */
+  reason: string;
+  detail: string;
+  /** When the cluster last showed it (the processing clock). */
+  checkedAt: string;
 }
 
 export interface EvidenceDoc {

@@ -4,7 +4,15 @@ import type { PodRevision } from '../workload.ts';
 import { type EvidenceDoc, iso } from './document.ts';
 import { specificity } from './specificity.ts';
 
-export type EvidenceKind = 'k8s_event' | 'restart' | 'metric_anomaly' | 'span_errors' | 'rollout' | 'log';
+export type EvidenceKind =
+  | 'k8s_event'
+  | 'restart'
+  | 'metric_anomaly'
+  | 'span_errors'
+  | 'rollout'
+  | 'log'
+  /** A pod condition from its status (PodScheduled=False): neither an Event nor a container restart. */
+  | 'pod_status';
 
 // Reference lists are capped: evidence must stay readable and documents bounded.
 const MAX_REFS = 10;

@@ -2,6 +2,7 @@
 // on the same object, the same failing operation, the same exception, the same anomalous series.
 import type { AnomalyFinding } from '../anomaly.ts';
 import type { ContainerSignal, EventSignal, LogSignal, SpanErrorSignal } from '../signals.ts';
+import type { PodStatusChange } from '../workload.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 
 const SUMMARY_MAX = 300;
@@ -136,4 +137,48 @@ export function fromLog(s: LogSignal): EvidenceUpdate {
 
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
+}
+
+/**
+ * A pod-status fact (src/enrich/pod-status.ts). Terminations and waiting reasons are `restart` items
+ * keyed like the Event- and metric-derived ones (`restart|OOMKilled|app`), so the same reason on the
+ * same container is one item whichever source saw it; an unschedulable pod is a `pod_status` item.
+ * `now` stands in when the status gives no time.
+ */
+export function fromPodStatus(c: PodStatusChange, now: number): EvidenceUpdate {
+  const at = c.atMs ?? now;
+  const pod = c.pod || '?';
+  if (c.kind === 'unschedulable') {
+    const u = blankUpdate(
+      'pod_status',
+      `pod_status|PodScheduled|${c.reason}`,
+      at,
+      short(`${c.reason}: pod ${pod} is Pending (PodScheduled=False)${c.message ? `: ${c.message}` : ''}`),
+    );
+    u.pod = c.pod;
+    u.object = { kind: 'Pod', name: c.pod, uid: c.podUid };
+    return u;
+  }
+  const facts: string[] = [];
+  if (c.kind === 'terminated') {
+    if (c.exitCode !== null) facts.push(`exit code ${c.exitCode}`);
+  } else if (c.lastTerminated) {
+    facts.push(
+      `last terminated: ${c.lastTerminated}${c.exitCode !== null ? `, exit code ${c.exitCode}` : ''}`,
+    );
+  }
+  if (c.restarts > 0) facts.push(`${c.restarts} restart${c.restarts === 1 ? '' : 's'}`);
+  facts.push('container status');
+  const u = blankUpdate(
+    'restart',
+    `restart|${c.reason}|${c.container}`,
+    at,
+    short(
+      `${c.reason}: container ${c.container} of pod ${pod} (${facts.join('; ')})${c.message ? `: ${c.message}` : ''}`,
+    ),
+  );
+  u.pod = c.pod;
+  u.container = c.container;
+  u.object = { kind: 'Pod', name: c.pod, uid: c.podUid };
+  return u;
 }

@@ -3,10 +3,10 @@ import type { Clock } from '../clock.ts';
 import type { PeerRef } from '../normalise/peer.ts';
 import type { Hold, PartitionState, RecordSource } from '../offsets.ts';
 import type { MetricSignal } from '../signals.ts';
-import type { WorkloadResolver, WorkloadRollout } from '../workload.ts';
-import { WorkloadStates } from '../workload-state.ts';
+import type { PersistingFault, WorkloadResolver, WorkloadRollout } from '../workload.ts';
+import { type WorkloadState, WorkloadStates } from '../workload-state.ts';
 import { CallGraph, type CallTarget } from './call-graph.ts';
-import type { IncidentContextDoc, RolloutDoc } from './document.ts';
+import { type IncidentContextDoc, iso, type RolloutDoc } from './document.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 import { Incident, type IncidentScope, scopeKey } from './incident.ts';
 import { linkCaller, type RelationCounts } from './related.ts';
@@ -20,6 +20,8 @@ export interface GrouperStats {
   resolved: number;
   emitted: number;
   evicted: number;
+  /** Resolves put off because the fault still showed, by PersistingFault reason (once per incident and reason). */
+  deferred: Record<string, number>;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface GrouperStats {
  * `group_interval`, and `resolved` after `resolve_timeout` without a new problem signal.
  */
 export class IncidentGrouper {
-  readonly stats: GrouperStats = { opened: 0, resolved: 0, emitted: 0, evicted: 0 };
+  readonly stats: GrouperStats = { opened: 0, resolved: 0, emitted: 0, evicted: 0, deferred: {} };
   readonly #incidents = new Map<string, Incident>();
   readonly #rollouts: RolloutMemory;
   readonly #states = new WorkloadStates();
@@ -50,6 +52,8 @@ export class IncidentGrouper {
   readonly links: RelationCounts = { upstream: 0, impact: 0 };
   /** Callers whose links may have changed (a new failing edge, or a peer incident opened). */
   readonly #staleCallers = new Set<string>();
+  /** Enrichment: whether a workload's fault still shows in the cluster (a quiet incident stays open). */
+  readonly #currentFault: WorkloadResolver['currentFault'];
 
   /** `trackHold` makes the offset ledger see an incident's unsent records (no-op in replay). */
   constructor(
@@ -63,6 +67,7 @@ export class IncidentGrouper {
     this.#trackHold = trackHold;
     this.#describe = resolver?.describe?.bind(resolver);
     this.#podRevision = resolver?.podRevision?.bind(resolver);
+    this.#currentFault = resolver?.currentFault?.bind(resolver);
     this.#cfg = cfg;
     this.#clock = clock;
     this.#sink = sink;
@@ -116,6 +121,16 @@ export class IncidentGrouper {
       }
     }
     if (u.pod && !u.revision && this.#podRevision) u.revision = this.#podRevision(scope.namespace, u.pod);
+    // The telemetry's deployment.environment, unless the namespace's labels said otherwise (attachRollouts).
+    if (
+      scope.environment &&
+      !inc.environmentSource?.startsWith('label') &&
+      !inc.environmentSource?.startsWith('annotation')
+    ) {
+      if (inc.environment !== scope.environment) inc.dirty = true;
+      inc.environment = scope.environment;
+      inc.environmentSource = scope.environmentSource ?? 'resource';
+    }
     inc.absorb(u, this.#cfg.maxEvidence);
     if (u.context) return;
     if (u.atMs < inc.firstSignalAt) inc.firstSignalAt = u.atMs;
@@ -246,6 +261,12 @@ export class IncidentGrouper {
       inc.teamSource = details.teamSource;
       changed = true;
     }
+    const env = details?.environment;
+    if (env && (env.value !== inc.environment || env.source !== inc.environmentSource)) {
+      inc.environment = env.value;
+      inc.environmentSource = env.source;
+      changed = true;
+    }
     const list = details ? mergeRollouts(details.rollouts, seen, until) : seen;
     for (const r of list) {
       // Older revisions stay in the timeline; only recent ones are evidence (they widen the window).
@@ -278,8 +299,14 @@ export class IncidentGrouper {
     const now = this.#clock.now();
     if (now < this.#due) return;
     for (const inc of this.#incidents.values()) {
-      if (inc.status === 'open' && now - inc.lastProblemAt >= this.#cfg.resolveTimeout) {
+      if (
+        inc.status === 'open' &&
+        now - inc.lastProblemAt >= this.#cfg.resolveTimeout &&
+        now >= inc.resolveCheckAt &&
+        !this.#deferResolve(inc, now)
+      ) {
         inc.status = 'resolved';
+        inc.persisting = null;
         inc.resolvedAt = now;
         inc.dirty = true;
         inc.pending = true;
@@ -305,10 +332,32 @@ export class IncidentGrouper {
     let t = Number.POSITIVE_INFINITY;
     for (const inc of this.#incidents.values()) {
       if (inc.pending && inc.nextEmitAt < t) t = inc.nextEmitAt;
-      const r = inc.lastProblemAt + this.#cfg.resolveTimeout;
+      const r = Math.max(inc.lastProblemAt + this.#cfg.resolveTimeout, inc.resolveCheckAt);
       if (r < t) t = r;
     }
     return t;
+  }
+
+  /**
+   * Signals went quiet, but is the fault over? Asks the cluster (enrichment), else the last replica
+   * counts the metrics showed. While it persists the incident stays open, says why, and is asked
+   * again after resolveRecheck.
+   */
+  #deferResolve(inc: Incident, now: number): boolean {
+    // null: the cluster shows the workload healthy; undefined: it does not know it (metrics decide).
+    const cluster = this.#currentFault?.(inc.scope.namespace, inc.scope.workload, now);
+    const fault =
+      cluster !== undefined ? cluster : faultFromState(inc.workloadState, now, this.#cfg.resolveTimeout);
+    if (!fault) return false;
+    inc.resolveCheckAt = now + this.#cfg.resolveRecheck;
+    if (inc.persisting?.reason !== fault.reason || inc.persisting.detail !== fault.detail) {
+      if (inc.persisting?.reason !== fault.reason)
+        this.stats.deferred[fault.reason] = (this.stats.deferred[fault.reason] ?? 0) + 1;
+      inc.persisting = { reason: fault.reason, detail: fault.detail, checkedAt: iso(now) };
+      inc.dirty = true;
+      inc.pending = true;
+    }
+    return true;
   }
 
   /** Sends the incident's state; only a material change makes a new revision. */
@@ -362,6 +411,23 @@ export function mergeRollouts(
   return out.sort((a, b) =>
     a.revision !== null && b.revision !== null ? b.revision - a.revision : b.atMs - a.atMs,
   );
+}
+
+/**
+ * Without enrichment: fewer replicas available than desired, as the last k8s_cluster sample showed,
+ * provided that sample is recent (a workload whose metrics stopped is not held open forever).
+ */
+export function faultFromState(
+  ws: WorkloadState | null,
+  now: number,
+  maxAgeMs: number,
+): PersistingFault | null {
+  if (!ws || ws.desiredReplicas === null || ws.availableReplicas === null) return null;
+  if (ws.availableReplicas >= ws.desiredReplicas || now - Date.parse(ws.at) > maxAgeMs) return null;
+  return {
+    reason: 'unavailable',
+    detail: `${ws.availableReplicas} of ${ws.desiredReplicas} replicas available (k8s_cluster metrics at ${ws.at})`,
+  };
 }
 
 function timelineKey(list: readonly RolloutDoc[]): string {

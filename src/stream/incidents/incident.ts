@@ -7,6 +7,7 @@ import {
   INCIDENT_CONTEXT_SCHEMA,
   type IncidentContextDoc,
   iso,
+  type PersistingDoc,
   type RelatedDoc,
   type RolloutDoc,
 } from './document.ts';
@@ -16,6 +17,9 @@ export interface IncidentScope {
   cluster: string;
   namespace: string;
   workload: WorkloadRef;
+  /** The signal's deployment.environment(.name); not part of the incident's identity. */
+  environment?: string | undefined;
+  environmentSource?: string | undefined;
 }
 
 // Offset ranges kept per partition; older ones are dropped (and the document says so) beyond it.
@@ -40,6 +44,8 @@ export class Incident {
   readonly scope: IncidentScope;
   team: string | null = null;
   teamSource: string | null = null;
+  environment: string | null = null;
+  environmentSource: string | null = null;
   revision = 0;
   status: 'open' | 'resolved' = 'open';
   readonly evidence = new Map<string, EvidenceItem>();
@@ -57,6 +63,10 @@ export class Incident {
   openedBy: { cls: string; atMs: number } | undefined;
   /** Latest replica counts (k8s_cluster metrics); not a material change on its own. */
   workloadState: WorkloadState | null = null;
+  /** Why it stays open past resolveTimeout (the fault still shows in the cluster). */
+  persisting: PersistingDoc | null = null;
+  /** Earliest processing time the next resolve check may run (a deferred resolve waits resolveRecheck). */
+  resolveCheckAt = 0;
   /** Processing-clock times (record time in replay, wall time in run). */
   readonly createdAt: number;
   lastProblemAt: number;
@@ -168,6 +178,9 @@ export class Incident {
     const inc = new Incident(scope, Date.parse(doc.window.start), now, 0, doc.id);
     inc.team = doc.scope.team;
     inc.teamSource = doc.scope.teamSource;
+    inc.environment = doc.scope.environment ?? null;
+    inc.environmentSource = doc.scope.environmentSource ?? null;
+    inc.persisting = doc.persisting ?? null;
     inc.revision = doc.revision;
     inc.windowEnd = Date.parse(doc.window.end);
     inc.firstSignalAt = Date.parse(doc.timings?.firstSignal ?? '') || inc.windowStart;
@@ -218,6 +231,8 @@ export class Incident {
         workload: { kind: this.scope.workload.kind, name: this.scope.workload.name },
         team: this.team,
         teamSource: this.teamSource,
+        environment: this.environment,
+        environmentSource: this.environmentSource,
       },
       window: { start: iso(this.windowStart), end: iso(this.windowEnd) },
       evidence,
@@ -226,6 +241,7 @@ export class Incident {
         .sort(relatedOrder)
         .map((r) => ({ ...r, evidence: [...r.evidence] })),
       workloadState: this.workloadState,
+      persisting: this.persisting,
       stats: {
         signals: this.signals,
         deduplicated: this.deduplicated,

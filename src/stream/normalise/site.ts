@@ -20,8 +20,20 @@ export function resourceSite(attrs: readonly KeyValue[], ctx: NormaliseContext):
     workload =
       service && !service.startsWith('unknown_service') ? { kind: 'Service', name: service } : workload;
   }
-  return { cluster, namespace, pod, node, workload };
+  const site: SignalSite = { cluster, namespace, pod, node, workload };
+  // OTel semconv: deployment.environment.name (1.27+), deployment.environment before it.
+  for (const key of ENVIRONMENT_ATTRS) {
+    const env = getStringAttr(attrs, key);
+    if (env) {
+      site.environment = env.slice(0, 64);
+      site.environmentSource = `resource:${key}`;
+      break;
+    }
+  }
+  return site;
 }
+
+const ENVIRONMENT_ATTRS = ['deployment.environment.name', 'deployment.environment'] as const;
 
 export function serviceName(attrs: readonly KeyValue[], site: SignalSite): string {
   return getStringAttr(attrs, 'service.name') ?? site.workload?.name ?? '';
