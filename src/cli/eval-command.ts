@@ -5,6 +5,7 @@ import { KubetriageError } from '../core/errors.ts';
 import { runScenario } from '../eval/scenario-run.ts';
 import { type ScenarioScore, scoreScenario, totals } from '../eval/score.ts';
 import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
+import { integerOption } from './numeric-options.ts';
 import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
 
@@ -16,7 +17,7 @@ export function registerEval(program: Command): void {
     )
     .option('--scenarios <list>', 'comma-separated scenario names, or all', 'all')
     .option('-c, --config <file>', 'config YAML (defaults when omitted)')
-    .option('--seed <n>', 'noise seed for the scenarios', (v) => Number.parseInt(v, 10), 1)
+    .option('--seed <n>', 'noise seed for the scenarios (an integer >= 0)', integerOption(0), 1)
     .option('--ollama <url>', 'also score the LLM engine through this Ollama, side by side with rules')
     .option('--model <name>', 'model for --ollama')
     .option('--json <file>', 'also write the full results as JSON')
