@@ -5,6 +5,7 @@
 // seen from the file alone, which is what the Kafka mirror (incident-audit) is for.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { redactor } from '../core/redact.ts';
 
 export const AUDIT_SCHEMA = 'kubetriage.io/audit/v1';
 export const GENESIS = '0'.repeat(64);
@@ -142,12 +143,13 @@ export class AuditLedger {
       schema: AUDIT_SCHEMA,
       seq: this.#seq + 1,
       at: new Date(this.#now()).toISOString(),
-      actor: input.actor,
+      // Redacted before hashing (the chain covers what is stored): the actor and detail carry free text.
+      actor: redactor().text(input.actor, 'audit'),
       event: input.event,
       incident: input.incident,
       proposal: input.proposal,
       // A JSON round trip: what is hashed is exactly what a reader parses back.
-      detail: JSON.parse(JSON.stringify(input.detail)) as Record<string, unknown>,
+      detail: JSON.parse(redactor().json(input.detail, 'audit')) as Record<string, unknown>,
       prevHash: this.#head,
     };
     const entry: AuditEntry = { ...base, hash: entryHash(base) };
