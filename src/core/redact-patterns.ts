@@ -24,12 +24,152 @@ const SECRET_STEM =
 const NOT_SECRET =
   /(?:name|names|ref|keyref|file|path|type|url|uri|endpoint|length|len|count|ttl|expiry|expires|expires[-_]?at|tokens|policy|mode|enabled|required|version)$/;
 
+const secretKeyMemo = new Map<string, boolean>();
+
 /** Whether a key (JSON field, attribute, header, env var, query parameter) holds a secret value. */
 export function isSecretKey(key: string): boolean {
   if (key.length === 0 || key.length > 80) return false;
-  const k = key.toLowerCase().replace(/^[-_.]+/, '');
-  return SECRET_STEM.test(k) && !NOT_SECRET.test(k);
+  let yes = secretKeyMemo.get(key);
+  if (yes === undefined) {
+    const k = key.toLowerCase().replace(/^[-_.]+/, '');
+    yes = SECRET_STEM.test(k) && !NOT_SECRET.test(k);
+    if (secretKeyMemo.size >= 10_000) secretKeyMemo.clear();
+    secretKeyMemo.set(key, yes);
+  }
+  return yes;
 }
+
+/**
+ * Text any built-in credential pattern's match contains, lower-cased: a string holding none of it
+ * (timestamps, ids, names, most messages, most whole documents) needs no pattern run over it.
+ * Keep it in step with the patterns below (every case in test/core/redact-cases.ts must pass it).
+ */
+const TRIGGERS = [
+  '-----begin',
+  '://',
+  'eyj',
+  'akia',
+  'asia',
+  'agpa',
+  'aida',
+  'aroa',
+  'aipa',
+  'anpa',
+  'anva',
+  'abia',
+  'acca',
+  'aws',
+  'aiza',
+  'ya29.',
+  'gocspx-',
+  '1//0',
+  'accountkey',
+  'sharedaccess',
+  'signature',
+  'sig=',
+  'sig"',
+  "sig'",
+  'sig:',
+  'sig ',
+  'ghp_',
+  'gho_',
+  'ghu_',
+  'ghs_',
+  'ghr_',
+  'github_pat_',
+  'glpat-',
+  'gldt-',
+  'glrt-',
+  'glptt-',
+  'glcbt-',
+  'glsoat-',
+  'glft-',
+  'glimt-',
+  'gloas-',
+  'glagent-',
+  'xox',
+  'xapp-',
+  'hooks.slack',
+  '_live_',
+  '_test_',
+  'whsec_',
+  'sg.',
+  'npm_',
+  'sk-',
+  'bearer',
+  'basic',
+  'token',
+  'cookie',
+  'secret',
+  '--',
+  'pass',
+  'pwd',
+  'apikey',
+  'api_key',
+  'api-key',
+  'api.key',
+  'accesskey',
+  'access_key',
+  'access-key',
+  'access.key',
+  'privatekey',
+  'private_key',
+  'private-key',
+  'private.key',
+  'credential',
+  'auth',
+  'session',
+  'sessid',
+  'dsn',
+  'connectionstring',
+  'connection_string',
+  'connection-string',
+  'connstr',
+  'conn_str',
+  'conn=',
+  'conn"',
+  "conn'",
+  'conn:',
+  'conn ',
+];
+
+/** A run of 40+ base64 characters with a capital, a small letter and a digit (the high-entropy rule). */
+function hasKeyMaterialRun(s: string): boolean {
+  let run = 0;
+  let mix = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const kind =
+      c >= 65 && c <= 90
+        ? 1
+        : c >= 97 && c <= 122
+          ? 2
+          : c >= 48 && c <= 57
+            ? 4
+            : c === 43 || c === 47
+              ? 8
+              : 0;
+    if (kind === 0) {
+      run = 0;
+      mix = 0;
+      continue;
+    }
+    run++;
+    mix |= kind;
+    if (run >= 40 && (mix & 7) === 7) return true;
+  }
+  return false;
+}
+
+// One case-sensitive alternation of literals over the lower-cased text: 64 MB/s measured, where one
+// `includes` per literal managed 8 and the patterns' own /i alternation 30.
+const TRIGGER = new RegExp(TRIGGERS.map((t) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'));
+
+/** Whether any built-in credential pattern could match somewhere in `s`. */
+export function mayHoldCredential(s: string): boolean {
+  return TRIGGER.test(s.toLowerCase()) || hasKeyMaterialRun(s);
+}
+export const PERSONAL_TRIGGER = /@|\d\.\d|[0-9a-f]:[0-9a-f]{0,4}:/i;
 
 /** A token-like value, not an ordinary word: a digit, an inner capital or a symbol of encodings. */
 function tokenLike(v: string): boolean {

@@ -7,7 +7,14 @@
 // stages that must not all take a new parameter, and the default (built-in patterns, on) is the safe one.
 import type { Registry } from 'prom-client';
 import { counterFromStats } from './metrics.ts';
-import { BUILTIN_PATTERNS, isSecretKey, REDACTED, type RedactPattern } from './redact-patterns.ts';
+import {
+  BUILTIN_PATTERNS,
+  isSecretKey,
+  mayHoldCredential,
+  PERSONAL_TRIGGER,
+  REDACTED,
+  type RedactPattern,
+} from './redact-patterns.ts';
 
 export { BUILTIN_PATTERN_NAMES, isSecretKey, REDACTED } from './redact-patterns.ts';
 
@@ -60,6 +67,8 @@ interface Memo {
   hits: number[] | null;
 }
 
+/** The memo's answer for a string no pattern matched. */
+const CLEAN: Memo = { text: '', hits: null };
 /** Strings longer than this are redacted but not memoised (log bodies rarely repeat whole). */
 const MEMO_MAX_CHARS = 4096;
 /** Memo entries per scope; the memo is dropped whole when full (cheaper than LRU bookkeeping). */
@@ -71,6 +80,8 @@ export class Redactor {
   readonly #credentials: RedactPattern[];
   readonly #withPersonal: RedactPattern[];
   readonly #personalIn: ReadonlySet<RedactOutput>;
+  /** Configured patterns: their text is unknown, so the trigger pre-check cannot apply. */
+  readonly #custom: boolean;
   // Evidence summaries repeat on every revision of an incident, ids and enum values in every
   // document: one memo per pattern set makes a repeated string a Map lookup.
   readonly #memo = new Map<string, Memo>();
@@ -86,6 +97,12 @@ export class Redactor {
     this.#credentials = [...builtins.filter((p) => !p.personal), ...custom];
     this.#withPersonal = [...this.#credentials, ...builtins.filter((p) => p.personal)];
     this.#personalIn = new Set(config.personalData);
+    this.#custom = custom.length > 0;
+  }
+
+  #mayMatch(s: string, personal: boolean): boolean {
+    const probe = s.includes('#') ? s.replace(/#/g, '0') : s;
+    return mayHoldCredential(probe) || (personal && PERSONAL_TRIGGER.test(probe));
   }
 
   /** One string, redacted for `output`. */
@@ -93,15 +110,17 @@ export class Redactor {
     if (!this.enabled || s.length === 0) return s;
     const personal = this.#personalIn.has(output);
     const patterns = personal ? this.#withPersonal : this.#credentials;
-    if (s.length > MEMO_MAX_CHARS) return this.#count(output, patterns, run(patterns, s)).text;
     const memo = personal ? this.#memoPersonal : this.#memo;
     let m = memo.get(s);
     if (m === undefined) {
-      m = run(patterns, s);
-      if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
-      memo.set(s, m);
+      // Most strings carry nothing any pattern could match: one scan instead of every pattern.
+      m = !this.#custom && !this.#mayMatch(s, personal) ? CLEAN : run(patterns, s);
+      if (s.length <= MEMO_MAX_CHARS) {
+        if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
+        memo.set(s, m);
+      }
     }
-    return this.#count(output, patterns, m).text;
+    return m === CLEAN ? s : this.#count(output, patterns, m).text;
   }
 
   /**
@@ -114,8 +133,16 @@ export class Redactor {
     return this.#walk(value, output, 0) as T;
   }
 
-  /** JSON text of `value` after deep redaction (the serialisation of every document output). */
+  /**
+   * JSON text of `value` after deep redaction (the serialisation of every document output). A document
+   * whose whole JSON text holds nothing any pattern could match (the usual case) costs one scan over
+   * it; only one that does is walked. The JSON text contains every string of the document, so the
+   * scan misses nothing the walk would find.
+   */
   json(value: unknown, output: RedactOutput): string {
+    const text = JSON.stringify(value);
+    if (!this.enabled || text === undefined) return text;
+    if (!this.#custom && !this.#mayMatch(text, this.#personalIn.has(output))) return text;
     return JSON.stringify(this.deep(value, output));
   }
 

@@ -13,6 +13,7 @@ import {
   Redactor,
   redactor,
 } from '../../src/core/redact.ts';
+import { mayHoldCredential } from '../../src/core/redact-patterns.ts';
 import { CREDENTIAL_CASES, ORDINARY_TEXT } from './redact-cases.ts';
 
 const r = new Redactor();
@@ -33,6 +34,17 @@ describe('redaction: every built-in pattern', () => {
       );
     });
   }
+
+  it('the pre-check lets every case through, and a whole document is redacted as its strings are', () => {
+    for (const c of CREDENTIAL_CASES) {
+      assert.ok(mayHoldCredential(c.text), `pre-check misses: ${c.text}`);
+      const doc = { evidence: [{ summary: c.text }] };
+      assert.equal(r.json(doc, 'report'), JSON.stringify(r.deep(doc, 'report')));
+      for (const secret of c.secrets) assert.ok(!r.json(doc, 'report').includes(secret), secret);
+    }
+    for (const text of ORDINARY_TEXT.slice(0, 4))
+      assert.equal(r.json({ text }, 'report'), JSON.stringify({ text }));
+  });
 
   it('covers every built-in credential pattern with a case', () => {
     const covered = new Set(CREDENTIAL_CASES.map((c) => c.pattern));
