@@ -61,8 +61,12 @@ const TRIGGERS = [
   'aws',
   'aiza',
   'ya29.',
+  'ya##.',
   'gocspx-',
   '1//0',
+  '#//0',
+  '1//#',
+  '#//#',
   'accountkey',
   'sharedaccess',
   'signature',
@@ -139,12 +143,13 @@ function hasKeyMaterialRun(s: string): boolean {
   let mix = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    // `#` counts as a digit: grouping keys mask digits with it (see run() in redact.ts).
     const kind =
       c >= 65 && c <= 90
         ? 1
         : c >= 97 && c <= 122
           ? 2
-          : c >= 48 && c <= 57
+          : (c >= 48 && c <= 57) || c === 35
             ? 4
             : c === 43 || c === 47
               ? 8
@@ -161,9 +166,34 @@ function hasKeyMaterialRun(s: string): boolean {
   return false;
 }
 
-// One case-sensitive alternation of literals over the lower-cased text: 64 MB/s measured, where one
-// `includes` per literal managed 8 and the patterns' own /i alternation 30.
-const TRIGGER = new RegExp(TRIGGERS.map((t) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'));
+type Trie = Map<string, Trie>;
+
+/**
+ * The literals as one regular expression factored by common prefix ((?:a(?:ws|kia|…)|…)): the engine
+ * then tries one branch per first character, where a flat 100-way alternation tried them all
+ * (measured on the pipeline's contexts: ~22 µs per 3.5 KiB document against ~40 flat, ~47 with /i).
+ */
+function prefixTree(words: readonly string[]): RegExp {
+  const esc = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const root: Trie = new Map();
+  for (const w of words) {
+    let n = root;
+    for (const c of w) {
+      if (!n.has(c)) n.set(c, new Map());
+      n = n.get(c)!;
+    }
+    n.set('', new Map());
+  }
+  // A word that ends here matches whatever follows it: its longer siblings add nothing.
+  const emit = (n: Trie): string => {
+    if (n.has('')) return '';
+    const alts = [...n].map(([c, next]) => esc(c) + emit(next));
+    return alts.length === 1 ? alts[0]! : `(?:${alts.join('|')})`;
+  };
+  return new RegExp(emit(root));
+}
+
+const TRIGGER = prefixTree(TRIGGERS);
 
 /** Whether any built-in credential pattern could match somewhere in `s`. */
 export function mayHoldCredential(s: string): boolean {

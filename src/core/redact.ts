@@ -100,9 +100,10 @@ export class Redactor {
     this.#custom = custom.length > 0;
   }
 
+  /** The pre-check reads a `#` as a digit itself (grouping keys mask digits): no probe copy here. */
   #mayMatch(s: string, personal: boolean): boolean {
-    const probe = s.includes('#') ? s.replace(/#/g, '0') : s;
-    return mayHoldCredential(probe) || (personal && PERSONAL_TRIGGER.test(probe));
+    if (mayHoldCredential(s)) return true;
+    return personal && PERSONAL_TRIGGER.test(s.includes('#') ? s.replace(/#/g, '0') : s);
   }
 
   /** One string, redacted for `output`. */
