@@ -66,7 +66,7 @@ interface ReporterEvent {
 function summary(tallies: Map<string, Tally>): string {
   const lines = PARTS.map(({ name }) => {
     const t = tallies.get(name) ?? { ran: 0, failed: 0, skipped: 0 };
-    const flag = t.ran === 0 || t.skipped > 0 ? '✖' : 'ℹ';
+    const flag = t.ran === 0 || t.skipped > 0 || t.failed > 0 ? '✖' : 'ℹ';
     return `${flag} real part ${name}: ${t.ran} tests ran (${t.failed} failed, ${t.skipped} skipped)`;
   });
   return `${lines.join('\n')}\n`;

@@ -135,6 +135,9 @@ const TRIGGERS = [
   "conn'",
   'conn:',
   'conn ',
+  'mysql',
+  'sshpass',
+  'auth ',
 ];
 
 /** A run of 40+ base64 characters with a capital, a small letter and a digit (the high-entropy rule). */
@@ -228,7 +231,7 @@ const KEY_STEM = String.raw`[A-Za-z0-9_.\-]{0,80}?(?:pass|pwd|secret|token|key|c
 
 /** Values that are words of an error message, not a secret ("refresh token: connection refused"). */
 const PLAIN_WORDS =
-  /^(?:connection|invalid|expired|missing|failed|failure|error|timeout|none|null|nil|undefined|true|false|required|empty|unauthorized|forbidden|denied|refused|rejected|not|no|unknown|ok|set|unset|redacted|\*+)$/i;
+  /^(?:connection|invalid|incorrect|wrong|expired|missing|failed|failure|error|timeout|none|null|nil|undefined|true|false|required|empty|unauthorized|forbidden|denied|refused|rejected|not|no|unknown|ok|set|unset|valid|too|being|redacted|\*+)$/i;
 /** An auth scheme alone is not the credential (the authorization rule took what follows it). */
 const AUTH_SCHEME = /^(?:Bearer|Basic|Digest|Negotiate|NTLM|Token|Bot|ApiKey|SSWS)$/i;
 
@@ -355,7 +358,7 @@ export const BUILTIN_PATTERNS: RedactPattern[] = [
   {
     // A bearer/basic credential outside a header (`curl -H …`, "using Bearer abc…").
     name: 'authorization',
-    re: /\b(Bearer|Basic|Token)\s+([A-Za-z0-9\-._~+/]+=*)/g,
+    re: /\b(Bearer|Basic|Token)\s+([A-Za-z0-9\-._~+/]+=*)/gi,
     replace: (_m, g) => (tokenLike(g[1] ?? '') ? `${g[0]} ${REDACTED}` : undefined),
   },
   {
@@ -375,6 +378,32 @@ export const BUILTIN_PATTERNS: RedactPattern[] = [
     name: 'secret-value',
     re: /(--([A-Za-z0-9_-]{2,40})\s+)([^\s"'-][^\s"']*)/g,
     replace: (_m, g) => (isSecretKey(g[1] ?? '') ? `${g[0]}${REDACTED}` : undefined),
+  },
+  {
+    // Prose: "the password is hunter2", "api key was abc123", "token for svc-a is …".
+    name: 'secret-value',
+    re: /\b((?:password|passwd|passphrase|pwd|secret|token|api[ _-]?key)(?: for \S+)? (?:is|was|=|:) )((?:(?!\\")[^\s"'<>])+)/gi,
+    replace: (_m, g) =>
+      PLAIN_WORDS.test(g[1]?.replace(/[.,;:!]+$/, '') ?? '') || g[1]?.startsWith('[REDACTED')
+        ? undefined
+        : `${g[0]}${REDACTED}`,
+  },
+  {
+    // Passwords on command lines: mysql -pSECRET, sshpass -p SECRET, redis AUTH [user] SECRET.
+    name: 'secret-value',
+    re: /(\b(?:mysql|mysqldump|mysqladmin|sshpass)\b[^\n]*?\s-p ?)([^\s"']+)|(\bAUTH (?:[A-Za-z0-9_-]+ )?)([^\s"']+)/g,
+    replace: (_m, g) => {
+      const value = g[1] ?? g[3] ?? '';
+      if (PLAIN_WORDS.test(value) || value.startsWith('[REDACTED')) return undefined;
+      return `${g[0] ?? g[2]}${REDACTED}`;
+    },
+  },
+  {
+    // A Kubernetes Secret printed as YAML: the indented lines under data: / stringData: go.
+    name: 'kubernetes-secret',
+    re: /((?:^|\n)([ \t]*)(?:data|stringData):[ \t]*\r?\n)((?:\2[ \t]+[^\n]*(?:\n|$))+)/g,
+    replace: (_m, g, whole = '') =>
+      /\bkind:\s*Secret\b/.test(whole) ? `${g[0]}${g[1]}  ${REDACTED}\n` : undefined,
   },
   {
     // A Kubernetes Secret printed as JSON (an object receiver, a last-applied annotation, a log line):

@@ -241,6 +241,32 @@ export const CREDENTIAL_CASES: CredentialCase[] = [
     secrets: ['Cl1Pass'],
   },
   {
+    pattern: 'secret-value',
+    text: 'login retry: the password is Tr0ub4dor!3 and the api key was ak_9f8e7d6c',
+    secrets: ['Tr0ub4dor!3', 'ak_9f8e7d6c'],
+  },
+  {
+    pattern: 'secret-value',
+    text: 'backup: mysqldump -u root -pMyS3cretRoot shop > /tmp/x.sql; sshpass -p SshPa55 ssh db',
+    secrets: ['MyS3cretRoot', 'SshPa55'],
+  },
+  {
+    pattern: 'secret-value',
+    text: 'redis slowlog: AUTH default R3disAuthPass',
+    secrets: ['R3disAuthPass'],
+  },
+  {
+    pattern: 'kubernetes-secret',
+    text: 'applied:\napiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  DB_URL: cG9zdGdyZXM6Ly95YW1s\n  x: eWFtbHNlY3JldA==\ntype: Opaque',
+    secrets: ['cG9zdGdyZXM6Ly95YW1s', 'eWFtbHNlY3JldA=='],
+    keeps: ['name: db'],
+  },
+  {
+    pattern: 'authorization',
+    text: 'proxy sent bearer Qz7Wx6Ev5Rc4Tb3Yn2Um1',
+    secrets: ['Qz7Wx6Ev5Rc4Tb3Yn2Um1'],
+  },
+  {
     pattern: 'kubernetes-secret',
     text: '{"kind":"Secret","apiVersion":"v1","metadata":{"name":"db-creds","namespace":"shop"},"data":{"DB_URL":"cG9zdGdyZXM6Ly91OnBAaA==","ca.crt":"LS0tLS1CRUdJTg=="},"type":"Opaque"}',
     secrets: ['cG9zdGdyZXM6Ly91OnBAaA==', 'LS0tLS1CRUdJTg=='],
@@ -281,4 +307,6 @@ export const ORDINARY_TEXT: string[] = [
   'dial tcp 10.244.1.17:8080: connect: connection refused',
   '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available',
   'author: jane, authored 3 commits; passing tests: 12',
+  'login failed: the password is incorrect; token is expired; AUTH failed',
+  'kind: ConfigMap\ndata:\n  LOG_LEVEL: debug',
 ];
