@@ -73,6 +73,8 @@ const CLEAN: Memo = { text: '', hits: null };
 const MEMO_MAX_CHARS = 4096;
 /** Memo entries per scope; the memo is dropped whole when full (cheaper than LRU bookkeeping). */
 const MEMO_MAX_ENTRIES = 50_000;
+/** …and at most this many characters of keys in all (8 MiB of UTF-16): bounded memory, whatever arrives. */
+const MEMO_MAX_TOTAL_CHARS = 4 * 1024 * 1024;
 const MAX_DEPTH = 64;
 
 export class Redactor {
@@ -86,6 +88,7 @@ export class Redactor {
   // document: one memo per pattern set makes a repeated string a Map lookup.
   readonly #memo = new Map<string, Memo>();
   readonly #memoPersonal = new Map<string, Memo>();
+  #memoChars = 0;
   /** `${output}\u0000${pattern}` → redactions (read by the metric at scrape time). */
   readonly stats = new Map<string, number>();
 
@@ -117,7 +120,12 @@ export class Redactor {
       // Most strings carry nothing any pattern could match: one scan instead of every pattern.
       m = !this.#custom && !this.#mayMatch(s, personal) ? CLEAN : run(patterns, s);
       if (s.length <= MEMO_MAX_CHARS) {
-        if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
+        this.#memoChars += s.length;
+        if (memo.size >= MEMO_MAX_ENTRIES || this.#memoChars > MEMO_MAX_TOTAL_CHARS) {
+          this.#memo.clear();
+          this.#memoPersonal.clear();
+          this.#memoChars = s.length;
+        }
         memo.set(s, m);
       }
     }
