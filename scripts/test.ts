@@ -1,5 +1,11 @@
 // The project's test command: `node scripts/test.ts [node --test args and/or files]`.
 //
+// First builds or fetches every real part the suite runs against (scripts/prepare-test-parts.sh, the
+// script .ci/run uses; cached, well under a second on a machine that has them): no test skips for a
+// missing binary, and one that cannot be had fails here with the reason. The default reporter is
+// node's spec plus, before node's summary lines, how many tests ran per real part
+// (scripts/test-parts-reporter.ts).
+//
 // Uses the Kafka cluster named by KAFKA_BROKERS when set; otherwise starts a real
 // single-node broker (test/harness/kafka-broker.ts) and sets KAFKA_BROKERS for the
 // test processes. Then runs `node --test` over the given files (default: every
@@ -10,7 +16,7 @@
 // TEST_CONCURRENCY (node --test-concurrency, default 1), KUBETRIAGE_KAFKA_KEEP=1 (keep
 // the broker's temp dir and log after the run).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, globSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -41,7 +47,8 @@ function buildNodeArgs(argv: string[]): { args: string[]; files: string[] } {
   }
   const has = (name: string): boolean => flags.some((f) => f === name || f.startsWith(`${name}=`));
   const defaults: string[] = [];
-  if (!has('--test-reporter')) defaults.push('--test-reporter=spec');
+  if (!has('--test-reporter'))
+    defaults.push(`--test-reporter=${resolve(ROOT, 'scripts/test-parts-reporter.ts')}`);
   if (!has('--test-concurrency')) defaults.push(`--test-concurrency=${process.env.TEST_CONCURRENCY ?? '1'}`);
   return { args: ['--test', ...defaults, ...flags, ...files], files };
 }
@@ -75,6 +82,19 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+
+  const t0 = performance.now();
+  const prepared = spawnSync('bash', [resolve(ROOT, 'scripts/prepare-test-parts.sh')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (prepared.status !== 0) {
+    say(
+      `the real parts the tests need could not be prepared (scripts/prepare-test-parts.sh exit ${prepared.status ?? prepared.signal}); see above`,
+    );
+    return 1;
+  }
+  say(`real parts ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   try {
     let brokers = process.env.KAFKA_BROKERS;

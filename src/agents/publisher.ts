@@ -5,6 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
+import { redactor } from '../core/redact.ts';
 import { settledWithin } from '../core/settle.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import type { TriageChain } from './chain.ts';
@@ -74,7 +75,8 @@ export class TriagePublisher {
       return;
     }
     this.#sent.set(report.incident, report.revision);
-    await this.#send(report.incident, Buffer.from(JSON.stringify(report)));
+    // Explanations quote evidence: redacted on the way out (and so is the Slack message built from it).
+    await this.#send(report.incident, Buffer.from(redactor().json(report, 'report')));
     this.#published.inc({ result: 'sent' });
   }
 

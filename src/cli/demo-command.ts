@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
+import { installRedactor } from '../core/redact.ts';
 import { runScenario } from '../eval/scenario-run.ts';
 import { getScenario } from '../sim/scenarios/index.ts';
 import { renderIncident } from './demo-render.ts';
+import { integerOption } from './numeric-options.ts';
 import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
 
@@ -13,7 +15,7 @@ export function registerDemo(program: Command): void {
       'the embedded default: a bundled scenario through the whole pipeline in-process (no Kafka, cluster or LLM), readable report on stdout',
     )
     .option('-s, --scenario <name>', 'scenario to run (kubetriage simulate --list shows them)', 'oom-rollout')
-    .option('--seed <n>', 'noise seed', (v) => Number.parseInt(v, 10), 1)
+    .option('--seed <n>', 'noise seed (an integer >= 0)', integerOption(0), 1)
     .option('--noise', "with the healthy cluster's background (default for the quiet family)")
     .option('--no-noise', 'without the background layer')
     .option('--all', 'kept for old scripts: every incident is always shown')
@@ -21,6 +23,7 @@ export function registerDemo(program: Command): void {
       const scenario = getScenario(opts.scenario);
       const { config, note } = scenarioConfig(undefined);
       if (note) process.stderr.write(`[demo] ${note}\n`);
+      const redactor = installRedactor(config.redact);
       const started = performance.now();
       const progress = (done: number, total: number) =>
         process.stderr.write(`\r[demo] ${scenario.name}: replaying ${done}/${total} Kafka records`);
@@ -48,6 +51,6 @@ export function registerDemo(program: Command): void {
       for (const d of shown) out.push(renderIncident(d, outcome.reports.get(d.id)), '');
       if (outcome.latest.length === 0)
         out.push('No incident raised: nothing in this telemetry looks like trouble.');
-      process.stdout.write(`${out.join('\n')}\n`);
+      process.stdout.write(`${redactor.text(out.join('\n'), 'stdout')}\n`);
     });
 }

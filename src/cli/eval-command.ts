@@ -6,6 +6,7 @@ import { type Aggregate, formatCount, type SeededScore, type Summary, summarise 
 import { runScenario } from '../eval/scenario-run.ts';
 import { type ScenarioScore, scoreScenario, totals } from '../eval/score.ts';
 import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
+import { integerOption } from './numeric-options.ts';
 import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
 
@@ -17,8 +18,8 @@ export function registerEval(program: Command): void {
     )
     .option('--scenarios <list>', 'comma-separated scenario names, or all', 'all')
     .option('-c, --config <file>', 'config YAML (defaults when omitted)')
-    .option('--seed <n>', 'noise seed for the scenarios (one run each)', positiveInt('--seed'), 1)
-    .option('--seeds <n>', 'run every scenario with seeds 1..n and sum the scores', positiveInt('--seeds'))
+    .option('--seed <n>', 'noise seed for the scenarios (one run each)', integerOption(0), 1)
+    .option('--seeds <n>', 'run every scenario with seeds 1..n and sum the scores', integerOption(1))
     .option('--no-noise', "without the healthy cluster's background (on by default: what real clusters send)")
     .option('--ollama <url>', 'also score the LLM engine through this Ollama, side by side with rules')
     .option('--model <name>', 'model for --ollama')
@@ -139,15 +140,6 @@ export function registerEval(program: Command): void {
           );
       },
     );
-}
-
-function positiveInt(name: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new KubetriageError('CONFIG_INVALID', `${name} must be an integer >= 1, not "${v}"`);
-    return n;
-  };
 }
 
 function summaryTable(s: Summary): string {

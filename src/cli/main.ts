@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { KubetriageError } from '../core/errors.ts';
+import { redactor } from '../core/redact.ts';
 import { registerApprove } from './approve-command.ts';
 import { registerAudit } from './audit-command.ts';
 import { registerDemo } from './demo-command.ts';
 import { registerEval } from './eval-command.ts';
+import { USAGE_EXIT_CODE } from './numeric-options.ts';
 import { registerRecord } from './record-command.ts';
 import { registerReplay } from './replay-command.ts';
 import { registerRun } from './run-command.ts';
@@ -13,7 +15,8 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command()
     .name('kubetriage')
     .description('Turns Kubernetes telemetry from the OpenTelemetry Collector into explainable incidents.')
-    .showHelpAfterError()
+    // The reason and a hint, not the whole help: the reason must stay the line one reads.
+    .showHelpAfterError('(add --help for the options)')
     .exitOverride();
   registerRun(program);
   registerReplay(program);
@@ -27,12 +30,13 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // Help and --version exit 0; every usage error (a bad option value included) exits 2.
+      process.exitCode = err.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
       return;
     }
     if (err instanceof KubetriageError) {
       // Bad input files and config: one readable line (or block, for config), no stack.
-      process.stderr.write(`kubetriage: ${err.message}\n`);
+      process.stderr.write(`kubetriage: ${redactor().text(err.message, 'stdout')}\n`);
       process.exitCode = 2;
       return;
     }

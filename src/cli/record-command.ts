@@ -5,6 +5,7 @@ import { KubetriageError } from '../core/errors.ts';
 import { formatCaptureLine } from '../stream/capture.ts';
 import { baseClientConfig } from '../stream/kafka/client-config.ts';
 import { recordTopics } from '../stream/kafka/recorder.ts';
+import { integerOption } from './numeric-options.ts';
 
 export function registerRecord(program: Command): void {
   program
@@ -19,7 +20,7 @@ export function registerRecord(program: Command): void {
       '--follow',
       'keep capturing new records until interrupted (default: stop at the end seen at start)',
     )
-    .option('--max-records <n>', 'stop after this many records', (v) => Number.parseInt(v, 10))
+    .option('--max-records <n>', 'stop after this many records (an integer >= 1)', integerOption(1))
     .action(
       async (opts: {
         topics: string;

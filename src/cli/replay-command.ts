@@ -4,6 +4,7 @@ import { TriageChain } from '../agents/index.ts';
 import { loadConfig } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
+import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, loadSnapshot } from '../enrich/index.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
@@ -32,6 +33,8 @@ export function registerReplay(program: Command): void {
         model?: string;
       }) => {
         const config = loadConfig(opts.config, {});
+        // Every document written is redacted (deterministic: same input, same bytes).
+        const redactor = installRedactor(config.redact);
         // The enrichment cache, filled from the snapshot exactly as informers fill it in `run`;
         // without one it answers from name patterns (and enrich.rules still apply).
         const enrichment = createEnrichment(config.enrich);
@@ -52,7 +55,7 @@ export function registerReplay(program: Command): void {
           config,
           resolver: enrichment.resolver,
           onContext: (doc) => {
-            writeLine(out, JSON.stringify(doc));
+            writeLine(out, redactor.json(doc, 'context'));
             latest.set(doc.id, doc);
           },
           onDeadLetter: (d) => log.warn({ deadLetter: d }, `dead letter: ${d.error}`),
@@ -60,7 +63,7 @@ export function registerReplay(program: Command): void {
         // The end of input flushed every incident's latest state above; its triage report follows.
         const chain = new TriageChain({ config: config.agents });
         const reports = await Promise.all([...latest.values()].map((doc) => chain.triage(doc)));
-        for (const r of reports) writeLine(out, JSON.stringify(r));
+        for (const r of reports) writeLine(out, redactor.json(r, 'report'));
         if (out !== process.stdout)
           await new Promise<void>((resolve, reject) =>
             (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())),

@@ -4,11 +4,13 @@ import { loadConfig } from '../core/config.ts';
 import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
+import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, kubeConfigFrom, watchCluster } from '../enrich/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
 import { wireExec } from './exec-wiring.ts';
+import { integerOption } from './numeric-options.ts';
 import { catchUpTriage } from './triage-catch-up.ts';
 
 /** How long shutdown waits for Slack posts and executions in flight. */
@@ -24,7 +26,7 @@ export function registerRun(program: Command): void {
       '-c, --config <file>',
       'config YAML (see config/kubetriage.yaml); env KAFKA_BROKERS, INCIDENT_TOPIC, OUTPUT_TOPIC override it',
     )
-    .option('--port <port>', 'HTTP port (overrides http.port)', (v) => Number.parseInt(v, 10))
+    .option('--port <port>', 'HTTP port (overrides http.port; 0: any free port)', integerOption(0, 65535))
     .option('--host <host>', 'HTTP bind address (overrides http.host, default loopback)')
     .action(async (opts: { config?: string; port?: number; host?: string }) => {
       const config = loadConfig(opts.config);
@@ -32,6 +34,8 @@ export function registerRun(program: Command): void {
       if (opts.host !== undefined) config.http.host = opts.host;
       const log = createLogger(config.log.level);
       const registry = newRegistry();
+      // Before anything can log or emit: every output is redacted with the configured patterns.
+      installRedactor(config.redact, registry);
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.
       const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
       triageProducer.onError = (err, topic, attempt) =>

@@ -9,6 +9,7 @@ import { produceRecords } from '../sim/produce.ts';
 import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
 import { type CapturedRecord, formatCaptureLine } from '../stream/capture.ts';
 import { baseClientConfig } from '../stream/kafka/client-config.ts';
+import { integerOption, numberOption } from './numeric-options.ts';
 
 interface SimulateOptions {
   scenario?: string;
@@ -19,11 +20,11 @@ interface SimulateOptions {
   topicsLogs?: string;
   topicsMetrics?: string;
   topicsTraces?: string;
-  speed: string;
-  seed: string;
+  speed: number;
+  seed: number;
   start?: string;
   snapshot?: string;
-  partitions: string;
+  partitions: number;
   partitionByResource?: boolean;
   partitionTracesById?: boolean;
   noise?: boolean;
@@ -33,19 +34,8 @@ function bad(message: string): KubetriageError {
   return new KubetriageError('CONFIG_INVALID', message);
 }
 
-function int(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw bad(`${name} must be an integer >= ${min}, not "${v}"`);
-  return n;
-}
-
 /** `--speed N` (> 0), or 0 / max for no pacing. */
-export function parseSpeed(v: string): number {
-  if (v === 'max') return 0;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw bad(`--speed must be a positive number, 0 or max, not "${v}"`);
-  return n;
-}
+export const parseSpeed = numberOption(0, { max: 0 });
 
 export function registerSimulate(program: Command): void {
   program
@@ -59,8 +49,13 @@ export function registerSimulate(program: Command): void {
     .option('--topics-logs <topic>', 'logs topic (default otlp_logs, or the config file’s first)')
     .option('--topics-metrics <topic>', 'metrics topic (default otlp_metrics)')
     .option('--topics-traces <topic>', 'traces topic (default otlp_spans)')
-    .option('--speed <n>', 'Kafka pacing: real time divided by n; 0 or max = as fast as possible', '1')
-    .option('--seed <n>', 'noise seed (same seed, same bytes)', '1')
+    .option(
+      '--speed <n>',
+      'Kafka pacing: real time divided by n; 0 or max = as fast as possible',
+      parseSpeed,
+      1,
+    )
+    .option('--seed <n>', 'noise seed (same seed, same bytes; an integer >= 0)', integerOption(0), 1)
     .option(
       '--noise',
       'lay the background of a healthy cluster over the scenario (5xx, restarts, rollouts, HPA, logs, node events); default for the quiet family',
@@ -68,7 +63,7 @@ export function registerSimulate(program: Command): void {
     .option('--no-noise', 'no background layer, even for the quiet family')
     .option('--start <iso>', 'base time (default: 2026-11-28T09:00:00Z for captures, now for --brokers)')
     .option('--snapshot <file>', 'also write the cluster snapshot (kubectl get … -A -o json) here')
-    .option('--partitions <n>', 'partitions per topic recorded in the capture', '3')
+    .option('--partitions <n>', 'partitions per topic recorded in the capture', integerOption(1, 100_000), 3)
     .option(
       '--partition-by-resource',
       'one record per resource with a 16-byte key (partition_*_by_resource_attributes)',
@@ -83,8 +78,7 @@ export function registerSimulate(program: Command): void {
       }
       if (!opts.scenario) throw bad('simulate needs --scenario NAME (or --list)');
       const scenario = getScenario(opts.scenario);
-      const seed = int('--seed', opts.seed, 0);
-      const speed = parseSpeed(opts.speed);
+      const { seed, speed } = opts;
       const config = opts.config ? loadConfig(opts.config, {}) : validateConfig({});
       // Brokers reject CreateTimes far from their clock (log.message.timestamp.after.max.ms, 1 h by default
       // in Kafka 4) and retention would drop far-past ones at once: to Kafka, the scenario starts now
@@ -103,7 +97,7 @@ export function registerSimulate(program: Command): void {
         noise: opts.noise,
         collector: {
           topics,
-          partitions: int('--partitions', opts.partitions, 1),
+          partitions: opts.partitions,
           partitionLogsByResource: Boolean(opts.partitionByResource),
           partitionMetricsByResource: Boolean(opts.partitionByResource),
           partitionTracesById: Boolean(opts.partitionTracesById),

@@ -7,6 +7,7 @@ import { execSchema } from './config-exec.ts';
 import { floorsSchema } from './config-floors.ts';
 import { parseDuration } from './duration.ts';
 import { KubetriageError } from './errors.ts';
+import { BUILTIN_PATTERN_NAMES, compileCustomPattern } from './redact.ts';
 
 const duration = (def: string) =>
   z
@@ -415,6 +416,53 @@ const enrichSchema = z
 
 export type EnrichConfig = z.infer<typeof enrichSchema>;
 
+const REDACT_OUTPUTS = ['context', 'report', 'slack', 'audit', 'log', 'llm', 'stdout'] as const;
+
+/** A pattern added to the built-in ones: a JavaScript regular expression, validated here. */
+const redactPattern = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a lowercase name (metric label): letters, digits, - and _'),
+    regex: z.string().min(1),
+    /** Extra flags (`g` is always set): i, m, s, u, v. */
+    flags: z.string().optional(),
+    /** Default `[REDACTED:<name>]`; `$1` etc. refer to the pattern's groups. */
+    replacement: z.string().optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (BUILTIN_PATTERN_NAMES.includes(p.name))
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `"${p.name}" is a built-in pattern's name` });
+    try {
+      compileCustomPattern(p);
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regex'],
+        message: `pattern "${p.name}": ${(err as Error).message}`,
+      });
+    }
+  });
+
+/** Redaction of every output (contexts, reports, Slack, audit, logs, LLM prompts): src/core/redact.ts. */
+const redactSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    patterns: z.array(redactPattern).default([]),
+    /** Built-in patterns switched off by name. */
+    disable: z
+      .array(
+        z.string().refine((n) => BUILTIN_PATTERN_NAMES.includes(n), {
+          message: `not a built-in pattern (${BUILTIN_PATTERN_NAMES.join(', ')})`,
+        }),
+      )
+      .default([]),
+    /** Outputs where emails and IP addresses are redacted as well (they are not credentials). */
+    personalData: z.array(z.enum(REDACT_OUTPUTS)).default(['llm']),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Name of the cluster the telemetry comes from; `k8s.cluster.name` on a resource wins. */
@@ -481,6 +529,7 @@ export const configSchema = z
     enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     exec: execSchema.prefault({}),
+    redact: redactSchema.prefault({}),
     http: z
       .object({
         /** Loopback unless configured: the Deployment (config/deploy) passes --host 0.0.0.0 explicitly. */

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { type FileHandle, open, writeFile } from 'node:fs/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { redactor } from '../core/redact.ts';
 import { auditWriter, type LedgerWriter } from './audit-writer.ts';
 
 export const AUDIT_SCHEMA = 'kubetriage.io/audit/v1';
@@ -390,12 +391,13 @@ export class AuditLedger {
           schema: AUDIT_SCHEMA,
           seq: ++seq,
           at: q.at,
-          actor: q.input.actor,
+          // Redacted before hashing (the chain covers what is stored): actor and detail carry free text.
+          actor: redactor().text(q.input.actor, 'audit'),
           event: q.input.event,
           incident: q.input.incident,
           proposal: q.input.proposal,
           // A JSON round trip: what is hashed is exactly what a reader parses back.
-          detail: JSON.parse(JSON.stringify(q.input.detail)) as Record<string, unknown>,
+          detail: JSON.parse(redactor().json(q.input.detail, 'audit')) as Record<string, unknown>,
           prevHash: head,
         };
         const entry: AuditEntry = { ...base, hash: entryHash(base) };

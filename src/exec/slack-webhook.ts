@@ -1,5 +1,7 @@
 // Incoming webhooks: POST JSON {text, blocks}; success is 200 with body `ok`. About one message a second
 // per channel: beyond it Slack answers 429 with Retry-After (seconds), which we honour, within bounds.
+// Every payload is redacted here, where it leaves the process, whatever message built it.
+import { redactor } from '../core/redact.ts';
 
 export interface WebhookOptions {
   timeoutMs: number;
@@ -15,6 +17,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function postJson(url: string, body: unknown, o: WebhookOptions): Promise<PostResult> {
   const delay = o.delay ?? sleep;
+  const payload = redactor().json(body, 'slack');
   let lastError = '';
   for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
     let wait = Math.min(1000 * 2 ** (attempt - 1), o.maxRetryAfterMs);
@@ -22,7 +25,7 @@ export async function postJson(url: string, body: unknown, o: WebhookOptions): P
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(body),
+        body: payload,
         signal: AbortSignal.timeout(o.timeoutMs),
       });
       const text = await res.text();

@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '../core/metrics.ts';
+import { redactor } from '../core/redact.ts';
 import { wallClock } from './clock.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import type { Incident } from './incidents/incident.ts';
@@ -225,7 +226,12 @@ export class StreamService {
       this.#metrics.timeToFirstContext.observe(Math.max(0, (inc.firstContextAt - inc.firstSignalAt) / 1000));
     }
     this.#producer
-      .send({ topic: this.#cfg.kafka.topics.contexts, key: doc.id, value: Buffer.from(JSON.stringify(doc)) })
+      .send({
+        topic: this.#cfg.kafka.topics.contexts,
+        key: doc.id,
+        // Evidence quotes log bodies and event messages: secrets in them are redacted on the way out.
+        value: Buffer.from(redactor().json(doc, 'context')),
+      })
       .then(() => {
         if (hold) {
           this.ledger.release(hold);

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cleanText, fenceId, renderContext } from '../../src/agents/llm/prompt.ts';
-import { redact } from '../../src/agents/llm/redact.ts';
+import { Redactor } from '../../src/core/redact.ts';
+
+const llmRedactor = new Redactor();
+const redact = (s: string) => llmRedactor.text(s, 'llm');
+
 import { PatternSet } from '../../src/agents/patterns.ts';
 import { canaryCrashLoop, dependencyFailure, singleEvent } from './contexts.ts';
 

@@ -2,8 +2,8 @@
 // telemetry text fenced as untrusted data, truncated and (by default) redacted. Deterministic: the
 // same context renders to the same prompt, so answers are cacheable and prompts reviewable.
 import { createHash } from 'node:crypto';
+import { redactor } from '../../core/redact.ts';
 import type { IncidentContextDoc } from '../../stream/incidents/document.ts';
-import { redact } from './redact.ts';
 
 export interface PromptLimits {
   maxTextChars: number;
@@ -25,7 +25,7 @@ export const UNTRUSTED_NOTE =
 /** Text from telemetry: one line, no fence look-alikes, cut to `max`, redacted. */
 export function cleanText(s: string, max: number, doRedact: boolean): string {
   let t = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/<{3,}|>{3,}/g, '…');
-  if (doRedact) t = redact(t);
+  if (doRedact) t = redactor().text(t, 'llm');
   return t.length > max ? `${t.slice(0, max)}…` : t;
 }
 

@@ -1,0 +1,73 @@
+// The cost of redacting context documents where they leave the process (src/core/redact.ts), on the
+// pipeline benchmark's own contexts: JSON.stringify alone vs Redactor.json (pre-check, then the walk
+// only when needed), interleaved, best of N, in one process so a loaded machine skews both alike.
+// Also the same documents with a credential planted in every one (every document walked).
+//   node --expose-gc bench/redact-cost.ts
+import { validateConfig } from '../src/core/config.ts';
+import { Redactor } from '../src/core/redact.ts';
+import { ManualClock } from '../src/stream/clock.ts';
+import type { IncidentContextDoc } from '../src/stream/incidents/document.ts';
+import { Pipeline } from '../src/stream/pipeline.ts';
+import { NamePatternResolver } from '../src/stream/workload.ts';
+import { logsStream } from './lib/fixtures.ts';
+
+const RECORDS = 40 * 1000;
+const docs: IncidentContextDoc[] = [];
+const clock = new ManualClock(Date.UTC(2026, 10, 28, 10, 0, 0));
+const p = new Pipeline({
+  config: validateConfig({ grouping: { groupWait: '10s', groupInterval: '10s' } }),
+  clock,
+  resolver: new NamePatternResolver(),
+  sink: (d) => docs.push(d),
+});
+let t = clock.now();
+for (const b of logsStream(40, 1000, 0)) {
+  t += 10_000;
+  clock.advance(t);
+  p.tick();
+  p.ingest('otlp_logs', b, t);
+}
+p.flushAll();
+const dirty = docs.map((d) => ({
+  ...d,
+  evidence: d.evidence.map((e, i) =>
+    i === 0 ? { ...e, summary: `${e.summary} password=Hunter2-Hunter2 postgres://u:p4ss@db:5432/x` } : e,
+  ),
+}));
+
+function best(fn: () => void, reps = 9): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < reps; i++) {
+    globalThis.gc?.();
+    const t0 = performance.now();
+    fn();
+    min = Math.min(min, performance.now() - t0);
+  }
+  return min;
+}
+
+const r = new Redactor();
+const bytes = docs.reduce((n, d) => n + JSON.stringify(d).length, 0);
+const plain = best(() => {
+  for (const d of docs) JSON.stringify(d);
+});
+const clean = best(() => {
+  for (const d of docs) r.json(d, 'context');
+});
+const plainDirty = best(() => {
+  for (const d of dirty) JSON.stringify(d);
+});
+const walked = best(() => {
+  for (const d of dirty) r.json(d, 'context');
+});
+const us = (ms: number) => ((ms * 1000) / docs.length).toFixed(1);
+process.stdout.write(
+  [
+    `${docs.length} contexts (${(bytes / docs.length / 1024).toFixed(1)} KiB each on average) from ${RECORDS} records`,
+    '| documents | JSON.stringify µs/context | redacted JSON µs/context | ratio | per record µs |',
+    '|---|---:|---:|---:|---:|',
+    `| clean (the usual case) | ${us(plain)} | ${us(clean)} | ${(clean / plain).toFixed(2)} | ${(((clean - plain) * 1000) / RECORDS).toFixed(2)} |`,
+    `| one credential each | ${us(plainDirty)} | ${us(walked)} | ${(walked / plainDirty).toFixed(2)} | ${(((walked - plainDirty) * 1000) / RECORDS).toFixed(2)} |`,
+    '',
+  ].join('\n'),
+);
