@@ -43,6 +43,29 @@ function run(
   });
 }
 
+// The Dockerfile cannot be built here (no container runtime): hold it to what build.sh builds and these
+// tests run, so the two images stay equivalent.
+test('the Dockerfile and scripts/image/build.sh agree: base suite, runtime libraries, user, entrypoint', () => {
+  const dockerfile = readFileSync('Dockerfile', 'utf8');
+  const script = readFileSync('scripts/image/build.sh', 'utf8');
+  const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+  const dockerPkgs = (runtime.match(/--no-install-recommends\s*\\\s*\n\s*([^\\\n]+)/)?.[1] ?? '')
+    .trim()
+    .split(/\s+/)
+    .sort();
+  const scriptPkgs = (script.match(/^RUNTIME_PKGS="([^"]+)"/m)?.[1] ?? '').split(',').sort();
+  assert.ok(scriptPkgs.length >= 6, scriptPkgs.join());
+  assert.deepEqual(dockerPkgs, scriptPkgs);
+  const suite = script.match(/^SUITE=(\w+)/m)?.[1];
+  assert.match(dockerfile, new RegExp(`^FROM debian:${suite}-slim AS runtime$`, 'm'));
+  assert.match(dockerfile, new RegExp(`^FROM node:24-${suite}-slim AS build$`, 'm'));
+  assert.match(dockerfile, /^USER 10001:10001$/m);
+  assert.match(script, /--user 10001:10001/);
+  assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/local\/bin\/node", "\/app\/bin\/kubetriage.js"\]$/m);
+  assert.match(script, /--entrypoint '\["\/usr\/local\/bin\/node", "\/app\/bin\/kubetriage.js"\]'/);
+  assert.match(dockerfile, /^CMD \["run"\]$/m);
+});
+
 const blob = (digest: string) => join(LAYOUT, 'blobs', ...digest.split(':'));
 
 describe('the kubetriage image', { skip: imageSkipReason() }, () => {
