@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds or fetches every real part the test suite runs against, so no test has to skip: the Kafka
-# broker jars, kube-apiserver + etcd, the OpenTelemetry Collector, Ollama and its small model. One
+# broker jars, kube-apiserver + etcd, the OpenTelemetry Collector, Ollama and its small model, and for
+# the packaging tests helm, the prometheus-operator CRDs, promtool and the container image. One
 # script for every way the suite starts: `.ci/run`, `./run test` and `npm test` (scripts/test.ts).
 # Each part's script caches by version outside the repo (~/.cache/kubetriage): on a machine that has
 # them all, this returns in well under a second; a fresh machine pays once (kube-apiserver + etcd
@@ -37,3 +38,9 @@ if [ -n "${OLLAMA_BIN:-}" ]; then say "Ollama: given (OLLAMA_BIN=$OLLAMA_BIN)"
 else part 'Ollama' scripts/ollama/build.sh; fi
 if [ -n "${KUBETRIAGE_OLLAMA_GGUF:-}" ]; then say "Ollama model: given (KUBETRIAGE_OLLAMA_GGUF)"
 else part 'Ollama model (SmolLM2-135M)' scripts/ollama/model.sh; fi
+# Packaging (test/deploy): helm and the CRDs its monitoring objects are checked against, promtool for
+# the alert rules, and the container image (mmdebstrap + buildah, root; ~10 min cold, seconds cached).
+part 'helm' scripts/helm/build.sh
+part 'prometheus-operator CRDs' scripts/helm/prometheus-operator-crds.sh
+part 'promtool' scripts/promtool/build.sh
+part 'container image' scripts/image/build.sh

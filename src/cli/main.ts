@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { KubetriageError } from '../core/errors.ts';
 import { redactor } from '../core/redact.ts';
@@ -11,9 +12,16 @@ import { registerReplay } from './replay-command.ts';
 import { registerRun } from './run-command.ts';
 import { registerSimulate } from './simulate-command.ts';
 
+/** The version in package.json (read at start: the image ships package.json beside src/). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return String((pkg as { version?: unknown }).version ?? '0.0.0');
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command()
     .name('kubetriage')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .description('Turns Kubernetes telemetry from the OpenTelemetry Collector into explainable incidents.')
     // The reason and a hint, not the whole help: the reason must stay the line one reads.
     .showHelpAfterError('(add --help for the options)')
