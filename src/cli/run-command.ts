@@ -4,7 +4,7 @@ import { loadConfig } from '../core/config.ts';
 import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
-import { createEnrichment, kubeConfigFrom, watchCluster } from '../enrich/index.ts';
+import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
@@ -53,6 +53,7 @@ export function registerRun(program: Command): void {
             log: log.child({ stage: 'enrich' }),
           })
         : undefined;
+      if (cluster) registerEnrichMetrics(registry, cluster);
       const service = new StreamService({
         config,
         log,

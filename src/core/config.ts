@@ -133,8 +133,12 @@ const kafkaSchema = z
     /** When /readyz turns false because the consumer cannot do its job (see README, HTTP). */
     readiness: z
       .object({
-        /** Without partitions this long after joining or a revoke: the group is stuck, or we are. */
-        assignmentTimeout: duration('30s'),
+        /**
+         * Without partitions this long after joining or a revoke: the group is stuck, or we are. A
+         * rebalance takes a few seconds (the broker's group.initial.rebalance.delay.ms is 3 s); after a
+         * broker outage the group can take up to session.timeout.ms (45 s) to hand partitions back.
+         */
+        assignmentTimeout: duration('10s'),
         /** Offset commits failing this long: progress is not being saved. */
         commitFailureTimeout: duration('30s'),
       })

@@ -100,7 +100,7 @@ export function streamMetrics(registry: Registry) {
     }),
     drains: new Counter({
       name: 'kubetriage_drains_total',
-      help: 'Drains of pending outputs before giving partitions up, by reason (revoke, shutdown) and outcome',
+      help: 'Drains of pending outputs before giving partitions up, by reason (revoke, lost, shutdown) and outcome',
       labelNames: ['reason', 'outcome'],
       registers: [registry],
     }),

@@ -67,6 +67,9 @@ export const DLQ_TRUNCATED_BYTES = 16 * 1024;
 /** librdkafka's RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART. */
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 
+/** Longest stretch of record processing before the loop lets HTTP requests and timers in. */
+const LOOP_SLICE_MS = 10;
+
 /** While brokers are unreachable, how often the consumer asks one for metadata (and how long it waits). */
 const BROKER_PROBE_MS = 2000;
 
@@ -139,11 +142,12 @@ export class StreamService {
       { groupId: kcfg.groupId, initialOffset: kcfg.initialOffset },
       {
         onAssign: (parts) => this.#log.info({ partitions: parts }, 'partitions assigned'),
-        onRevoke: async (parts) => {
+        onRevoke: async (parts, lost) => {
           // On shutdown everything is already drained and committed (or could not be): let go now.
           if (this.#stopDeadline === undefined) {
-            this.#log.info({ partitions: parts }, 'partitions revoked: draining');
-            await this.#drain(30_000, 'revoke');
+            this.#log.info({ partitions: parts, lost }, 'partitions revoked: draining');
+            // Lost partitions are someone else's already: flush briefly, rejoin soon.
+            await this.#drain(lost ? 5000 : 30_000, lost ? 'lost' : 'revoke');
           }
           this.ledger.forgetAll();
         },
@@ -217,16 +221,36 @@ export class StreamService {
         continue;
       }
       this.#lastLoopAt = Date.now();
+      const handled = await this.#handleBatch(records);
+      if (handled < records.length) {
+        // Draining for a revoke or shutdown: not processed, not committed, re-read by the next owner.
+        this.#metrics.deferredRecords.inc(records.length - handled);
+      }
+      // Also when idle: a context acknowledged after its records lets their offsets be committed.
       if (this.#running && !this.#consumer.revoking) {
-        for (const rec of records) this.#handle(rec);
         this.pipeline.tick();
         this.#maybeCommit();
-      } else if (records.length > 0) {
-        // Draining for a revoke or shutdown: not processed, not committed, re-read by the next owner.
-        this.#metrics.deferredRecords.inc(records.length);
       }
       this.#maybeProbeBrokers();
     }
+  }
+
+  /**
+   * Processes a batch in slices of at most LOOP_SLICE_MS, yielding to the event loop between them: a
+   * catch-up after an outage (1000-record batches back to back) kept /healthz waiting up to a second.
+   * Stops at a revoke or stop() seen between slices; returns how many records were processed.
+   */
+  async #handleBatch(records: InRecord[]): Promise<number> {
+    let sliceStart = performance.now();
+    for (let i = 0; i < records.length; i++) {
+      if (!this.#running || this.#consumer.revoking) return i;
+      this.#handle(records[i]!);
+      if (performance.now() - sliceStart > LOOP_SLICE_MS && i + 1 < records.length) {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+    return records.length;
   }
 
   /** librdkafka reports all brokers down but not their return: ask one, now and then, off the loop. */
@@ -455,7 +479,7 @@ export class StreamService {
   }
 
   /** Emits everything pending, waits until the broker has acknowledged it all, then commits. */
-  async #drain(timeoutMs: number, reason: 'revoke' | 'shutdown'): Promise<boolean> {
+  async #drain(timeoutMs: number, reason: 'revoke' | 'lost'): Promise<boolean> {
     this.#draining = true;
     try {
       this.pipeline.flushAll();
@@ -467,10 +491,12 @@ export class StreamService {
           { pending: this.ledger.liveHolds, reason },
           'drain timed out; uncommitted records will be re-read',
         );
-      // The commit gets what is left of the time, but at least one commit timeout's worth.
-      const committed = await this.#commitUntil(
-        Math.max(deadline, Date.now() + this.#cfg.kafka.commitTimeout),
-      );
+      // The commit gets what is left of the time, but at least one commit timeout's worth. Lost
+      // partitions (the session expired) cannot be committed any more: the next owner re-reads them.
+      const committed =
+        reason === 'lost'
+          ? false
+          : await this.#commitUntil(Math.max(deadline, Date.now() + this.#cfg.kafka.commitTimeout));
       const complete = acked && committed;
       this.#metrics.drains.inc({ reason, outcome: complete ? 'complete' : 'incomplete' });
       return complete;

@@ -16,8 +16,12 @@ export interface InRecord {
 }
 
 export interface RebalanceHandlers {
-  /** Called before partitions are given up; resolve once everything derived is durable and committed. */
-  onRevoke(partitions: { topic: string; partition: number }[]): Promise<void>;
+  /**
+   * Called before partitions are given up; resolve once everything derived is durable and committed.
+   * `lost`: the group already gave them to someone else (this member's session expired, e.g. through a
+   * broker outage): a commit can only be refused, so none is attempted.
+   */
+  onRevoke(partitions: { topic: string; partition: number }[], lost: boolean): Promise<void>;
   onAssign(partitions: { topic: string; partition: number }[]): void;
 }
 
@@ -122,7 +126,7 @@ export class GroupConsumer {
         this.#handlers.onAssign(this.#assignment);
       } else {
         try {
-          await this.#handlers.onRevoke(this.#assignment);
+          await this.#handlers.onRevoke(this.#assignment, this.#assignmentLost());
         } finally {
           this.#assignment = [];
           this.#awaitingAssignmentSince ??= Date.now();
@@ -132,6 +136,14 @@ export class GroupConsumer {
       }
     } catch (e) {
       this.onError(e as Error);
+    }
+  }
+
+  #assignmentLost(): boolean {
+    try {
+      return (this.#consumer as unknown as { assignmentLost(): boolean }).assignmentLost();
+    } catch {
+      return false;
     }
   }
 
