@@ -174,6 +174,11 @@ describe('fault: the Kafka broker goes away under kubetriage run', { timeout: 40
     const caughtUpAt = Date.now();
     // Ready again for good: the first ready answer after the last not-ready one (the group may hand
     // partitions back only after session.timeout.ms, and /readyz says so meanwhile).
+    // The group may still be settling when the last commit lands: wait for /readyz to say ready.
+    await withLog(
+      run,
+      waitFor(() => ready.samples.at(-1)?.status === 200, 60_000, '/readyz ready after catching up'),
+    );
     const lastNotReady = ready.samples.findLast((s) => s.status !== 200);
     const readyAgainAt = ready.samples.find((s) => s.at > (lastNotReady?.at ?? 0) && s.status === 200)?.at;
     assert.ok(readyAgainAt !== undefined && readyAgainAt > restartedAt, 'ready again after the restart');

@@ -87,7 +87,8 @@ export function probe(port: number, path: string, everyMs: number): { samples: S
       } catch {
         samples.push({ at, ms: performance.now() - t0, status: 0 });
       }
-      await new Promise((r) => setTimeout(r, everyMs));
+      // Unref'd: a test that fails before stop() must not be kept alive by its probes.
+      await new Promise((r) => setTimeout(r, everyMs).unref());
     }
   };
   void loop();
