@@ -12,7 +12,7 @@ import type { TriageReport } from '../../src/agents/report.ts';
 import { k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import { type OllamaServer, startOllama } from '../harness/ollama.ts';
-import { brokers, consumeUntil, produce, testTopics, unique } from '../helpers/kafka.ts';
+import { brokers, consumeUntil, createTopics, produce, testTopics, unique } from '../helpers/kafka.ts';
 import { metricSum, type RunChild, startRun, withLog } from './run-child.ts';
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
@@ -53,11 +53,13 @@ function relay(port: number): Promise<{ port: number; requestStarted: Promise<vo
 describe('fault: Ollama killed in the middle of a call', { timeout: 300_000 }, () => {
   let ollama: OllamaServer;
   const children: RunChild[] = [];
+  const relays: { close(): void }[] = [];
   before(async () => {
     ollama = await startOllama();
   });
   after(async () => {
     for (const c of children) if (c.alive()) c.child.kill('SIGKILL');
+    for (const r of relays) r.close();
     await ollama?.stop();
   });
 
@@ -66,8 +68,10 @@ describe('fault: Ollama killed in the middle of a call', { timeout: 300_000 }, (
   }, async (t) => {
     const topics = await testTopics(1);
     const triageTopic = unique('triage');
+    await createTopics([triageTopic], 1);
     const { port } = new URL(ollama.url);
     const proxy = await relay(Number(port));
+    relays.push(proxy);
     const run = await startRun({
       grouping: { groupWait: '500ms', groupInterval: '500ms', resolveTimeout: '1h' },
       kafka: {
@@ -146,6 +150,5 @@ describe('fault: Ollama killed in the middle of a call', { timeout: 300_000 }, (
 
     run.child.kill('SIGTERM');
     assert.equal((await run.exited).code, 0, run.log().slice(-2000));
-    proxy.close();
   });
 });
