@@ -5,7 +5,7 @@ import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
 import { installRedactor } from '../core/redact.ts';
-import { createEnrichment, kubeConfigFrom, watchCluster } from '../enrich/index.ts';
+import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
@@ -15,6 +15,8 @@ import { catchUpTriage } from './triage-catch-up.ts';
 
 /** How long shutdown waits for Slack posts and executions in flight. */
 const EXEC_DRAIN_MS = 20_000;
+/** Of the shutdown grace, what the stages after the stream (triage, exec, their producer) keep. */
+const GRACE_AFTER_STREAM_MS = 7000;
 
 export function registerRun(program: Command): void {
   program
@@ -57,6 +59,7 @@ export function registerRun(program: Command): void {
             log: log.child({ stage: 'enrich' }),
           })
         : undefined;
+      if (cluster) registerEnrichMetrics(registry, cluster);
       const service = new StreamService({
         config,
         log,
@@ -114,7 +117,8 @@ export function registerRun(program: Command): void {
       }
       await service.start();
 
-      await new Promise<void>((resolve) => {
+      // SIGTERM: everything below finishes within shutdown.grace whatever Kafka, Slack or Ollama do.
+      const code = await new Promise<number>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {
           if (stopping) {
@@ -122,17 +126,34 @@ export function registerRun(program: Command): void {
             process.exit(1);
           }
           stopping = true;
-          log.info({ signal }, 'shutting down: flushing and committing');
+          const grace = config.shutdown.grace;
+          const deadline = Date.now() + grace;
+          const left = (reserveMs: number) => Math.max(0, deadline - reserveMs - Date.now());
+          log.info({ signal, graceMs: grace }, 'shutting down: flushing and committing');
+          // The backstop: a step that ignores its own bound still cannot keep the process past grace.
+          setTimeout(() => {
+            log.error({ graceMs: grace }, 'shutdown grace period ran out: exiting now');
+            process.exit(1);
+          }, grace).unref();
+          let complete = false;
           service
-            .stop()
-            .then(() => cluster?.stop())
+            // The stream gets most of the grace; the later stages the rest (each bounded below).
+            .stop(left(GRACE_AFTER_STREAM_MS))
+            .then((report) => {
+              complete = report.complete;
+              return cluster?.stop();
+            })
             // Contexts flushed by stop() are triaged too; their reports get a bounded wait.
-            .then(() => triage.drain(15_000 + (config.agents.llm.url ? config.agents.llm.timeout : 0)))
+            .then(() =>
+              triage.drain(
+                Math.min(15_000 + (config.agents.llm.url ? config.agents.llm.timeout : 0), left(4000)),
+              ),
+            )
             .then((done) => {
               if (!done) log.warn({ pending: triage.pending }, 'triage reports still pending at shutdown');
               // Slack posts and executions in flight finish (and are audited) before the producer that
               // mirrors the audit goes away.
-              return exec.close(EXEC_DRAIN_MS);
+              return exec.close(Math.min(EXEC_DRAIN_MS, left(3000)));
             })
             .then((closed) => {
               if (!closed)
@@ -141,12 +162,16 @@ export function registerRun(program: Command): void {
                   'exec: Slack posts or executions still in flight at shutdown',
                 );
             })
-            .then(() => triageProducer.disconnect())
+            // librdkafka's close itself may take up to 5 s more when the broker is away.
+            .then(() => triageProducer.disconnect(left(6000)))
             .catch((err: Error) => log.error({ err: err.message }, 'error during shutdown'))
-            .finally(() => http.close().finally(resolve));
+            .finally(() => http.close().finally(() => resolve(complete ? 0 : 1)));
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      // Exit now: a Kafka client left open while brokers are away would keep the process alive.
+      // 1 = something was not committed (it is re-read after a restart), 0 = a clean stop.
+      process.exit(code);
     });
 }

@@ -116,15 +116,36 @@ const kafkaSchema = z
       .prefault({}),
     /** Where a new consumer group starts. The Collector's kafkareceiver defaults to latest. */
     initialOffset: z.enum(['earliest', 'latest']).default('earliest'),
-    /** Records larger than this are dead-lettered undecoded (the exporter's default max is 1 MB). */
+    /**
+     * Records larger than this are dead-lettered undecoded (the exporter's default max is 1 MB). The
+     * producer's and the consumer's size limits are derived from it (kafka/client-config.ts); librdkafka
+     * takes at most 1,000,000,000 bytes per message.
+     */
     maxRecordBytes: z
       .number()
       .int()
       .positive()
+      .max(512 * 1024 * 1024)
       .default(16 * 1024 * 1024),
     /** Records fetched per consume call. */
     batchSize: z.number().int().min(1).max(100_000).default(1000),
     commitInterval: duration('1s'),
+    /** How long an offset commit may stay unanswered before it counts as failed (it is retried). */
+    commitTimeout: duration('10s'),
+    /** When /readyz turns false because the consumer cannot do its job (see README, HTTP). */
+    readiness: z
+      .object({
+        /**
+         * Without partitions this long after joining or a revoke: the group is stuck, or we are. A
+         * rebalance takes a few seconds (the broker's group.initial.rebalance.delay.ms is 3 s); after a
+         * broker outage the group can take up to session.timeout.ms (45 s) to hand partitions back.
+         */
+        assignmentTimeout: duration('10s'),
+        /** Offset commits failing this long: progress is not being saved. */
+        commitFailureTimeout: duration('30s'),
+      })
+      .strict()
+      .prefault({}),
     security: z
       .object({
         protocol: z.enum(['plaintext', 'ssl', 'sasl_plaintext', 'sasl_ssl']).default('plaintext'),
@@ -541,6 +562,16 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    shutdown: z
+      .object({
+        /**
+         * SIGTERM to exit, whatever the broker does: below Kubernetes' default 30 s
+         * terminationGracePeriodSeconds, so we exit (and say what we could not commit) before SIGKILL.
+         */
+        grace: duration('25s'),
       })
       .strict()
       .prefault({}),

@@ -77,8 +77,31 @@ export function streamMetrics(registry: Registry) {
     }),
     commits: new Counter({
       name: 'kubetriage_offset_commits_total',
-      help: 'Offset commits to the consumer group, by result',
+      help: 'Offset commits to the consumer group, by result (ok, error, timeout)',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    dlqTruncated: new Counter({
+      name: 'kubetriage_dlq_truncated_total',
+      help: 'Dead letters the broker refused whole (too large), written as a truncated copy with a reference',
+      labelNames: ['topic', 'code'],
+      registers: [registry],
+    }),
+    dlqFailures: new Counter({
+      name: 'kubetriage_dlq_failures_total',
+      help: 'Dead letters the broker refused even truncated: logged with their coordinates, offset released',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    deferredRecords: new Counter({
+      name: 'kubetriage_records_deferred_total',
+      help: 'Records fetched during a revoke or shutdown and left unprocessed (re-read by the next owner)',
+      registers: [registry],
+    }),
+    drains: new Counter({
+      name: 'kubetriage_drains_total',
+      help: 'Drains of pending outputs before giving partitions up, by reason (revoke, lost, shutdown) and outcome',
+      labelNames: ['reason', 'outcome'],
       registers: [registry],
     }),
     contextLatency: new Histogram({

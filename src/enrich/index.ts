@@ -21,6 +21,7 @@ import { ClusterStore } from './store.ts';
 export type { Delay, EnrichLog, InformerStatus } from './informers.ts';
 export { ClusterWatch, RESOURCES, ResourceInformer, realDelay } from './informers.ts';
 export { ApiError, apiTransport, kubeConfigFrom } from './kube-api.ts';
+export { registerEnrichMetrics } from './metrics.ts';
 export type { Kind, SlimObject, SlimPod } from './objects.ts';
 export { KINDS, Projector } from './objects.ts';
 export { PodStatusFeed, podFacts } from './pod-status.ts';

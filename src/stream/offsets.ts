@@ -43,6 +43,16 @@ export class Hold {
   }
 }
 
+/** Records of a partition processed but not committed: [committed, processed) will be read again. */
+export interface UncommittedRange {
+  topic: string;
+  partition: number;
+  /** The group's committed offset (-1: nothing committed by this instance). */
+  committed: number;
+  /** Next offset after the last processed record. */
+  processed: number;
+}
+
 export class OffsetLedger {
   readonly #partitions = new Map<string, PartitionState>();
   readonly #holds = new Set<Hold>();
@@ -98,6 +108,15 @@ export class OffsetLedger {
       const p = this.partition(o.topic, o.partition);
       if (o.offset > p.committed) p.committed = o.offset;
     }
+  }
+
+  /** Partitions whose processed records are not all committed (shutdown reports them). */
+  uncommitted(): UncommittedRange[] {
+    const out: UncommittedRange[] = [];
+    for (const p of this.#partitions.values())
+      if (p.next >= 0 && p.next > p.committed)
+        out.push({ topic: p.topic, partition: p.partition, committed: p.committed, processed: p.next });
+    return out;
   }
 
   /** Forgets partitions this instance no longer owns (after revoke); their holds are already drained. */

@@ -2,19 +2,21 @@
 // Commit rule: an offset is committed only after every context and dead-letter record derived from
 // the records before it has been acknowledged by the broker (offsets.ts). On revoke and on SIGTERM,
 // everything pending is flushed, awaited and committed before partitions are let go.
+import { createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '../core/metrics.ts';
 import { redactor } from '../core/redact.ts';
+import { settledWithin } from '../core/settle.ts';
 import { wallClock } from './clock.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import type { Incident } from './incidents/incident.ts';
-import { baseClientConfig, reliableProducerConfig } from './kafka/client-config.ts';
-import { GroupConsumer, type InRecord } from './kafka/consumer.ts';
+import { baseClientConfig, consumerConfig, reliableProducerConfig } from './kafka/client-config.ts';
+import { CommitError, GroupConsumer, type InRecord } from './kafka/consumer.ts';
 import { readLatestContexts } from './kafka/context-reader.ts';
-import { AckedProducer } from './kafka/producer.ts';
-import { Hold, OffsetLedger } from './offsets.ts';
+import { AckedProducer, type OutRecord, PermanentProduceError } from './kafka/producer.ts';
+import { Hold, OffsetLedger, type UncommittedRange } from './offsets.ts';
 import { Pipeline, type RecordFailure } from './pipeline.ts';
 import type { WorkloadResolver } from './workload.ts';
 
@@ -45,10 +47,45 @@ export const DLQ_HEADERS = {
   code: 'kubetriage.error.code',
   error: 'kubetriage.error.message',
   stage: 'kubetriage.error.stage',
+  /** `full` (the original bytes) or `truncated` (the broker refused the full copy). */
+  form: 'kubetriage.dlq.form',
+  /** On truncated copies: the original value's size and SHA-256, and why the full copy was refused. */
+  size: 'kubetriage.source.size',
+  sha256: 'kubetriage.source.sha256',
+  refused: 'kubetriage.dlq.refused',
+  /** On a context the broker refused: which incident revision it was. */
+  incident: 'kubetriage.incident.id',
+  revision: 'kubetriage.incident.revision',
 } as const;
+
+/**
+ * Bytes of the original value a truncated dead letter keeps: enough to recognise the payload, far
+ * below any broker's max.message.bytes (1 MiB by default). The whole record stays in its source
+ * topic, at the offset the headers name, until that topic's retention.
+ */
+export const DLQ_TRUNCATED_BYTES = 16 * 1024;
 
 /** librdkafka's RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART. */
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
+
+/** Longest stretch of record processing before the loop lets HTTP requests and timers in. */
+const LOOP_SLICE_MS = 10;
+
+/** While brokers are unreachable, how often the consumer asks one for metadata (and how long it waits). */
+const BROKER_PROBE_MS = 2000;
+
+/** What shutdown (or a revoke) managed before its time ran out. */
+export interface StopReport {
+  /** Everything derived from processed records acknowledged, and its offsets committed. */
+  complete: boolean;
+  /** Contexts and dead letters still unacknowledged when time ran out. */
+  pendingOutputs: number;
+  /** Per partition, the records processed but not committed: re-read after a restart (at-least-once). */
+  uncommitted: UncommittedRange[];
+  /** Whether the consumer left the group (skipped while brokers are unreachable: it cannot finish). */
+  leftGroup: boolean;
+  ms: number;
+}
 
 export class StreamService {
   readonly pipeline: Pipeline;
@@ -61,10 +98,18 @@ export class StreamService {
   readonly #metrics: StreamMetrics;
   readonly #producer: AckedProducer;
   readonly #consumer: GroupConsumer;
+  /** Records are processed (false from stop() on). */
   #running = false;
+  /** The consume loop turns (until the end of stop(): commit answers arrive through it). */
+  #polling = false;
+  #stopDeadline: number | undefined;
   #loop: Promise<void> | undefined;
   #lastLoopAt = 0;
   #lastCommitAt = 0;
+  #commitInFlight: Promise<boolean> | undefined;
+  #commitFailingSince: number | undefined;
+  #lastProbeAt = 0;
+  #probing = false;
   #connected = false;
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
@@ -94,18 +139,27 @@ export class StreamService {
       );
     };
     this.#consumer = new GroupConsumer(
-      baseClientConfig(kcfg, opts.env),
+      consumerConfig(kcfg, opts.env),
       { groupId: kcfg.groupId, initialOffset: kcfg.initialOffset },
       {
         onAssign: (parts) => this.#log.info({ partitions: parts }, 'partitions assigned'),
-        onRevoke: async (parts) => {
-          this.#log.info({ partitions: parts }, 'partitions revoked: draining');
-          await this.#drain(30_000);
+        onRevoke: async (parts, lost) => {
+          // On shutdown everything is already drained and committed (or could not be): let go now.
+          if (this.#stopDeadline === undefined) {
+            this.#log.info({ partitions: parts, lost }, 'partitions revoked: draining');
+            // Lost partitions are someone else's already: flush briefly, rejoin soon.
+            await this.#drain(lost ? 5000 : 30_000, lost ? 'lost' : 'revoke');
+          }
           this.ledger.forgetAll();
         },
       },
     );
     this.#consumer.onError = (err) => this.#log.warn({ err: err.message }, 'kafka consumer error');
+    this.#consumer.onCommitted = (offsets) => this.ledger.markCommitted(offsets);
+    this.#consumer.onBrokersReachable = (up) => {
+      if (up) this.#log.info('kafka brokers reachable again');
+      else this.#log.error('kafka brokers unreachable: not ready; records and commits wait');
+    };
     this.#registerMetrics(opts.registry);
   }
 
@@ -120,6 +174,7 @@ export class StreamService {
     await this.#consumer.connect(this.inputTopics);
     this.#connected = true;
     this.#running = true;
+    this.#polling = true;
     this.#lastLoopAt = Date.now();
     this.#loop = this.#run();
     // Timers fire even when no records arrive (group_wait, resolve_timeout).
@@ -146,7 +201,7 @@ export class StreamService {
 
   async #run(): Promise<void> {
     const batch = this.#cfg.kafka.batchSize;
-    while (this.#running) {
+    while (this.#polling) {
       let records: InRecord[];
       try {
         records = await this.#consumer.consume(batch);
@@ -167,10 +222,48 @@ export class StreamService {
         continue;
       }
       this.#lastLoopAt = Date.now();
-      for (const rec of records) this.#handle(rec);
-      this.pipeline.tick();
-      this.#maybeCommit(false);
+      const handled = await this.#handleBatch(records);
+      if (handled < records.length) {
+        // Draining for a revoke or shutdown: not processed, not committed, re-read by the next owner.
+        this.#metrics.deferredRecords.inc(records.length - handled);
+      }
+      // Also when idle: a context acknowledged after its records lets their offsets be committed.
+      if (this.#running && !this.#consumer.revoking) {
+        this.pipeline.tick();
+        this.#maybeCommit();
+      }
+      this.#maybeProbeBrokers();
     }
+  }
+
+  /**
+   * Processes a batch in slices of at most LOOP_SLICE_MS, yielding to the event loop between them: a
+   * catch-up after an outage (1000-record batches back to back) kept /healthz waiting up to a second.
+   * Stops at a revoke or stop() seen between slices; returns how many records were processed.
+   */
+  async #handleBatch(records: InRecord[]): Promise<number> {
+    let sliceStart = performance.now();
+    for (let i = 0; i < records.length; i++) {
+      if (!this.#running || this.#consumer.revoking) return i;
+      this.#handle(records[i]!);
+      if (performance.now() - sliceStart > LOOP_SLICE_MS && i + 1 < records.length) {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+    return records.length;
+  }
+
+  /** librdkafka reports all brokers down but not their return: ask one, now and then, off the loop. */
+  #maybeProbeBrokers(): void {
+    const now = Date.now();
+    if (this.#consumer.brokersDownSince === undefined || this.#probing) return;
+    if (now - this.#lastProbeAt < BROKER_PROBE_MS) return;
+    this.#lastProbeAt = now;
+    this.#probing = true;
+    void this.#consumer.probe(BROKER_PROBE_MS).finally(() => {
+      this.#probing = false;
+    });
   }
 
   #handle(rec: InRecord): void {
@@ -194,8 +287,7 @@ export class StreamService {
     const hold = new Hold();
     hold.add(this.ledger.partition(rec.topic, rec.partition), rec.offset, rec.timestamp);
     this.ledger.track(hold);
-    const headers: Record<string, string | Buffer>[] = [...(rec.headers ?? [])];
-    headers.push(
+    const ours: Record<string, string | Buffer>[] = [
       { [DLQ_HEADERS.topic]: rec.topic },
       { [DLQ_HEADERS.partition]: String(rec.partition) },
       { [DLQ_HEADERS.offset]: String(rec.offset) },
@@ -203,21 +295,78 @@ export class StreamService {
       { [DLQ_HEADERS.code]: f.code },
       { [DLQ_HEADERS.error]: f.message.slice(0, 1000) },
       { [DLQ_HEADERS.stage]: f.stage },
-    );
+    ];
+    const value = rec.value ?? Buffer.alloc(0);
+    const full: OutRecord = {
+      topic: this.#cfg.kafka.topics.dlq,
+      key: rec.key ?? null,
+      value,
+      headers: [...(rec.headers ?? []), ...ours, { [DLQ_HEADERS.form]: 'full' }],
+    };
+    const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code };
+    this.#sendOrTruncate(full, value, rec.headers ?? [], ours, where, () => {
+      this.ledger.release(hold);
+      this.#metrics.dlqRecords.inc({ topic: rec.topic, code: f.code });
+    });
+  }
+
+  /**
+   * Sends `full`; when the broker refuses it for good (larger than the DLQ topic's max.message.bytes)
+   * sends a truncated copy instead: the first DLQ_TRUNCATED_BYTES of `value`, the original's size and
+   * SHA-256, and the headers that point back to it. `done` runs once something is acknowledged, or
+   * once even the truncated copy is refused (counted and logged with its coordinates): a permanent
+   * produce error never holds a partition's commits.
+   */
+  #sendOrTruncate(
+    full: OutRecord,
+    value: Buffer,
+    originalHeaders: Record<string, string | Buffer>[],
+    ours: Record<string, string | Buffer>[],
+    where: { topic: string; partition?: number; offset?: number; code: string },
+    done: () => void,
+  ): void {
+    const dlq = this.#cfg.kafka.topics.dlq;
     this.#producer
-      .send({
-        topic: this.#cfg.kafka.topics.dlq,
-        key: rec.key ?? null,
-        value: rec.value ?? Buffer.alloc(0),
-        headers,
+      .send(full)
+      .catch((err: Error) => {
+        if (!(err instanceof PermanentProduceError)) throw err;
+        this.#metrics.dlqTruncated.inc({ topic: where.topic, code: where.code });
+        this.#log.warn(
+          { ...where, bytes: value.length, refusedBy: full.topic, err: err.message },
+          'broker refused the whole record; dead-lettering a truncated copy',
+        );
+        // The record's own headers come along while they are small; ours always do.
+        const headerBytes = originalHeaders.reduce(
+          (n, h) => n + Object.entries(h).reduce((m, [k, v]) => m + k.length + v.length, 0),
+          0,
+        );
+        return this.#producer.send({
+          topic: dlq,
+          key: full.key,
+          value: value.subarray(0, DLQ_TRUNCATED_BYTES),
+          headers: [
+            ...(headerBytes <= DLQ_TRUNCATED_BYTES ? originalHeaders : []),
+            ...ours,
+            { [DLQ_HEADERS.form]: 'truncated' },
+            { [DLQ_HEADERS.size]: String(value.length) },
+            { [DLQ_HEADERS.sha256]: createHash('sha256').update(value).digest('hex') },
+            { [DLQ_HEADERS.refused]: `${err.code} ${err.message}`.slice(0, 500) },
+          ],
+        });
       })
-      .then(() => {
-        this.ledger.release(hold);
-        this.#metrics.dlqRecords.inc({ topic: rec.topic, code: f.code });
-      })
-      .catch((err: Error) =>
-        this.#log.error({ err: err.message }, 'dead-letter produce abandoned at shutdown'),
-      );
+      .then(done)
+      .catch((err: Error) => {
+        if (err instanceof PermanentProduceError) {
+          this.#metrics.dlqFailures.inc({ topic: where.topic });
+          this.#log.error(
+            { ...where, err: err.message },
+            'broker refused even the truncated dead letter; offset released, the record stays in its source topic',
+          );
+          done();
+          return;
+        }
+        this.#log.error({ ...where, err: err.message }, 'dead-letter produce abandoned at shutdown');
+      });
   }
 
   /** The hold is already tracked (since its first record was absorbed); it is released on ack. */
@@ -225,13 +374,10 @@ export class StreamService {
     if (doc.revision === 1) {
       this.#metrics.timeToFirstContext.observe(Math.max(0, (inc.firstContextAt - inc.firstSignalAt) / 1000));
     }
+    // Evidence quotes log bodies and event messages: secrets in them are redacted on the way out.
+    const value = Buffer.from(redactor().json(doc, 'context'));
     this.#producer
-      .send({
-        topic: this.#cfg.kafka.topics.contexts,
-        key: doc.id,
-        // Evidence quotes log bodies and event messages: secrets in them are redacted on the way out.
-        value: Buffer.from(redactor().json(doc, 'context')),
-      })
+      .send({ topic: this.#cfg.kafka.topics.contexts, key: doc.id, value })
       .then(() => {
         if (hold) {
           this.ledger.release(hold);
@@ -242,59 +388,180 @@ export class StreamService {
         this.#metrics.contextsEmitted.inc({ status: doc.status });
         this.#onContext?.(doc);
       })
-      .catch((err: Error) =>
-        this.#log.error({ err: err.message, incident: doc.id }, 'context produce abandoned at shutdown'),
-      );
+      .catch((err: Error) => {
+        if (!(err instanceof PermanentProduceError)) {
+          this.#log.error({ err: err.message, incident: doc.id }, 'context produce abandoned at shutdown');
+          return;
+        }
+        // A context the contexts topic refuses (too large) goes to the DLQ, not into an endless retry.
+        this.#log.error(
+          { err: err.message, incident: doc.id, bytes: value.length },
+          'broker refused a context',
+        );
+        const ours: Record<string, string>[] = [
+          { [DLQ_HEADERS.topic]: this.#cfg.kafka.topics.contexts },
+          { [DLQ_HEADERS.code]: 'CONTEXT_REFUSED' },
+          { [DLQ_HEADERS.error]: err.message.slice(0, 1000) },
+          { [DLQ_HEADERS.stage]: 'emit' },
+          { [DLQ_HEADERS.incident]: doc.id },
+          { [DLQ_HEADERS.revision]: String(doc.revision) },
+        ];
+        const full = {
+          topic: this.#cfg.kafka.topics.dlq,
+          key: doc.id,
+          value,
+          headers: [...ours, { [DLQ_HEADERS.form]: 'full' }],
+        };
+        this.#sendOrTruncate(
+          full,
+          value,
+          [],
+          ours,
+          { topic: this.#cfg.kafka.topics.contexts, code: 'CONTEXT_REFUSED' },
+          () => {
+            if (hold) this.ledger.release(hold);
+            this.#metrics.dlqRecords.inc({ topic: this.#cfg.kafka.topics.contexts, code: 'CONTEXT_REFUSED' });
+          },
+        );
+      });
   }
 
-  #maybeCommit(force: boolean): void {
+  /** From the consume loop: a commit every commitInterval, never two at once, never awaited here. */
+  #maybeCommit(): void {
     const now = Date.now();
-    if (!force && now - this.#lastCommitAt < this.#cfg.kafka.commitInterval) return;
+    if (this.#commitInFlight || now - this.#lastCommitAt < this.#cfg.kafka.commitInterval) return;
     this.#lastCommitAt = now;
+    void this.#commit();
+  }
+
+  /**
+   * Commits what is committable now and waits for the coordinator's answer (at most commitTimeout).
+   * True when everything committable was committed. A failure is counted and left for the next try:
+   * a later commit carries the same offsets or newer ones.
+   */
+  async #commit(timeoutMs = this.#cfg.kafka.commitTimeout): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.#commitInFlight)
+      if (!(await settledWithin(this.#commitInFlight, until - Date.now()))) return false;
     const offsets = this.ledger.committable();
-    if (offsets.length === 0) return;
-    try {
-      this.#consumer.commit(offsets);
-      this.ledger.markCommitted(offsets);
-      this.#metrics.commits.inc({ result: 'ok' });
-    } catch (err) {
-      this.#metrics.commits.inc({ result: 'error' });
-      this.#log.warn({ err: (err as Error).message }, 'offset commit failed; will retry');
+    if (offsets.length === 0) return true;
+    const attempt = (async () => {
+      try {
+        await this.#consumer.commit(offsets, Math.max(1, timeoutMs));
+        this.ledger.markCommitted(offsets);
+        this.#metrics.commits.inc({ result: 'ok' });
+        if (this.#commitFailingSince !== undefined)
+          this.#log.info(
+            { failingForMs: Date.now() - this.#commitFailingSince },
+            'offset commits succeed again',
+          );
+        this.#commitFailingSince = undefined;
+        return true;
+      } catch (err) {
+        const timedOut = err instanceof CommitError && err.timedOut;
+        this.#metrics.commits.inc({ result: timedOut ? 'timeout' : 'error' });
+        this.#commitFailingSince ??= Date.now();
+        this.#log.warn({ err: (err as Error).message }, 'offset commit failed; will retry');
+        return false;
+      } finally {
+        this.#commitInFlight = undefined;
+      }
+    })();
+    this.#commitInFlight = attempt;
+    return attempt;
+  }
+
+  /** Commits until everything committable is committed or `deadline` (bounded retries, each bounded). */
+  async #commitUntil(deadline: number): Promise<boolean> {
+    for (;;) {
+      if (await this.#commit(Math.min(this.#cfg.kafka.commitTimeout, deadline - Date.now()))) return true;
+      if (Date.now() + 500 >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 
   /** Emits everything pending, waits until the broker has acknowledged it all, then commits. */
-  async #drain(timeoutMs: number): Promise<boolean> {
+  async #drain(timeoutMs: number, reason: 'revoke' | 'lost'): Promise<boolean> {
     this.#draining = true;
     try {
       this.pipeline.flushAll();
       const deadline = Date.now() + timeoutMs;
       while (this.ledger.liveHolds > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const complete = this.ledger.liveHolds === 0;
-      if (!complete)
+      const acked = this.ledger.liveHolds === 0;
+      if (!acked)
         this.#log.error(
-          { pending: this.ledger.liveHolds },
+          { pending: this.ledger.liveHolds, reason },
           'drain timed out; uncommitted records will be re-read',
         );
-      this.#maybeCommit(true);
+      // The commit gets what is left of the time, but at least one commit timeout's worth. Lost
+      // partitions (the session expired) cannot be committed any more: the next owner re-reads them.
+      const committed =
+        reason === 'lost'
+          ? false
+          : await this.#commitUntil(Math.max(deadline, Date.now() + this.#cfg.kafka.commitTimeout));
+      const complete = acked && committed;
+      this.#metrics.drains.inc({ reason, outcome: complete ? 'complete' : 'incomplete' });
       return complete;
     } finally {
       this.#draining = false;
     }
   }
 
-  /** SIGTERM: stop fetching, flush, commit, disconnect. */
-  async stop(timeoutMs = 30_000): Promise<void> {
-    if (!this.#running) return;
+  /**
+   * SIGTERM: stop processing, flush, commit, leave the group, disconnect, all within `graceMs`
+   * whatever the broker does. What could not be committed is reported (and re-read after a restart).
+   */
+  async stop(graceMs = 30_000): Promise<StopReport> {
+    const started = Date.now();
+    if (!this.#running)
+      return { complete: true, pendingOutputs: 0, uncommitted: [], leftGroup: false, ms: 0 };
+    const deadline = started + graceMs;
+    this.#stopDeadline = deadline;
     this.#running = false;
     if (this.#timer) clearInterval(this.#timer);
-    await this.#loop;
-    await this.#consumer.settled();
-    await this.#drain(timeoutMs);
-    await this.#consumer.disconnect();
-    await this.#producer.disconnect();
+    this.#consumer.pauseAll();
+    // Time kept back for leaving the group and closing the producer after the drain.
+    const closeReserve = Math.min(6000, graceMs / 3);
+    // A revoke being drained finishes first (its drain is bounded too).
+    await settledWithin(this.#consumer.settled(), Math.max(0, deadline - closeReserve - Date.now()));
+    this.#draining = true;
+    // Acks get the time up to two seconds before the close reserve; the final commit those two seconds.
+    const drainMs = Math.max(0, deadline - closeReserve - 2000 - Date.now());
+    let complete = false;
+    try {
+      this.pipeline.flushAll();
+      const drainDeadline = Date.now() + drainMs;
+      while (this.ledger.liveHolds > 0 && Date.now() < drainDeadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const committed = await this.#commitUntil(deadline - closeReserve);
+      complete = this.ledger.liveHolds === 0 && committed;
+      this.#metrics.drains.inc({ reason: 'shutdown', outcome: complete ? 'complete' : 'incomplete' });
+    } finally {
+      this.#draining = false;
+    }
+    const pendingOutputs = this.ledger.liveHolds;
+    const uncommitted = this.ledger.uncommitted();
+    // The loop served commit answers until now; it ends within one consume timeout.
+    this.#polling = false;
+    await settledWithin(this.#loop ?? Promise.resolve(), 2000);
+    // librdkafka's consumer close waits for the coordinator (up to session.timeout.ms) and the process
+    // cannot exit while it does: leave the group only when brokers answer; otherwise the group evicts
+    // this member after session.timeout.ms and its partitions move on from the last commit.
+    const reachable = this.#consumer.brokersDownSince === undefined;
+    let leftGroup = false;
+    if (reachable)
+      leftGroup = await settledWithin(this.#consumer.disconnect(), Math.max(0, deadline - 5500 - Date.now()));
+    else this.#log.warn('brokers unreachable: not waiting to leave the consumer group');
+    await this.#producer.disconnect(Math.max(0, deadline - 5500 - Date.now()));
     this.#connected = false;
-    this.#log.info('stopped');
+    const report: StopReport = { complete, pendingOutputs, uncommitted, leftGroup, ms: Date.now() - started };
+    if (complete) this.#log.info(report, 'stopped: everything flushed and committed');
+    else
+      this.#log.warn(
+        report,
+        'stopped with records not committed: they are re-read after a restart (at-least-once)',
+      );
+    return report;
   }
 
   health(): { ok: boolean; detail: Record<string, unknown> } {
@@ -304,11 +571,39 @@ export class StreamService {
     return { ok, detail: { loopStalledMs: stalledFor } };
   }
 
+  /**
+   * Ready while the consumer can do its job: connected and running, not draining, brokers reachable,
+   * partitions assigned within kafka.readiness.assignmentTimeout of joining or a revoke (an empty
+   * assignment counts: more members than partitions), commits not failing for longer than
+   * kafka.readiness.commitFailureTimeout. `reasons` says which check failed.
+   */
   readiness(): { ok: boolean; detail: Record<string, unknown> } {
+    const now = Date.now();
+    const r = this.#cfg.kafka.readiness;
     const assigned = this.#consumer.assignment.length;
+    const downSince = this.#consumer.brokersDownSince;
+    const waitingSince = this.#consumer.awaitingAssignmentSince;
+    const failingSince = this.#commitFailingSince;
+    const reasons: string[] = [];
+    if (!this.#connected || !this.#running) reasons.push('not consuming');
+    if (this.#draining) reasons.push('draining');
+    if (downSince !== undefined) reasons.push('kafka brokers unreachable');
+    if (waitingSince !== undefined && now - waitingSince > r.assignmentTimeout)
+      reasons.push('no partitions assigned');
+    if (failingSince !== undefined && now - failingSince > r.commitFailureTimeout)
+      reasons.push('offset commits failing');
     return {
-      ok: this.#connected && this.#running && !this.#draining,
-      detail: { connected: this.#connected, draining: this.#draining, assignedPartitions: assigned },
+      ok: reasons.length === 0,
+      detail: {
+        connected: this.#connected,
+        draining: this.#draining,
+        assignedPartitions: assigned,
+        brokersReachable: downSince === undefined,
+        ...(downSince !== undefined ? { brokersDownForMs: now - downSince } : {}),
+        ...(waitingSince !== undefined ? { awaitingAssignmentForMs: now - waitingSince } : {}),
+        ...(failingSince !== undefined ? { commitsFailingForMs: now - failingSince } : {}),
+        ...(reasons.length > 0 ? { reasons } : {}),
+      },
     };
   }
 
@@ -421,6 +716,29 @@ export class StreamService {
     gaugeFrom(registry, 'kubetriage_anomaly_series', 'Metric series tracked for anomalies', [], () => [
       [{}, p.anomalies.seriesCount],
     ]);
+    gaugeFrom(
+      registry,
+      'kubetriage_kafka_brokers_reachable',
+      'Whether the consumer reaches a Kafka broker (0 from librdkafka reporting all brokers down until one answers)',
+      [],
+      () => [[{}, this.#consumer.brokersDownSince === undefined ? 1 : 0]],
+    );
+    gaugeFrom(
+      registry,
+      'kubetriage_kafka_assigned_partitions',
+      'Partitions currently assigned to this consumer',
+      [],
+      () => [[{}, this.#consumer.assignment.length]],
+    );
+    gaugeFrom(
+      registry,
+      'kubetriage_offset_commit_failing_seconds',
+      'How long offset commits have been failing (0 while they succeed)',
+      [],
+      () => [
+        [{}, this.#commitFailingSince === undefined ? 0 : (Date.now() - this.#commitFailingSince) / 1000],
+      ],
+    );
     gaugeFrom(
       registry,
       'kubetriage_pending_outputs',

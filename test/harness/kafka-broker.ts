@@ -25,6 +25,10 @@ export type KafkaBroker = {
   dataDir: string;
   /** SIGTERM, up to 20 s grace, then SIGKILL; removes dataDir. Idempotent. */
   stop(): Promise<void>;
+  /** Fault injection: SIGKILL the JVM (a crashed or lost broker); its ports and data stay for restart(). */
+  kill(): Promise<void>;
+  /** Starts the broker again on the same ports and data after kill(); resolves once it answers. */
+  restart(): Promise<void>;
 };
 
 export type StartKafkaBrokerOptions = {
@@ -124,23 +128,135 @@ async function startOnce(
   }
 
   log(`kafka: starting ${version} on ${HOST}:${port} (controller ${controllerPort}), log ${brokerLog}`);
+  const jvmArgs = [
+    '-Xms256m',
+    '-Xmx512m',
+    ...jvmCommon,
+    `-Dkubetriage.kafka.dir=${dir}`,
+    '-cp',
+    classpath,
+    'kafka.Kafka',
+    propsFile,
+  ];
+  let jvm = spawnJvm(java, jvmArgs, dir, brokerLog);
+  if (jvm.pid === undefined) {
+    await jvm.exitPromise;
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`could not start ${java}: ${jvm.spawnError() ?? 'no pid'}`);
+  }
+
+  // Best effort against orphaned JVMs: SIGTERM it when this process exits, and a
+  // detached watchdog finishes the job (and removes the dir) if we die without
+  // running handlers at all (SIGKILL, crash).
+  const onExit = (): void => {
+    if (jvm.exited() === undefined && jvm.pid !== undefined) {
+      try {
+        process.kill(jvm.pid, 'SIGTERM');
+      } catch {}
+    }
+  };
+  process.on('exit', onExit);
+  let watchdog = spawnWatchdog(process.pid, jvm.pid, dir);
+  const stopWatchdog = (): void => {
+    if (watchdog?.pid !== undefined && watchdog.exitCode === null) {
+      try {
+        process.kill(watchdog.pid, 'SIGTERM');
+      } catch {}
+    }
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (jvm.exited() === undefined) {
+        jvm.child.kill('SIGTERM');
+        const timer = new Promise<'timeout'>((res) => setTimeout(res, STOP_GRACE_MS, 'timeout').unref());
+        if ((await Promise.race([jvm.exitPromise, timer])) === 'timeout') {
+          log(`kafka: broker did not stop in ${STOP_GRACE_MS / 1000} s, killing it`);
+          jvm.child.kill('SIGKILL');
+          await jvm.exitPromise;
+        }
+      }
+      process.removeListener('exit', onExit);
+      stopWatchdog();
+      if (process.env.KUBETRIAGE_KAFKA_KEEP === '1') {
+        log(`kafka: keeping ${dir} (KUBETRIAGE_KAFKA_KEEP=1)`);
+      } else {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    })();
+    return stopping;
+  };
+
+  const kill = async (): Promise<void> => {
+    if (stopping) throw new Error('kafka: kill() after stop()');
+    if (jvm.exited() !== undefined) return;
+    log('kafka: SIGKILL (fault injection)');
+    jvm.child.kill('SIGKILL');
+    await jvm.exitPromise;
+  };
+
+  const restart = async (): Promise<void> => {
+    if (stopping) throw new Error('kafka: restart() after stop()');
+    if (jvm.exited() === undefined) throw new Error('kafka: restart() while the broker runs; kill() first');
+    log(`kafka: restarting on ${HOST}:${port}`);
+    stopWatchdog();
+    jvm = spawnJvm(java, jvmArgs, dir, brokerLog);
+    if (jvm.pid === undefined) {
+      await jvm.exitPromise;
+      throw new Error(`could not restart ${java}: ${jvm.spawnError() ?? 'no pid'}`);
+    }
+    watchdog = spawnWatchdog(process.pid, jvm.pid, dir);
+    const logOffset = readText(brokerLog).length;
+    const current = jvm;
+    await waitReady({
+      port,
+      brokerLog,
+      logOffset,
+      timeoutMs: readyTimeoutMs,
+      hasExited: () => current.exited(),
+    });
+  };
+
+  try {
+    const current = jvm;
+    await waitReady({
+      port,
+      brokerLog,
+      logOffset: 0,
+      timeoutMs: readyTimeoutMs,
+      hasExited: () => current.exited(),
+    });
+  } catch (err) {
+    const logTail = tail(brokerLog);
+    const exited = jvm.exited();
+    await stop();
+    if (exited !== undefined && /Address already in use|BindException/.test(logTail)) {
+      throw new PortInUseError(`kafka could not bind its ports:\n${logTail}`);
+    }
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `kafka broker ${version} did not become ready: ${reason}\n--- tail of broker.log ---\n${logTail}`,
+    );
+  }
+
+  return { brokers: `${HOST}:${port}`, dataDir: dir, stop, kill, restart };
+}
+
+interface Jvm {
+  child: ChildProcess;
+  pid: number | undefined;
+  exitPromise: Promise<void>;
+  exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  spawnError(): string | undefined;
+}
+
+/** One broker JVM writing to brokerLog (appended: a restarted broker's log follows the first one's). */
+function spawnJvm(java: string, args: string[], dir: string, brokerLog: string): Jvm {
   const logFd = openSync(brokerLog, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(
-      java,
-      [
-        '-Xms256m',
-        '-Xmx512m',
-        ...jvmCommon,
-        `-Dkubetriage.kafka.dir=${dir}`,
-        '-cp',
-        classpath,
-        'kafka.Kafka',
-        propsFile,
-      ],
-      { cwd: dir, stdio: ['ignore', logFd, logFd] },
-    );
+    child = spawn(java, args, { cwd: dir, stdio: ['ignore', logFd, logFd] });
   } finally {
     closeSync(logFd);
   }
@@ -157,68 +273,13 @@ async function startOnce(
       res();
     });
   });
-  const pid = child.pid;
-  if (pid === undefined) {
-    await exitPromise;
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not start ${java}: ${spawnError?.message ?? 'no pid'}`);
-  }
-
-  // Best effort against orphaned JVMs: SIGTERM it when this process exits, and a
-  // detached watchdog finishes the job (and removes the dir) if we die without
-  // running handlers at all (SIGKILL, crash).
-  const onExit = (): void => {
-    if (exited === undefined) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {}
-    }
+  return {
+    child,
+    pid: child.pid,
+    exitPromise,
+    exited: () => exited,
+    spawnError: () => spawnError?.message,
   };
-  process.on('exit', onExit);
-  const watchdog = spawnWatchdog(process.pid, pid, dir);
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      if (exited === undefined) {
-        child.kill('SIGTERM');
-        const timer = new Promise<'timeout'>((res) => setTimeout(res, STOP_GRACE_MS, 'timeout').unref());
-        if ((await Promise.race([exitPromise, timer])) === 'timeout') {
-          log(`kafka: broker did not stop in ${STOP_GRACE_MS / 1000} s, killing it`);
-          child.kill('SIGKILL');
-          await exitPromise;
-        }
-      }
-      process.removeListener('exit', onExit);
-      if (watchdog?.pid !== undefined && watchdog.exitCode === null) {
-        try {
-          process.kill(watchdog.pid, 'SIGTERM');
-        } catch {}
-      }
-      if (process.env.KUBETRIAGE_KAFKA_KEEP === '1') {
-        log(`kafka: keeping ${dir} (KUBETRIAGE_KAFKA_KEEP=1)`);
-      } else {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    })();
-    return stopping;
-  };
-
-  try {
-    await waitReady({ port, brokerLog, timeoutMs: readyTimeoutMs, hasExited: () => exited });
-  } catch (err) {
-    const logTail = tail(brokerLog);
-    await stop();
-    if (exited !== undefined && /Address already in use|BindException/.test(logTail)) {
-      throw new PortInUseError(`kafka could not bind its ports:\n${logTail}`);
-    }
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `kafka broker ${version} did not become ready: ${reason}\n--- tail of broker.log ---\n${logTail}`,
-    );
-  }
-
-  return { brokers: `${HOST}:${port}`, dataDir: dir, stop };
 }
 
 function serverProperties(p: { port: number; controllerPort: number; dataDir: string }): string {
@@ -286,6 +347,8 @@ logger.utils.level = WARN
 async function waitReady(p: {
   port: number;
   brokerLog: string;
+  /** Where this JVM's part of the log starts (a restart appends to the same file). */
+  logOffset: number;
   timeoutMs: number;
   hasExited: () => { code: number | null; signal: NodeJS.Signals | null } | undefined;
 }): Promise<void> {
@@ -298,7 +361,7 @@ async function waitReady(p: {
       throw new Error(`the JVM exited early (code ${ex.code}, signal ${ex.signal})`);
     }
     if (!started) {
-      started = /Kafka Server started/.test(readText(p.brokerLog));
+      started = /Kafka Server started/.test(readText(p.brokerLog).slice(p.logOffset));
     }
     if (started) {
       try {

@@ -65,8 +65,11 @@ export interface KubeApiServer {
   client: KubeClient;
   clientFor(token: string): KubeClient;
   dir: string;
-  /** Stops and starts the API server on the same port; etcd (and so every object) stays. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the API server on the same port; etcd (and so every object) stays. With `downMs`
+   * it stays stopped that long first (fault injection: an API server outage).
+   */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -306,9 +309,10 @@ export async function startKubeApiServer(o: KubeApiServerOptions = {}): Promise<
     client: admin!,
     clientFor: (token) => new KubeClient(url, token, ca),
     dir,
-    async restart() {
+    async restart(downMs = 0) {
       if (children.api) await stopProcess(children.api);
       log('kube-apiserver stopped; starting it again');
+      if (downMs > 0) await sleep(downMs);
       await startApi();
     },
     async stop() {

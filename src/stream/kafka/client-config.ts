@@ -30,6 +30,21 @@ export function baseClientConfig(cfg: Config['kafka'], env: NodeJS.ProcessEnv = 
   return c;
 }
 
+/**
+ * Room above kafka.maxRecordBytes for what a dead-letter copy adds (our headers, the record's own
+ * headers, batch framing): the copy of the largest record we accept must fit the producer's limit.
+ */
+export const RECORD_OVERHEAD_BYTES = 64 * 1024;
+
+/** librdkafka's defaults, kept as floors: a smaller maxRecordBytes never shrinks what the client takes. */
+const RDKAFKA_MESSAGE_MAX_BYTES = 1_000_000;
+const RDKAFKA_FETCH_MAX_BYTES = 52_428_800;
+
+/** The producer's message.max.bytes: every record we accept (plus dead-letter headers) can be produced. */
+export function producerMaxBytes(cfg: Config['kafka']): number {
+  return Math.max(RDKAFKA_MESSAGE_MAX_BYTES, cfg.maxRecordBytes + RECORD_OVERHEAD_BYTES);
+}
+
 /** Delivery that survives broker hiccups: acks from all in-sync replicas, idempotent, ordered. */
 export function reliableProducerConfig(cfg: Config['kafka'], env?: NodeJS.ProcessEnv): RdKafkaConfig {
   return {
@@ -39,5 +54,22 @@ export function reliableProducerConfig(cfg: Config['kafka'], env?: NodeJS.Proces
     'linger.ms': 5,
     'compression.codec': 'lz4',
     dr_cb: true,
+    // librdkafka's default (1,000,000) is below the 16 MiB default maxRecordBytes: the dead-letter copy
+    // of an oversized record failed locally and was retried forever (issue 14, defect 2).
+    'message.max.bytes': cfg.librdkafka['message.max.bytes'] ?? producerMaxBytes(cfg),
+  };
+}
+
+/**
+ * The group consumer's sizes: a response must hold one whole record of maxRecordBytes (the broker
+ * returns a batch larger than fetch.max.bytes alone, but a response above receive.message.max.bytes
+ * breaks the connection); librdkafka wants receive.message.max.bytes >= fetch.max.bytes + 512.
+ */
+export function consumerConfig(cfg: Config['kafka'], env?: NodeJS.ProcessEnv): RdKafkaConfig {
+  const fetchMax = Math.max(RDKAFKA_FETCH_MAX_BYTES, cfg.maxRecordBytes + RECORD_OVERHEAD_BYTES);
+  return {
+    'fetch.max.bytes': fetchMax,
+    'receive.message.max.bytes': fetchMax + RECORD_OVERHEAD_BYTES,
+    ...baseClientConfig(cfg, env),
   };
 }

@@ -12,9 +12,33 @@ export interface OutRecord {
 }
 
 /**
+ * Broker and librdkafka error codes that no retry can fix for this record: it is too large for the
+ * client's message.max.bytes or the topic's max.message.bytes (10 MSG_SIZE_TOO_LARGE, 18
+ * RECORD_LIST_TOO_LARGE), or the broker rejects its content (87 INVALID_RECORD).
+ */
+const PERMANENT_CODES = new Set([10, 18, 87]);
+
+/** A record the broker will never accept as it is; the caller decides what to write instead. */
+export class PermanentProduceError extends Error {
+  readonly code: number;
+  constructor(cause: Error & { code?: number }) {
+    super(cause.message, { cause });
+    this.name = 'PermanentProduceError';
+    this.code = cause.code ?? -1;
+  }
+}
+
+export function isPermanentProduceError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' && PERMANENT_CODES.has(code);
+}
+
+/**
  * A producer whose `send` resolves only when the broker has acknowledged the record (acks=all), which
  * is what lets the consumer commit. librdkafka retries transient failures itself until its delivery
- * timeout; a record that still fails is retried here, never dropped, so at-least-once holds.
+ * timeout; a record that still fails is retried here, never dropped, so at-least-once holds. A
+ * permanent failure (the record is too large for the topic) rejects with PermanentProduceError instead:
+ * retrying it forever would hold its partition's commits forever.
  */
 export class AckedProducer {
   readonly #producer: InstanceType<typeof HighLevelProducer>;
@@ -58,6 +82,7 @@ export class AckedProducer {
         });
       } catch (err) {
         if (this.#closed) throw err;
+        if (isPermanentProduceError(err)) throw new PermanentProduceError(err as Error);
         this.onError(err as Error, rec.topic, attempt);
         await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))));
         attempt++;
@@ -71,9 +96,13 @@ export class AckedProducer {
     );
   }
 
-  async disconnect(): Promise<void> {
+  /**
+   * Waits at most `timeoutMs` for what is queued, then disconnects (librdkafka's own close waits up to
+   * 5 s more). Sends still retrying reject from now on; what was not delivered is simply not committed.
+   */
+  async disconnect(timeoutMs = 30_000): Promise<void> {
     this.#closed = true;
-    await this.flush().catch(() => {});
+    await this.flush(Math.max(0, timeoutMs)).catch(() => {});
     await new Promise<void>((resolve) => this.#producer.disconnect(() => resolve()));
   }
 }
