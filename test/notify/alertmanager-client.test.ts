@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { validateConfig } from '../../src/core/config.ts';
+import { loadConfig, validateConfig } from '../../src/core/config.ts';
 import { alertmanagerConfig } from '../../src/core/config-notify.ts';
 import { AlertmanagerNotifier, authorizationFrom, backoffMs, postAlerts } from '../../src/notify/index.ts';
 import { reportWith } from '../exec/helpers.ts';
@@ -175,4 +175,9 @@ test('config: enabled needs URLs, own labels cannot be overridden, secrets come 
     }),
     `Basic ${Buffer.from('u:p').toString('base64')}`,
   );
+});
+
+test('the documented example (config/kubetriage.yaml) documents the notify defaults as they are', () => {
+  const c = loadConfig(new URL('../../config/kubetriage.yaml', import.meta.url).pathname, {});
+  assert.deepEqual(c.notify.alertmanager, validateConfig({}).notify.alertmanager);
 });
