@@ -52,7 +52,10 @@ export interface GettableAlert {
 export function alertmanagerBinary(): string {
   const fromEnv = process.env.ALERTMANAGER_BIN;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`ALERTMANAGER_BIN=${fromEnv} does not exist`);
+    if (!existsSync(fromEnv))
+      throw new Error(
+        `ALERTMANAGER_BIN=${fromEnv} does not exist; build it with \`bash scripts/alertmanager/build.sh\``,
+      );
     return fromEnv;
   }
   const res = spawnSync('bash', [BUILD_SCRIPT], {

@@ -10,7 +10,7 @@ import { loadConfig, validateConfig } from '../../src/core/config.ts';
 import { alertmanagerConfig } from '../../src/core/config-notify.ts';
 import { AlertmanagerNotifier, authorizationFrom, backoffMs, postAlerts } from '../../src/notify/index.ts';
 import { reportWith } from '../exec/helpers.ts';
-import { sumMetric } from '../harness/otelcol.ts';
+import { sumMetric } from './metric-sum.ts';
 
 const log = pino({ level: 'silent' });
 
