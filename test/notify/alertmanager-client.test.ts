@@ -2,7 +2,12 @@
 // Alertmanager will not do on demand): 500 then 200 is retried with backoff, 4xx is not, HA posts go to
 // every URL, a full queue drops (counted), a config without secrets fails at start.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -180,4 +185,51 @@ test('config: enabled needs URLs, own labels cannot be overridden, secrets come 
 test('the documented example (config/kubetriage.yaml) documents the notify defaults as they are', () => {
   const c = loadConfig(new URL('../../config/kubetriage.yaml', import.meta.url).pathname, {});
   assert.deepEqual(c.notify.alertmanager, validateConfig({}).notify.alertmanager);
+});
+
+test('notifier: https with tlsCaFile trusts a private CA; without it the post fails (counted)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-am-tls-'));
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const gen = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1'].concat([
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]),
+    { encoding: 'utf8' },
+  );
+  assert.equal(gen.status, 0, gen.stderr);
+  const hits: string[] = [];
+  const s = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    hits.push(req.url ?? '');
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const a = s.address();
+  if (a === null || typeof a === 'string') throw new Error('no address');
+  const url = `https://127.0.0.1:${a.port}`;
+  const send = async (tlsCaFile: string | null) => {
+    const registry = new Registry();
+    const n = new AlertmanagerNotifier({
+      config: alertmanagerConfig({ enabled: true, urls: [url], tlsCaFile, retry: { attempts: 1 } }),
+      log,
+      registry,
+    });
+    n.onReport(reportWith({ incident: 'inc-tls', namespace: 'shop', name: 'web', from: 3, to: 1 }));
+    await n.close(5000);
+    return registry.metrics();
+  };
+  try {
+    assert.equal(sumMetric(await send(cert), 'kubetriage_alertmanager_posts_total', { result: 'sent' }), 1);
+    assert.equal(sumMetric(await send(null), 'kubetriage_alertmanager_posts_total', { result: 'failed' }), 1);
+    assert.deepEqual(hits, ['/api/v2/alerts']);
+  } finally {
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
