@@ -43,4 +43,6 @@ else part 'Ollama model (SmolLM2-135M)' scripts/ollama/model.sh; fi
 part 'helm' scripts/helm/build.sh
 part 'prometheus-operator CRDs' scripts/helm/prometheus-operator-crds.sh
 part 'promtool' scripts/promtool/build.sh
+# Alertmanager for the notify tests (test/notify): 1-5 min cold, cached by version.
+part 'Alertmanager' scripts/alertmanager/build.sh
 part 'container image' scripts/image/build.sh

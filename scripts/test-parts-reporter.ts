@@ -1,5 +1,5 @@
 // The test command's reporter: node's `spec` output unchanged, plus, just before node's own summary
-// lines, how many tests ran against each real part (Kafka, kube-apiserver, Collector, Ollama), so a run
+// lines, how many tests ran against each real part (Kafka, kube-apiserver, Collector, Ollama, Alertmanager), so a run
 // that did not exercise one says so instead of passing quietly.
 //
 // A test belongs to a part when its file uses that part's harness, directly or through a local helper
@@ -16,6 +16,7 @@ export const PARTS: { name: string; uses: RegExp }[] = [
   { name: 'kube-apiserver', uses: /test\/harness\/kube-apiserver\.ts$/ },
   { name: 'Collector', uses: /test\/harness\/otelcol\.ts$/ },
   { name: 'Ollama', uses: /test\/harness\/ollama\.ts$/ },
+  { name: 'Alertmanager', uses: /test\/harness\/alertmanager\.ts$/ },
 ];
 
 const IMPORT =

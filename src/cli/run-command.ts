@@ -6,6 +6,7 @@ import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
 import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
+import { wireNotify } from '../notify/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
@@ -45,12 +46,15 @@ export function registerRun(program: Command): void {
       const triage = new TriagePublisher({
         chain: new TriageChain({ config: config.agents, registry }),
         send: (key, value) =>
-          triageProducer
-            .send({ topic: config.kafka.topics.triage, key, value })
-            .then(() => exec.onReport(value)),
+          triageProducer.send({ topic: config.kafka.topics.triage, key, value }).then(() => {
+            exec.onReport(value);
+            notify.onReport(value);
+          }),
         log,
         registry,
       });
+      // Alertmanager (src/notify, off by default): every durable report also goes out as an alert.
+      const notify = wireNotify({ config: config.notify, log, registry });
       // Enrichment (src/enrich): with enrich.enabled, informers keep a slim cache of the cluster;
       // otherwise the same resolver answers from name patterns (enrich.rules apply either way).
       const enrichment = createEnrichment(config.enrich);
@@ -162,6 +166,7 @@ export function registerRun(program: Command): void {
                   'exec: Slack posts or executions still in flight at shutdown',
                 );
             })
+            .then(() => notify.close(Math.min(5_000, left(7_000))))
             // librdkafka's close itself may take up to 5 s more when the broker is away.
             .then(() => triageProducer.disconnect(left(6000)))
             .catch((err: Error) => log.error({ err: err.message }, 'error during shutdown'))

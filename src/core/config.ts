@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { execSchema } from './config-exec.ts';
 import { floorsSchema } from './config-floors.ts';
+import { notifySchema } from './config-notify.ts';
 import { parseDuration } from './duration.ts';
 import { KubetriageError } from './errors.ts';
 import { BUILTIN_PATTERN_NAMES, compileCustomPattern } from './redact.ts';
@@ -437,7 +438,16 @@ const enrichSchema = z
 
 export type EnrichConfig = z.infer<typeof enrichSchema>;
 
-const REDACT_OUTPUTS = ['context', 'report', 'slack', 'audit', 'log', 'llm', 'stdout'] as const;
+const REDACT_OUTPUTS = [
+  'context',
+  'report',
+  'slack',
+  'audit',
+  'log',
+  'llm',
+  'stdout',
+  'alertmanager',
+] as const;
 
 /** A pattern added to the built-in ones: a JavaScript regular expression, validated here. */
 const redactPattern = z
@@ -550,6 +560,8 @@ export const configSchema = z
     enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     exec: execSchema.prefault({}),
+    /** Alertmanager routing of triage reports (src/notify); off by default. */
+    notify: notifySchema.prefault({}),
     redact: redactSchema.prefault({}),
     http: z
       .object({

@@ -19,7 +19,15 @@ import {
 export { BUILTIN_PATTERN_NAMES, isSecretKey, REDACTED } from './redact-patterns.ts';
 
 /** Where text leaves the process; the `output` label of kubetriage_redactions_total. */
-export type RedactOutput = 'context' | 'report' | 'slack' | 'audit' | 'log' | 'llm' | 'stdout';
+export type RedactOutput =
+  | 'context'
+  | 'report'
+  | 'slack'
+  | 'audit'
+  | 'log'
+  | 'llm'
+  | 'stdout'
+  | 'alertmanager';
 
 export interface CustomPatternConfig {
   name: string;

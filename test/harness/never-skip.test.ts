@@ -55,6 +55,16 @@ describe('tests never skip for a missing real part', () => {
     );
     assert.doesNotMatch(r.out, /ℹ skipped [1-9]/);
   });
+
+  it('the Alertmanager suite without an Alertmanager fails, naming the build command', async () => {
+    const r = await nodeTest(['test/notify/alertmanager.test.ts'], { ALERTMANAGER_BIN: '/nonexistent/am' });
+    assert.notEqual(r.code, 0, r.out.slice(-2000));
+    assert.match(
+      r.out,
+      /ALERTMANAGER_BIN=\/nonexistent\/am does not exist; build it with `bash scripts\/alertmanager\/build\.sh`/,
+    );
+    assert.doesNotMatch(r.out, /ℹ skipped [1-9]/);
+  });
 });
 
 describe('one preparation script for .ci/run, ./run test and npm test', () => {
@@ -75,6 +85,7 @@ describe('one preparation script for .ci/run, ./run test and npm test', () => {
       'OpenTelemetry Collector',
       'Ollama',
       'Ollama model',
+      'Alertmanager',
     ])
       assert.match(
         ok.stderr,
@@ -105,6 +116,7 @@ describe('the test command reports the tests that ran per real part', () => {
     assert.ok(partsOf(`${ROOT}test/e2e/collector.test.ts`).has('Collector'));
     assert.ok(partsOf(`${ROOT}test/e2e/collector.test.ts`).has('Kafka'));
     assert.ok(partsOf(`${ROOT}test/e2e/ollama.test.ts`).has('Ollama'));
+    assert.deepEqual([...partsOf(`${ROOT}test/notify/alertmanager.test.ts`)], ['Alertmanager']);
     assert.deepEqual([...partsOf(`${ROOT}test/core/redact.test.ts`)], []);
   });
 
