@@ -5,6 +5,7 @@ import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
 import { installRedactor } from '../core/redact.ts';
+import { startTracing, traceContextEmitted } from '../core/tracing.ts';
 import { createEnrichment, kubeConfigFrom, watchCluster } from '../enrich/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
@@ -36,12 +37,14 @@ export function registerRun(program: Command): void {
       const registry = newRegistry();
       // Before anything can log or emit: every output is redacted with the configured patterns.
       installRedactor(config.redact, registry);
+      // Off by default: then no OpenTelemetry SDK is loaded at all.
+      const tracing = await startTracing(config.tracing);
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.
       const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
       triageProducer.onError = (err, topic, attempt) =>
         log.error({ err: err.message, topic, attempt }, 'triage report produce failed; retrying');
       const triage = new TriagePublisher({
-        chain: new TriageChain({ config: config.agents, registry }),
+        chain: new TriageChain({ config: config.agents, registry, tracing }),
         send: (key, value) =>
           triageProducer
             .send({ topic: config.kafka.topics.triage, key, value })
@@ -62,7 +65,10 @@ export function registerRun(program: Command): void {
         log,
         registry,
         resolver: enrichment.resolver,
-        onContext: (doc) => triage.onContext(doc),
+        onContext: (doc) => {
+          traceContextEmitted(tracing, doc);
+          triage.onContext(doc);
+        },
         onRestored: (docs) =>
           catchUpTriage({
             docs,
@@ -89,6 +95,7 @@ export function registerRun(program: Command): void {
         registry,
         http,
         send: (topic, key, value) => triageProducer.send({ topic, key, value }),
+        tracing,
       });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       log.info({ address }, 'http listening');
@@ -142,6 +149,7 @@ export function registerRun(program: Command): void {
                 );
             })
             .then(() => triageProducer.disconnect())
+            .then(() => tracing.shutdown())
             .catch((err: Error) => log.error({ err: err.message }, 'error during shutdown'))
             .finally(() => http.close().finally(resolve));
         };
