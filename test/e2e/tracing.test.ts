@@ -108,7 +108,7 @@ describe('traces of kubetriage itself, read back from a real Collector', { skip:
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('off by default: no tracer, nothing loaded', async () => {
+  it('off by default, and with OTEL_SDK_DISABLED=true: the no-op tracer (the SDK is only imported past this check)', async () => {
     assert.equal(await startTracing(validateConfig({}).tracing), NO_TRACING);
     assert.equal(
       await startTracing({ enabled: true, endpoint: null, serviceName: 'x' }, { OTEL_SDK_DISABLED: 'true' }),
