@@ -9,7 +9,12 @@
 // kinds (malformed JSON, wrong shape, unknown evidence, policy violation) forced out of the real model
 // by swapping the request's json_schema on the wire. KUBETRIAGE_SKIP_OLLAMA=1 skips it, loudly.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { TriageChain } from '../../src/agents/chain.ts';
 import type { AgentName, TriageReport } from '../../src/agents/report.ts';
@@ -110,6 +115,41 @@ describe('agents, LLM mode through the OpenAI-compatible backend against the rea
       const n = recorder.calls.length;
       assert.equal(await chain.triage(structuredClone(d)), r);
       assert.equal(recorder.calls.length, n, 'no second call for the same revision');
+    },
+  );
+
+  it(
+    '`kubetriage eval --openai URL` scores the chain through the OpenAI-compatible backend beside rules (a model the server lacks: every call a 404, rules stand)',
+    LONG,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kt-eval-openai-'));
+      try {
+        const json = join(dir, 'eval.json');
+        const bin = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
+        const r = await promisify(execFile)(process.execPath, [
+          bin,
+          'eval',
+          '--scenarios',
+          'canary',
+          '--no-noise',
+          '--openai',
+          `${ollama.url}/v1`,
+          '--model',
+          'no-such-model',
+          '--json',
+          json,
+        ]);
+        assert.match(r.stdout, /engine: rules;/);
+        assert.match(r.stdout, /engine: llm:openai:no-such-model;/);
+        const out = JSON.parse(readFileSync(json, 'utf8')) as { results: Record<string, unknown[]> };
+        assert.deepEqual(Object.keys(out.results), ['rules', 'llm:openai:no-such-model']);
+        // The same scores: every model call failed (HTTP 404 from the real server), so rules stood.
+        assert.deepEqual(out.results['llm:openai:no-such-model'], out.results.rules);
+        const served = readFileSync(ollama.logFile, 'utf8');
+        assert.match(served, /\| 404 \|.*POST +"\/v1\/chat\/completions"/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 
