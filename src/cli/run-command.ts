@@ -38,7 +38,9 @@ export function registerRun(program: Command): void {
       // Before anything can log or emit: every output is redacted with the configured patterns.
       installRedactor(config.redact, registry);
       // Off by default: then no OpenTelemetry SDK is loaded at all.
-      const tracing = await startTracing(config.tracing);
+      const tracing = await startTracing(config.tracing, process.env, (err) =>
+        log.warn({ err: err.message }, 'tracing: final span export failed'),
+      );
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.
       const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
       triageProducer.onError = (err, topic, attempt) =>

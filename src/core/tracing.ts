@@ -23,7 +23,7 @@ export interface Tracing {
   readonly enabled: boolean;
   /** Starts a span in the incident's trace (or under `parent`); `incident` null: a trace of its own. */
   span(name: string, incident: string | null, attrs?: SpanAttrs, parent?: TraceSpan): TraceSpan;
-  /** Exports what is buffered and stops; bounded by the exporter's own timeout. */
+  /** Exports what is buffered and stops; never rejects (an unreachable backend goes to `onError`). */
   shutdown(): Promise<void>;
 }
 
@@ -72,6 +72,7 @@ export function traceContextEmitted(
 export async function startTracing(
   cfg: TracingConfig,
   env: Record<string, string | undefined> = process.env,
+  onError: (err: Error) => void = () => {},
 ): Promise<Tracing> {
   if (!cfg.enabled || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return NO_TRACING;
   const [api, sdk, resources, otlp] = await Promise.all([
@@ -116,6 +117,6 @@ export async function startTracing(
       handles.set(handle, span);
       return handle;
     },
-    shutdown: () => provider.shutdown(),
+    shutdown: () => provider.shutdown().catch((err: unknown) => onError(err as Error)),
   };
 }

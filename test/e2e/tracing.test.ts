@@ -166,6 +166,15 @@ describe('traces of kubetriage itself, read back from a real Collector', { skip:
     assert.equal(out.state, 'executed', out.message);
     assert.equal(await replicasOf(kube.client, ns, 'checkout-canary'), report.proposal.toReplicas);
     await service.close();
+    // A second incident whose model server is not there: its chat span says why it failed.
+    const down = canaryCrashLoop({ ns: uniqueNs('untraced') });
+    const unreachable = new TriageChain({
+      config: validateConfig({
+        agents: { llm: { url: 'http://127.0.0.1:1/v1', provider: 'openai', agents: ['triage'] } },
+      }).agents,
+      tracing,
+    });
+    assert.deepEqual((await unreachable.triage(down)).fallbacks, [{ agent: 'triage', kind: 'unreachable' }]);
     await tracing.shutdown();
 
     // Read back what the Collector received (its debug exporter prints after each batch).
@@ -207,6 +216,13 @@ describe('traces of kubetriage itself, read back from a real Collector', { skip:
       String(report.proposal.toReplicas),
     );
     assert.equal(by('kubetriage.execution').status, 'Unset');
+    const failed = printedSpans(readFileSync(col.logFile, 'utf8')).filter(
+      (s) => s.traceId === incidentTraceIds(down.id).traceId && s.name.startsWith('chat '),
+    );
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]!.attrs['error.type'], 'unreachable');
+    assert.equal(failed[0]!.status, 'Error');
+    assert.equal(failed[0]!.attrs['gen_ai.usage.input_tokens'], undefined);
     // The resource says who sent them.
     assert.match(readFileSync(col.logFile, 'utf8'), /service\.name: Str\(kubetriage-e2e\)/);
   });
