@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
 import type { Registry } from 'prom-client';
 import type { AgentsConfig } from '../core/config.ts';
+import { NO_TRACING, type TraceSpan, type Tracing } from '../core/tracing.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { type DiagnosisResult, diagnosisRules } from './diagnosis.ts';
 import { draftProposal, type ExecutorResult, executorRules } from './executor.ts';
@@ -43,6 +44,8 @@ export interface TriageChainOptions {
   timers?: Timers;
   /** The fetch the model client uses (the global one otherwise). */
   fetch?: typeof fetch;
+  /** Spans per report, agent and model call (src/core/tracing.ts); none by default. */
+  tracing?: Tracing;
 }
 
 /** What the rules engine alone concludes; the baseline every report starts from. */
@@ -82,8 +85,10 @@ export class TriageChain {
   readonly #dependencyLeadMs: number;
   readonly #policy: ScalePolicy;
   readonly #limits: PromptLimits;
+  readonly #llmConfig: AgentsConfig['llm'];
   readonly #llm: LlmEngine | null;
   readonly #timers: Timers;
+  readonly #tracing: Tracing;
   readonly #cache: LRUCache<string, Promise<TriageReport>>;
   /** Incidents already reported once (for time to first triage); bounded like the cache. */
   readonly #seen: LRUCache<string, true>;
@@ -101,7 +106,9 @@ export class TriageChain {
       maxPromptChars: c.llm.maxPromptChars,
       redact: c.llm.redact,
     };
+    this.#llmConfig = c.llm;
     this.#timers = opts.timers ?? realTimers;
+    this.#tracing = opts.tracing ?? NO_TRACING;
     this.metrics = agentMetrics(opts.registry);
     const url = c.llm.url;
     this.#llm = url
@@ -132,7 +139,18 @@ export class TriageChain {
       return hit;
     }
     this.metrics.cache.inc({ result: 'miss' });
-    const p = this.#judge(doc).then((report) => {
+    const span = this.#tracing.span('kubetriage.triage', doc.id, {
+      'kubetriage.incident.revision': doc.revision,
+      'kubetriage.incident.status': doc.status,
+    });
+    const p = this.#judge(doc, span).then((report) => {
+      span.set({
+        'kubetriage.report.engine': report.engine,
+        'kubetriage.report.severity': report.severity,
+        'kubetriage.report.fallbacks': report.fallbacks.length,
+        'kubetriage.report.proposal': report.proposal !== null,
+      });
+      span.end();
       this.metrics.reports.inc({
         engine: report.engine === 'rules' ? 'rules' : 'llm',
         severity: report.severity,
@@ -145,7 +163,11 @@ export class TriageChain {
       }
       return report;
     });
-    p.catch(() => this.#cache.delete(key));
+    p.catch((err: unknown) => {
+      span.fail(String((err as Error)?.message ?? err).slice(0, 200));
+      span.end();
+      this.#cache.delete(key);
+    });
     this.#cache.set(key, p);
     return p;
   }
@@ -189,7 +211,7 @@ export class TriageChain {
     };
   }
 
-  async #judge(doc: IncidentContextDoc): Promise<TriageReport> {
+  async #judge(doc: IncidentContextDoc, root: TraceSpan): Promise<TriageReport> {
     const rulesMs: Partial<Record<AgentName, number>> = {};
     const parts = this.#rulesParts(doc, (agent, t0) => {
       rulesMs[agent] = performance.now() - t0;
@@ -197,11 +219,28 @@ export class TriageChain {
     const d = this.#rulesDecision(parts);
     // Resolved incidents need no judgement beyond the rules' (and no action): no model calls.
     const llm = doc.status === 'open' ? this.#llm : null;
-    const observe = (agent: AgentName, extraMs: number) =>
+    // One span per agent, under the report's; a model call's span is a child of its agent's.
+    const agentSpans = new Map<AgentName, TraceSpan>();
+    const agentSpan = (agent: AgentName): TraceSpan => {
+      let s = agentSpans.get(agent);
+      if (!s) {
+        s = this.#tracing.span(`kubetriage.agent ${agent}`, doc.id, { 'kubetriage.agent': agent }, root);
+        agentSpans.set(agent, s);
+      }
+      return s;
+    };
+    const observe = (agent: AgentName, extraMs: number) => {
       this.metrics.latency.observe(
         { agent, engine: d.engines[agent] === 'rules' ? 'rules' : 'llm' },
         ((rulesMs[agent] ?? 0) + extraMs) / 1000,
       );
+      const s = agentSpan(agent);
+      s.set({
+        'kubetriage.agent.engine': d.engines[agent],
+        'kubetriage.agent.fallback': d.fallbacks.find((f) => f.agent === agent)?.kind,
+      });
+      s.end();
+    };
     if (!llm) {
       for (const a of ['triage', 'diagnosis', 'executor'] as const) observe(a, 0);
       return this.#report(doc, d);
@@ -223,7 +262,32 @@ export class TriageChain {
       if (skip) return fail('skipped');
       context ??= renderContext(doc, this.#limits);
       const [messages, format] = build(context);
+      const call = this.#tracing.span(
+        `chat ${llm.model}`,
+        doc.id,
+        {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.system': llm.provider,
+          'gen_ai.provider.name': llm.provider,
+          'gen_ai.request.model': llm.model,
+          'gen_ai.request.max_tokens': this.#llmConfig.maxOutputTokens,
+          'gen_ai.request.temperature': this.#llmConfig.temperature,
+          'gen_ai.output.type': 'json',
+        },
+        agentSpan(agent),
+      );
       const out = await llm.ask(agent, messages, format);
+      if (out.ok)
+        call.set({
+          'gen_ai.response.model': llm.model,
+          'gen_ai.usage.input_tokens': out.usage?.inputTokens,
+          'gen_ai.usage.output_tokens': out.usage?.outputTokens,
+        });
+      else {
+        call.set({ 'error.type': out.kind });
+        call.fail(out.message);
+      }
+      call.end();
       const v = out.ok ? validate(out.value) : out;
       if (!v.ok) {
         if (SKIP_REST.has(v.kind)) skip = true;

@@ -22,7 +22,11 @@ export function registerEval(program: Command): void {
     .option('--seeds <n>', 'run every scenario with seeds 1..n and sum the scores', integerOption(1))
     .option('--no-noise', "without the healthy cluster's background (on by default: what real clusters send)")
     .option('--ollama <url>', 'also score the LLM engine through this Ollama, side by side with rules')
-    .option('--model <name>', 'model for --ollama')
+    .option(
+      '--openai <url>',
+      'also score the LLM engine through this OpenAI-compatible base URL (with /v1; key from agents.llm.apiKeyEnv)',
+    )
+    .option('--model <name>', 'model for --ollama or --openai')
     .option('--json <file>', 'also write the config judged with, every run and the summaries as JSON')
     .action(
       async (opts: {
@@ -32,6 +36,7 @@ export function registerEval(program: Command): void {
         seeds?: number;
         noise: boolean;
         ollama?: string;
+        openai?: string;
         model?: string;
         json?: string;
       }) => {
@@ -45,16 +50,21 @@ export function registerEval(program: Command): void {
         const engines: { name: string; chain: () => TriageChain }[] = [
           { name: 'rules', chain: () => new TriageChain({ config: config.agents }) },
         ];
-        if (opts.ollama) {
-          if (!URL.canParse(opts.ollama))
-            throw new KubetriageError('CONFIG_INVALID', `--ollama ${opts.ollama} is not a URL`);
+        for (const [provider, url] of [
+          ['ollama', opts.ollama],
+          ['openai', opts.openai],
+        ] as const) {
+          if (!url) continue;
+          if (!URL.canParse(url))
+            throw new KubetriageError('CONFIG_INVALID', `--${provider} ${url} is not a URL`);
           const llm = {
             ...config.agents.llm,
-            url: opts.ollama,
+            url,
+            provider,
             ...(opts.model ? { model: opts.model } : {}),
           };
           engines.push({
-            name: `llm:${llm.model}`,
+            name: `llm:${provider === 'openai' ? 'openai:' : ''}${llm.model}`,
             chain: () => new TriageChain({ config: { ...config.agents, llm } }),
           });
         }

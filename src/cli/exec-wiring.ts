@@ -2,6 +2,7 @@
 // the start-up permission check (execute mode), the approval service and its HTTP routes.
 // Secrets from the environment only: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET, and KUBETRIAGE_API_TOKEN
 // (read only when exec.api.staticToken.enabled opts in to it, for local use).
+
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { TriageReport } from '../agents/report.ts';
@@ -9,6 +10,7 @@ import type { Config } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { settledWithin } from '../core/settle.ts';
+import type { Tracing } from '../core/tracing.ts';
 import {
   ApiIdentity,
   ApprovalService,
@@ -38,6 +40,8 @@ export interface ExecWiringOptions {
   env?: NodeJS.ProcessEnv;
   /** A durable Kafka send; with exec.audit.kafka every audit entry is mirrored to kafka.topics.audit. */
   send?: (topic: string, key: string | null, value: Buffer) => Promise<unknown>;
+  /** Spans per approval and execution (src/core/tracing.ts). */
+  tracing?: Tracing;
 }
 
 const NOOP: ExecWiring = { onReport() {}, close: async () => true };
@@ -124,6 +128,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     log: o.log,
     registry: o.registry,
     forgedSummaryIntervalMs: c.slack.forgedSummaryInterval,
+    ...(o.tracing ? { tracing: o.tracing } : {}),
   });
   // Streams and verifies the ledger (a torn tail is quarantined and recorded), restores proposal states.
   await service.start();

@@ -5,6 +5,8 @@ import { createHttpServer } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import { newRegistry } from '../core/metrics.ts';
 import { installRedactor } from '../core/redact.ts';
+import { settledWithin } from '../core/settle.ts';
+import { startTracing, traceContextEmitted } from '../core/tracing.ts';
 import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
 import { wireNotify } from '../notify/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
@@ -39,12 +41,16 @@ export function registerRun(program: Command): void {
       const registry = newRegistry();
       // Before anything can log or emit: every output is redacted with the configured patterns.
       installRedactor(config.redact, registry);
+      // Off by default: then no OpenTelemetry SDK is loaded at all.
+      const tracing = await startTracing(config.tracing, process.env, (err) =>
+        log.warn({ err: err.message }, 'tracing: final span export failed'),
+      );
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.
       const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
       triageProducer.onError = (err, topic, attempt) =>
         log.error({ err: err.message, topic, attempt }, 'triage report produce failed; retrying');
       const triage = new TriagePublisher({
-        chain: new TriageChain({ config: config.agents, registry }),
+        chain: new TriageChain({ config: config.agents, registry, tracing }),
         send: (key, value) =>
           triageProducer.send({ topic: config.kafka.topics.triage, key, value }).then(() => {
             exec.onReport(value);
@@ -69,7 +75,10 @@ export function registerRun(program: Command): void {
         log,
         registry,
         resolver: enrichment.resolver,
-        onContext: (doc) => triage.onContext(doc),
+        onContext: (doc) => {
+          traceContextEmitted(tracing, doc);
+          triage.onContext(doc);
+        },
         onRestored: (docs) =>
           catchUpTriage({
             docs,
@@ -96,6 +105,7 @@ export function registerRun(program: Command): void {
         registry,
         http,
         send: (topic, key, value) => triageProducer.send({ topic, key, value }),
+        tracing,
       });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       log.info({ address }, 'http listening');
@@ -169,6 +179,8 @@ export function registerRun(program: Command): void {
             .then(() => notify.close(Math.min(5_000, left(7_000))))
             // librdkafka's close itself may take up to 5 s more when the broker is away.
             .then(() => triageProducer.disconnect(left(6000)))
+            // The last spans (this shutdown's approvals and reports) are flushed, bounded.
+            .then(() => settledWithin(tracing.shutdown(), Math.max(500, left(1_000))))
             .catch((err: Error) => log.error({ err: err.message }, 'error during shutdown'))
             .finally(() => http.close().finally(() => resolve(complete ? 0 : 1)));
         };

@@ -264,10 +264,17 @@ const agentsSchema = z
         if (p.minReplicas > p.maxReplicas)
           ctx.addIssue({ code: 'custom', path: ['minReplicas'], message: 'must not exceed maxReplicas' });
       }),
-    /** Ollama. Without a url the chain runs on rules alone (the deterministic baseline). */
+    /** Ollama or an OpenAI-compatible server. Without a url the chain runs on rules alone (the deterministic baseline). */
     llm: z
       .object({
         url: z.url().nullable().default(null),
+        /** `ollama`: its native /api/chat; `openai`: any OpenAI-compatible /v1 (url is the base URL, with /v1). */
+        provider: z.enum(['ollama', 'openai']).default('ollama'),
+        /** The environment variable holding the API key for `openai` (a key never lives in the file). */
+        apiKeyEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+          .default('OPENAI_API_KEY'),
         model: z.string().min(1).default('llama3.1:8b'),
         /** Agents that ask the model (one bounded call each); the others use rules. */
         agents: z
@@ -584,6 +591,17 @@ export const configSchema = z
          * terminationGracePeriodSeconds, so we exit (and say what we could not commit) before SIGKILL.
          */
         grace: duration('25s'),
+      })
+      .strict()
+      .prefault({}),
+    /** Traces of kubetriage itself (src/core/tracing.ts); off: the OpenTelemetry SDK is not even loaded. */
+    tracing: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** OTLP/HTTP traces URL (…/v1/traces); null: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else localhost:4318. */
+        endpoint: z.url().nullable().default(null),
+        /** OTEL_SERVICE_NAME overrides it. */
+        serviceName: z.string().min(1).default('kubetriage'),
       })
       .strict()
       .prefault({}),

@@ -11,6 +11,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Proposal, TriageReport } from '../agents/report.ts';
 import type { ExecConfig } from '../core/config-exec.ts';
 import type { Logger } from '../core/logger.ts';
+import { NO_TRACING, type TraceSpan, type Tracing } from '../core/tracing.ts';
 import type { VerifiedIdentity } from './api-identity.ts';
 import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
 import { ForgedRequests } from './forged-requests.ts';
@@ -84,9 +85,19 @@ export interface ApprovalServiceOptions {
   maxProposals?: number;
   /** Forged Slack requests are summed into one audit entry per this interval (0: only on flush/close). */
   forgedSummaryIntervalMs?: number;
+  /** A span per decision and per execution, in the incident's trace (src/core/tracing.ts). */
+  tracing?: Tracing;
 }
 
 const SERVICE = 'kubetriage';
+
+/** The outcome on the span (code, resulting state; status ERROR unless it went through). */
+function endDecisionSpan(span: TraceSpan, out: DecisionOutcome): DecisionOutcome {
+  span.set({ 'kubetriage.decision.code': out.code, 'kubetriage.proposal.state': out.state ?? undefined });
+  if (!out.ok) span.fail(out.message.slice(0, 200));
+  span.end();
+  return out;
+}
 
 export class ApprovalService {
   readonly #c: ExecConfig;
@@ -96,6 +107,7 @@ export class ApprovalService {
   readonly #now: () => number;
   readonly #delay: ((ms: number) => Promise<void>) | undefined;
   readonly #log: Logger | undefined;
+  readonly #tracing: Tracing;
   readonly #records: LRUCache<string, ProposalRecord>;
   readonly #revisions: LRUCache<string, true>;
   readonly #requests = new LRUCache<string, true>({ max: 10_000 });
@@ -115,6 +127,7 @@ export class ApprovalService {
     this.#now = o.now ?? Date.now;
     this.#delay = o.delay;
     this.#log = o.log;
+    this.#tracing = o.tracing ?? NO_TRACING;
     this.#records = new LRUCache({ max: o.maxProposals ?? 10_000 });
     this.#revisions = new LRUCache({ max: o.maxProposals ?? 10_000 });
     const registers = o.registry ? [o.registry] : [];
@@ -406,7 +419,17 @@ export class ApprovalService {
 
   /** Never rejects: whatever goes wrong inside becomes a `failed` outcome, audited when possible. */
   decide(d: Decision): Promise<DecisionOutcome> {
-    return this.#track(this.#decide(d).catch((err: unknown) => this.#unexpected(d, err)));
+    const rec = this.#records.get(d.proposalId);
+    const span = this.#tracing.span('kubetriage.approval', rec?.incident ?? null, {
+      'kubetriage.proposal.id': d.proposalId,
+      'kubetriage.decision.action': d.action,
+      'kubetriage.decision.via': d.via,
+    });
+    return this.#track(
+      this.#decide(d)
+        .catch((err: unknown) => this.#unexpected(d, err))
+        .then((out) => endDecisionSpan(span, out)),
+    );
   }
 
   async #unexpected(d: Decision, err: unknown): Promise<DecisionOutcome> {
@@ -526,6 +549,24 @@ export class ApprovalService {
   }
 
   async #execute(rec: ProposalRecord, actor: string): Promise<DecisionOutcome> {
+    const span = this.#tracing.span('kubetriage.execution', rec.incident, {
+      'kubetriage.proposal.id': rec.proposal.id,
+      'kubetriage.execution.dry_run': this.#c.mode === 'dry-run',
+      'k8s.namespace.name': rec.proposal.target.namespace,
+      'k8s.deployment.name': rec.proposal.target.name,
+      'kubetriage.execution.from_replicas': rec.proposal.fromReplicas,
+      'kubetriage.execution.to_replicas': rec.proposal.toReplicas,
+    });
+    try {
+      return endDecisionSpan(span, await this.#executeNow(rec, actor));
+    } catch (err) {
+      span.fail(String((err as Error)?.message ?? err).slice(0, 200));
+      span.end();
+      throw err;
+    }
+  }
+
+  async #executeNow(rec: ProposalRecord, actor: string): Promise<DecisionOutcome> {
     const p = rec.proposal;
     const dryRun = this.#c.mode === 'dry-run';
     rec.dryRun = dryRun;

@@ -14,6 +14,12 @@ export interface ChatRequestBody {
   format?: Record<string, unknown>;
   stream: boolean;
   options: Record<string, unknown>;
+  /** The OpenAI-compatible request (/v1/chat/completions) carries these instead of format/options. */
+  response_format?: {
+    type: string;
+    json_schema?: { name: string; schema: Record<string, unknown>; strict?: boolean };
+  };
+  max_tokens?: number;
 }
 
 export interface RecordedCall {
@@ -84,7 +90,8 @@ export class OllamaRecorder {
     const request = JSON.parse(String(init?.body ?? '{}')) as ChatRequestBody;
     const user = request.messages?.find((m) => m.role === 'user')?.content ?? '';
     const m = /^Incident (\S+) revision (\d+)/.exec(user);
-    const title = String((request.format as { title?: unknown } | undefined)?.title ?? '');
+    const schema = request.format ?? request.response_format?.json_schema?.schema;
+    const title = String((schema as { title?: unknown } | undefined)?.title ?? '');
     const call: RecordedCall = {
       agent: title.replace(/^kubetriage /, '') || 'unknown',
       incident: m?.[1] ?? '?',
@@ -111,11 +118,19 @@ export class OllamaRecorder {
           prompt_eval_count?: number;
           eval_count?: number;
           done_reason?: string;
+          // OpenAI-compatible answers.
+          choices?: { message?: { content?: string }; finish_reason?: string }[];
+          usage?: { prompt_tokens?: number; completion_tokens?: number };
         };
-        if (typeof j.message?.content === 'string') call.content = j.message.content;
-        if (j.prompt_eval_count !== undefined) call.promptTokens = j.prompt_eval_count;
-        if (j.eval_count !== undefined) call.outputTokens = j.eval_count;
-        if (j.done_reason !== undefined) call.doneReason = j.done_reason;
+        const choice = j.choices?.[0];
+        const content = j.message?.content ?? choice?.message?.content;
+        if (typeof content === 'string') call.content = content;
+        const promptTokens = j.prompt_eval_count ?? j.usage?.prompt_tokens;
+        const outputTokens = j.eval_count ?? j.usage?.completion_tokens;
+        const doneReason = j.done_reason ?? choice?.finish_reason;
+        if (promptTokens !== undefined) call.promptTokens = promptTokens;
+        if (outputTokens !== undefined) call.outputTokens = outputTokens;
+        if (doneReason !== undefined) call.doneReason = doneReason;
       } catch {
         // Not JSON: the chain classifies it (bad_response).
       }

@@ -2,6 +2,7 @@
 // The client has no per-request abort or size limit for non-streaming calls, so both live in the fetch
 // it is given: our signal on every request, and the body read with a byte cap.
 import { Ollama } from 'ollama';
+import type { ChatBackend, ChatOutcome } from './backend.ts';
 import { failure, type LlmFailure } from './failure.ts';
 import type { ChatMessage } from './prompt.ts';
 
@@ -15,9 +16,7 @@ export interface ChatOptions {
   fetch?: typeof fetch;
 }
 
-export type ChatOutcome = { ok: true; content: string } | LlmFailure;
-
-class TooLarge extends Error {}
+export class TooLarge extends Error {}
 
 async function readCapped(res: Response, max: number): Promise<string> {
   if (!res.body) return '';
@@ -37,7 +36,8 @@ async function readCapped(res: Response, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function boundedFetch(base: typeof fetch, signal: AbortSignal, maxBytes: number): typeof fetch {
+/** A fetch that carries `signal` on every request and reads at most `maxBytes` of each body. */
+export function boundedFetch(base: typeof fetch, signal: AbortSignal, maxBytes: number): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const res = await base(input, { ...init, signal });
     const text = await readCapped(res, maxBytes);
@@ -69,7 +69,8 @@ function classify(err: unknown, signal: AbortSignal): LlmFailure {
   );
 }
 
-export class OllamaChat {
+export class OllamaChat implements ChatBackend {
+  readonly provider = 'ollama' as const;
   readonly model: string;
   readonly #opts: ChatOptions;
 
@@ -97,10 +98,15 @@ export class OllamaChat {
         stream: false,
         options: { temperature: o.temperature, num_predict: o.maxOutputTokens, seed: 0 },
       });
-      const content = (res as { message?: { content?: unknown } })?.message?.content;
+      const r = res as { message?: { content?: unknown }; prompt_eval_count?: number; eval_count?: number };
+      const content = r?.message?.content;
       if (typeof content !== 'string')
         return failure('bad_response', 'no message.content in the chat response');
-      return { ok: true, content };
+      return {
+        ok: true,
+        content,
+        usage: { inputTokens: r.prompt_eval_count, outputTokens: r.eval_count },
+      };
     } catch (err) {
       return classify(err, signal);
     }

@@ -4,26 +4,49 @@
 import type { AgentsConfig } from '../../core/config.ts';
 import type { AgentName } from '../report.ts';
 import { realTimers, type Timers } from '../timers.ts';
+import type { ChatBackend, ChatUsage } from './backend.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { OllamaChat } from './client.ts';
 import { ENDPOINT_FAILURES, failure, type LlmFailure } from './failure.ts';
 import { Semaphore, TokenBucket } from './limits.ts';
+import { OpenAIChat } from './openai-client.ts';
 import type { ChatMessage } from './prompt.ts';
 
-export type AskOutcome = { ok: true; value: unknown } | LlmFailure;
+export type AskOutcome = { ok: true; value: unknown; usage?: ChatUsage } | LlmFailure;
 
 export interface LlmEngineOptions {
   timers?: Timers;
   fetch?: typeof fetch;
   /** Called once per request that actually goes out (tests and metrics). */
   onCall?: (agent: AgentName) => void;
+  /** The environment the API key is read from (process.env otherwise). */
+  env?: Record<string, string | undefined>;
+}
+
+/** The backend `agents.llm.provider` names; the key comes from the environment, never the config file. */
+export function chatBackend(
+  cfg: AgentsConfig['llm'] & { url: string },
+  opts: Pick<LlmEngineOptions, 'fetch' | 'env'> = {},
+): ChatBackend {
+  const common = {
+    url: cfg.url,
+    model: cfg.model,
+    maxOutputTokens: cfg.maxOutputTokens,
+    temperature: cfg.temperature,
+    maxResponseBytes: cfg.maxResponseBytes,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  };
+  if (cfg.provider === 'openai')
+    return new OpenAIChat({ ...common, apiKey: (opts.env ?? process.env)[cfg.apiKeyEnv] });
+  return new OllamaChat(common);
 }
 
 export class LlmEngine {
   readonly model: string;
   readonly agents: ReadonlySet<AgentName>;
   readonly breaker: CircuitBreaker;
-  readonly #chat: OllamaChat;
+  readonly provider: ChatBackend['provider'];
+  readonly #chat: ChatBackend;
   readonly #bucket: TokenBucket;
   readonly #slots: Semaphore;
   readonly #timers: Timers;
@@ -35,14 +58,8 @@ export class LlmEngine {
     const now = () => this.#timers.now();
     this.model = cfg.model;
     this.agents = new Set(cfg.agents);
-    this.#chat = new OllamaChat({
-      url: cfg.url,
-      model: cfg.model,
-      maxOutputTokens: cfg.maxOutputTokens,
-      temperature: cfg.temperature,
-      maxResponseBytes: cfg.maxResponseBytes,
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    });
+    this.#chat = chatBackend(cfg, opts);
+    this.provider = this.#chat.provider;
     this.breaker = new CircuitBreaker(cfg.breaker.failures, cfg.breaker.cooldown, now);
     this.#bucket = new TokenBucket(cfg.ratePerMinute, cfg.burst, now);
     this.#slots = new Semaphore(cfg.maxConcurrent, cfg.maxQueue);
@@ -74,7 +91,8 @@ export class LlmEngine {
         this.breaker.begin();
         this.#onCall?.(agent);
         const out = await this.#chat.chat(messages, format, deadline.signal);
-        const result: AskOutcome = out.ok ? parseContent(out.content) : out;
+        const parsed = out.ok ? parseContent(out.content) : out;
+        const result: AskOutcome = out.ok && parsed.ok ? { ...parsed, usage: out.usage } : parsed;
         if (!result.ok && ENDPOINT_FAILURES.has(result.kind)) this.breaker.failure();
         else this.breaker.success();
         return result;
