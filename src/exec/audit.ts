@@ -368,10 +368,27 @@ export class AuditLedger {
     if (!this.#opened) return Promise.reject(new LedgerWriteError('the audit ledger is not opened yet'));
     return new Promise<AuditEntry>((resolve, reject) => {
       this.#queue.push({ input, at: new Date(this.#now()).toISOString(), resolve, reject });
-      this.#writing ??= this.#drain().finally(() => {
-        this.#writing = null;
-      });
+      this.#kick();
     });
+  }
+
+  /**
+   * Starts the writer unless it runs. An entry queued after the writer's last look at the queue but
+   * before its promise settled (an awaiting caller appends again in between) starts the next round,
+   * so nothing waits in the queue with no writer.
+   */
+  #kick(): void {
+    if (this.#writing) return;
+    this.#writing = this.#drain()
+      .catch((err: unknown) => {
+        // #drain handles write errors itself; anything else fails the queued entries, never hangs them.
+        const why = `audit ledger ${this.file}: ${(err as Error).message}`;
+        for (const q of this.#queue.splice(0)) q.reject(new LedgerWriteError(why));
+      })
+      .finally(() => {
+        this.#writing = null;
+        if (this.#queue.length) this.#kick();
+      });
   }
 
   /** Waits for every queued entry to be written (or refused). */

@@ -161,3 +161,25 @@ test('ledger: concurrent appends are group-committed (one fsync per batch), in c
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('regression: an entry appended by a caller that just awaited the previous one is written (none waits without a writer)', async () => {
+  // The writer resolved entry N, then its own promise settled a microtask later: an append in between
+  // saw a writer still "running" and was left in the queue forever (found by the redaction test).
+  const file = join(mkdtempSync(join(tmpdir(), 'kt-ledger-')), 'audit.jsonl');
+  const ledger = await new AuditLedger({ file }).open();
+  let written = 0;
+  // A plain `await` on each append (no race helper: its extra ticks would hide the bug); the watchdog
+  // fails the test instead of letting it hang.
+  const watchdog = setTimeout(() => assert.fail(`append ${written} was never written`), 10_000);
+  try {
+    for (let i = 0; i < 20; i++) {
+      await ledger.append({ actor: 'test', event: 'proposed', incident: 'i', proposal: 'p', detail: { i } });
+      written++;
+    }
+  } finally {
+    clearTimeout(watchdog);
+  }
+  await ledger.close();
+  assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 20);
+  assert.equal((await verifyLedgerFile(file)).ok, true);
+});
