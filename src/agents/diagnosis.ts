@@ -21,6 +21,11 @@ export interface DiagnosisResult {
 const MAX_EXPLANATION = 1500;
 
 const OWN_FAULT_TAGS = ['oom', 'crash_loop', 'image_pull', 'config_error', 'restart'] as const;
+// A peer without an incident of its own is "the likely cause" only when its failed calls could explain
+// at least this share of the workload's failed server spans: a request that failed because a call
+// failed shows both (one failed client span, one failed server span). Below it, most failures have
+// another cause, and the peer's occasional errors are background (sub-floor at the peer).
+const DEPENDENCY_MIN_SHARE = 0.5;
 
 export function formatSpan(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
@@ -106,6 +111,9 @@ export function diagnosisRules(
   const probe = withTag(f, 'probe_failure');
   const dep = withTag(f, 'dependency_failure');
   const saturation = f.failures.filter((i) => i.tags.has('latency') || i.tags.has('error_rate'));
+  const served = total(f.failures.filter((i) => i.tags.has('server_errors')));
+  // Calls to peers with no incident that explain only a small share of the failed requests served.
+  const depMinor = f.upstream.length === 0 && dep.length > 0 && total(dep) < DEPENDENCY_MIN_SHARE * served;
   const ownFault = f.failures.some((i) => OWN_FAULT_TAGS.some((t) => i.tags.has(t)));
   const ns = f.doc.scope.namespace;
   const name = f.doc.scope.workload.name;
@@ -183,6 +191,14 @@ export function diagnosisRules(
             : ', not this workload'
       }.`,
     );
+  } else if (depMinor) {
+    const peers = [...new Set(dep.map((i) => i.peer))].join(', ');
+    add(
+      'dependency_failure',
+      0.35,
+      dep,
+      `Calls to ${peers} fail (${total(dep)} failed client spans), but ${peers} has no incident of its own and these explain few of the ${served} failed server spans: a contributing factor at most.`,
+    );
   } else if (dep.length) {
     const peers = [...new Set(dep.map((i) => i.peer))].join(', ');
     add(
@@ -206,7 +222,7 @@ export function diagnosisRules(
     f.hpa === null &&
     f.doc.workloadState !== null &&
     !ownFault &&
-    dep.length === 0 &&
+    (dep.length === 0 || depMinor) &&
     f.desired !== null &&
     f.available !== null &&
     f.available >= f.desired

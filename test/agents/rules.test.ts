@@ -215,6 +215,23 @@ describe('agents, rules engine: executor policy', () => {
     assert.match(hpa.noProposalReason!, /HPA manages the replicas/);
   });
 
+  it('saturation outranks a peer without an incident whose failed calls explain few of the failures', () => {
+    // 30 failed requests served under saturation, 2 of them calls to catalog (which has no incident).
+    const failing = { served: 10, calls: 2 };
+    const up = rules(latencySpike({ hpa: false, failing }));
+    assert.deepEqual(
+      up.hypotheses.map((h) => h.cause),
+      ['capacity', 'dependency_failure'],
+    );
+    assert.match(up.hypotheses[1]!.explanation, /explain few of the 30 failed server spans/);
+    assert.equal(up.proposal?.toReplicas, 6);
+    const hpa = rules(latencySpike({ hpa: true, failing }));
+    assert.equal(hpa.hypotheses[0]?.cause, 'capacity');
+    // When the failed calls explain the failures, the peer stays the likely cause.
+    const dep = rules(latencySpike({ hpa: true, failing: { served: 4, calls: 12 } }));
+    assert.equal(dep.hypotheses[0]?.cause, 'dependency_failure');
+  });
+
   it('drafts nothing for a resolved incident', () => {
     const doc = canaryCrashLoop();
     doc.status = 'resolved';
