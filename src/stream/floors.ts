@@ -46,6 +46,8 @@ export interface FloorStats {
   attached: number;
   /** Sub-floor updates dropped from a full per-workload buffer, or expired before any incident. */
   dropped: number;
+  /** Failed spans and ERROR lines of a trace already counted as a failed request: they add nothing. */
+  folded: { failedSpans: number; errorLogs: number };
 }
 
 const zero = (): Record<FloorClass, number> =>
@@ -124,7 +126,13 @@ export interface HeldUpdate {
 }
 
 export class NoiseFloors {
-  readonly stats: FloorStats = { above: zero(), below: zero(), attached: 0, dropped: 0 };
+  readonly stats: FloorStats = {
+    above: zero(),
+    below: zero(),
+    attached: 0,
+    dropped: 0,
+    folded: { failedSpans: 0, errorLogs: 0 },
+  };
   readonly enabled: boolean;
   readonly #cfg: FloorsConfig;
   readonly #bucketMs: number;
@@ -182,6 +190,7 @@ export class NoiseFloors {
       n = m.flags & SEEN ? 0 : 1;
       k = failed && !(m.flags & FAILED) ? 1 : 0;
       m.flags |= SEEN | (failed ? FAILED : 0);
+      if (failed && k === 0) this.stats.folded.failedSpans++;
       if (n === 0 && k === 0) return;
     }
     const w = this.#window(this.#spans, workloadKey, atMs);
@@ -201,7 +210,10 @@ export class NoiseFloors {
   observeLog(workloadKey: string, atMs: number, traceId = ''): void {
     if (traceId) {
       const m = this.#mark(workloadKey, traceId, atMs);
-      if (m.flags & (FAILED | LOGGED)) return;
+      if (m.flags & (FAILED | LOGGED)) {
+        this.stats.folded.errorLogs++;
+        return;
+      }
       m.flags |= LOGGED;
     }
     const w = this.#window(this.#logs, workloadKey, atMs);

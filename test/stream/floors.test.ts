@@ -256,6 +256,8 @@ describe('noise floors', () => {
     );
     assert.equal(quiet.pipeline.floors.stats.above.spans, 0);
     assert.equal(quiet.pipeline.floors.stats.above.logs, 0);
+    // Per request: the client span and its retry after the server span, and both ERROR lines.
+    assert.deepEqual(quiet.pipeline.floors.stats.folded, { failedSpans: 8, errorLogs: 8 });
     // 5% of requests failing for five minutes, recorded the same way, still opens.
     const burst = run(callerRequests((sec) => sec >= 240 && sec < 540 && sec % 20 === 0));
     assert.deepEqual(
