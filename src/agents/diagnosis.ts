@@ -210,11 +210,16 @@ export function diagnosisRules(
       }.`,
     );
   }
-  if (saturation.length && f.hpaAtMax) {
+  // With the HPA pinned at its maximum, failed server spans that opened the incident are the error rate
+  // above baseline too: the floor passed them by the same test as the error-rate finding (stream
+  // README "The rate test"). Not beside the workload's own faults, which explain them better.
+  const served5xx = f.failures.filter((i) => i.tags.has('server_errors') && !i.e.context);
+  const atMax = saturation.length ? saturation : ownFault ? [] : served5xx;
+  if (atMax.length && f.hpaAtMax) {
     add(
       'capacity',
       0.7,
-      saturation,
+      atMax,
       `Latency or error rate rose while the HPA is at its maximum (${f.hpa?.current} of max ${f.hpa?.max}): demand exceeds what it may scale to; raise the HPA's maxReplicas.`,
     );
   } else if (

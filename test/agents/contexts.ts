@@ -180,6 +180,8 @@ export function latencySpike(opts: {
   hpa: boolean;
   desired?: number;
   failing?: { served: number; calls: number };
+  /** false: the "slow" buckets keep their latency (only `failing` changes). */
+  slow?: boolean;
 }): IncidentContextDoc {
   const t = testPipeline({ spanBucket: '30s' });
   const desired = opts.desired ?? (opts.hpa ? 10 : 4);
@@ -191,7 +193,8 @@ export function latencySpike(opts: {
   );
   // Three slow buckets: two closed findings, as the latency floor asks (floors.anomalies.minFindings).
   for (let b = 0; b < 9; b++) {
-    const slow = b >= 6;
+    const late = b >= 6;
+    const slow = late && opts.slow !== false;
     const spans = [];
     for (let i = 0; i < 50; i++)
       spans.push(
@@ -200,7 +203,7 @@ export function latencySpike(opts: {
           kind: 2,
           startMs: T0 + b * 30_000 + i * 100,
           durationMs: slow ? 900 + i : 100 + (i % 7),
-          httpStatus: slow && i < (opts.failing?.served ?? 0) ? 503 : 200,
+          httpStatus: late && i < (opts.failing?.served ?? 0) ? 503 : 200,
         }),
       );
     for (let i = 0; b === 6 && i < (opts.failing?.calls ?? 0); i++)

@@ -232,6 +232,27 @@ describe('agents, rules engine: executor policy', () => {
     assert.equal(dep.hypotheses[0]?.cause, 'dependency_failure');
   });
 
+  it('with the HPA at its maximum, failed server spans that opened the incident are saturation evidence', () => {
+    // No latency or error-rate finding (its bucket never closed, or too little history): only the 5xx.
+    const d = latencySpike({ hpa: true, slow: false, failing: { served: 10, calls: 0 } });
+    const only5xx = { ...d, evidence: d.evidence.filter((e) => e.kind !== 'metric_anomaly') };
+    const spans = only5xx.evidence.find((e) => e.kind === 'span_errors')!;
+    const r = rules(only5xx);
+    assert.equal(r.hypotheses[0]?.cause, 'capacity');
+    assert.deepEqual(r.hypotheses[0]?.evidence, [spans.id]);
+    // Beside the workload's own crashes the 5xx are theirs, not load's.
+    const crash = {
+      ...spans,
+      id: 'ev-c7a5c7a5c7a5',
+      key: 'event|crash',
+      kind: 'k8s_event' as const,
+      summary: 'Back-off restarting failed container app in pod search-7d9f8c6b5-x2kqz',
+    };
+    const own = rules({ ...only5xx, evidence: [...only5xx.evidence, crash] });
+    assert.equal(own.hypotheses[0]?.cause, 'crash_loop');
+    assert.ok(!own.hypotheses.some((h) => h.cause === 'capacity'));
+  });
+
   it('drafts nothing for a resolved incident', () => {
     const doc = canaryCrashLoop();
     doc.status = 'resolved';

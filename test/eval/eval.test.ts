@@ -249,7 +249,7 @@ const FLOORS: Record<string, Floor> = {
   },
   'node-pressure': { recall: 1, precision: 1, grouping: 1, severity: 0, team: 0, topCause: 1, proposal: 1 },
   unschedulable: { recall: 1, precision: 1, grouping: 1, severity: 0, team: 1, topCause: 1, proposal: 1 },
-  capacity: { recall: 1, precision: 1, grouping: 1, severity: 1, team: 1, topCause: 0.66, proposal: 1 },
+  capacity: { recall: 1, precision: 1, grouping: 1, severity: 1, team: 1, topCause: 1, proposal: 1 },
   canary: { recall: 1, precision: 1, grouping: 1, severity: 1, team: 1, topCause: 1, proposal: 1 },
   saturation: { recall: 1, precision: 1, grouping: 1, severity: 1, team: 1, topCause: 1, proposal: 1 },
   cascade: { recall: 1, precision: 1, grouping: 1, severity: 1, team: 1, topCause: 1, proposal: 1 },
