@@ -21,6 +21,11 @@ export interface DiagnosisResult {
 const MAX_EXPLANATION = 1500;
 
 const OWN_FAULT_TAGS = ['oom', 'crash_loop', 'image_pull', 'config_error', 'restart'] as const;
+// A peer without an incident of its own is "the likely cause" only when its failed calls could explain
+// at least this share of the workload's failed server spans: a request that failed because a call
+// failed shows both (one failed client span, one failed server span). Below it, most failures have
+// another cause, and the peer's occasional errors are background (sub-floor at the peer).
+const DEPENDENCY_MIN_SHARE = 0.5;
 
 export function formatSpan(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
@@ -106,6 +111,9 @@ export function diagnosisRules(
   const probe = withTag(f, 'probe_failure');
   const dep = withTag(f, 'dependency_failure');
   const saturation = f.failures.filter((i) => i.tags.has('latency') || i.tags.has('error_rate'));
+  const served = total(f.failures.filter((i) => i.tags.has('server_errors')));
+  // Calls to peers with no incident that explain only a small share of the failed requests served.
+  const depMinor = f.upstream.length === 0 && dep.length > 0 && total(dep) < DEPENDENCY_MIN_SHARE * served;
   const ownFault = f.failures.some((i) => OWN_FAULT_TAGS.some((t) => i.tags.has(t)));
   const ns = f.doc.scope.namespace;
   const name = f.doc.scope.workload.name;
@@ -183,6 +191,14 @@ export function diagnosisRules(
             : ', not this workload'
       }.`,
     );
+  } else if (depMinor) {
+    const peers = [...new Set(dep.map((i) => i.peer))].join(', ');
+    add(
+      'dependency_failure',
+      0.35,
+      dep,
+      `Calls to ${peers} fail (${total(dep)} failed client spans), but ${peers} has no incident of its own and these explain few of the ${served} failed server spans: a contributing factor at most.`,
+    );
   } else if (dep.length) {
     const peers = [...new Set(dep.map((i) => i.peer))].join(', ');
     add(
@@ -194,11 +210,16 @@ export function diagnosisRules(
       }.`,
     );
   }
-  if (saturation.length && f.hpaAtMax) {
+  // With the HPA pinned at its maximum, failed server spans that opened the incident are the error rate
+  // above baseline too: the floor passed them by the same test as the error-rate finding (stream
+  // README "The rate test"). Not beside the workload's own faults, which explain them better.
+  const served5xx = f.failures.filter((i) => i.tags.has('server_errors') && !i.e.context);
+  const atMax = saturation.length ? saturation : ownFault ? [] : served5xx;
+  if (atMax.length && f.hpaAtMax) {
     add(
       'capacity',
       0.7,
-      saturation,
+      atMax,
       `Latency or error rate rose while the HPA is at its maximum (${f.hpa?.current} of max ${f.hpa?.max}): demand exceeds what it may scale to; raise the HPA's maxReplicas.`,
     );
   } else if (
@@ -206,7 +227,7 @@ export function diagnosisRules(
     f.hpa === null &&
     f.doc.workloadState !== null &&
     !ownFault &&
-    dep.length === 0 &&
+    (dep.length === 0 || depMinor) &&
     f.desired !== null &&
     f.available !== null &&
     f.available >= f.desired

@@ -74,7 +74,7 @@ export const floorsSchema = z
     baselineHalfLife: duration('1h'),
     spans: z
       .object({
-        /** Failed spans needed in the long window. */
+        /** Failed requests (distinct traces, README "Requests, not spans") needed in the long window. */
         minCount: z.number().int().min(1).default(5),
         /** Failed share of all spans in the long window (and the short window) that may open. */
         minRate: z.number().gt(0).max(1).default(0.01),
@@ -82,6 +82,8 @@ export const floorsSchema = z
         priorRate: z.number().gt(0).lt(1).default(0.005),
         /** How many spans the prior weighs, against the workload's own (decayed) history. */
         priorWeight: z.number().min(1).default(10_000),
+        /** (workload, trace) pairs remembered so that a request counts once however many spans record it. */
+        recentTraces: z.number().int().min(1).default(50_000),
       })
       .strict()
       .prefault({}),

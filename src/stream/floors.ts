@@ -46,6 +46,8 @@ export interface FloorStats {
   attached: number;
   /** Sub-floor updates dropped from a full per-workload buffer, or expired before any incident. */
   dropped: number;
+  /** Failed spans and ERROR lines of a trace already counted as a failed request: they add nothing. */
+  folded: { failedSpans: number; errorLogs: number };
 }
 
 const zero = (): Record<FloorClass, number> =>
@@ -55,6 +57,17 @@ const zero = (): Record<FloorClass, number> =>
 const BUCKETS_PER_SHORT = 4;
 // Timestamps kept per counted series (restarts, probe misses, …); beyond it the oldest go (fewer opens).
 const MAX_POINTS = 256;
+// What a (workload, trace) pair has been counted as: a request (denominator), a failed request
+// (numerator), an ERROR line for the logs floor.
+const SEEN = 1;
+const FAILED = 2;
+const LOGGED = 4;
+
+/** A trace recently seen in a workload: what it was counted as, and when it was last seen. */
+interface TraceMark {
+  at: number;
+  flags: number;
+}
 
 /** Counts in fixed buckets over the long window; what leaves it joins a decayed baseline. */
 class RateWindow {
@@ -113,7 +126,13 @@ export interface HeldUpdate {
 }
 
 export class NoiseFloors {
-  readonly stats: FloorStats = { above: zero(), below: zero(), attached: 0, dropped: 0 };
+  readonly stats: FloorStats = {
+    above: zero(),
+    below: zero(),
+    attached: 0,
+    dropped: 0,
+    folded: { failedSpans: 0, errorLogs: 0 },
+  };
   readonly enabled: boolean;
   readonly #cfg: FloorsConfig;
   readonly #bucketMs: number;
@@ -124,6 +143,7 @@ export class NoiseFloors {
   readonly #sums: LRUCache<string, WindowSum>;
   readonly #streaks: LRUCache<string, Streak>;
   readonly #held: LRUCache<string, HeldUpdate[]>;
+  readonly #traces: LRUCache<string, TraceMark>;
   readonly #decisiveEvents: ReadonlySet<string>;
   readonly #decisiveContainer: ReadonlySet<string>;
 
@@ -138,6 +158,7 @@ export class NoiseFloors {
     this.#logs = new LRUCache({ max });
     this.#sums = new LRUCache({ max: max * 4 });
     this.#streaks = new LRUCache({ max: max * 4 });
+    this.#traces = new LRUCache({ max: cfg.spans.recentTraces });
     this.#held = new LRUCache({
       max,
       dispose: (v, _k, r) => {
@@ -156,24 +177,60 @@ export class NoiseFloors {
     return this.#decisiveContainer.has(reason);
   }
 
-  /** Every span of a workload: the denominator, and the numerator when it failed. */
-  observeSpan(workloadKey: string, atMs: number, failed: boolean): void {
+  /**
+   * Every span of a workload. The unit is the request, not the span (src/stream/README.md "Requests,
+   * not spans"): a trace counts once in the denominator however many spans it has in the workload,
+   * and once in the numerator however many of them failed. A span without a trace id is a request.
+   */
+  observeSpan(workloadKey: string, atMs: number, failed: boolean, traceId = ''): void {
+    let n = 1;
+    let k = failed ? 1 : 0;
+    if (traceId) {
+      const m = this.#mark(workloadKey, traceId, atMs);
+      n = m.flags & SEEN ? 0 : 1;
+      k = failed && !(m.flags & FAILED) ? 1 : 0;
+      m.flags |= SEEN | (failed ? FAILED : 0);
+      if (failed && k === 0) this.stats.folded.failedSpans++;
+      if (n === 0 && k === 0) return;
+    }
     const w = this.#window(this.#spans, workloadKey, atMs);
     const i = this.#slot(w, atMs);
     if (i < 0) {
-      this.#toHistory(w, failed ? 1 : 0, 1, atMs);
+      this.#toHistory(w, k, n, atMs);
       return;
     }
-    w.n[i]! += 1;
-    if (failed) w.k[i]! += 1;
+    w.n[i]! += n;
+    w.k[i]! += k;
   }
 
-  /** An ERROR (or content-classified) log line of a workload. */
-  observeLog(workloadKey: string, atMs: number): void {
+  /**
+   * An ERROR (or content-classified) log line of a workload. Lines of a trace already counted, as a
+   * failed request or as an earlier line, add nothing: one failure is one count.
+   */
+  observeLog(workloadKey: string, atMs: number, traceId = ''): void {
+    if (traceId) {
+      const m = this.#mark(workloadKey, traceId, atMs);
+      if (m.flags & (FAILED | LOGGED)) {
+        this.stats.folded.errorLogs++;
+        return;
+      }
+      m.flags |= LOGGED;
+    }
     const w = this.#window(this.#logs, workloadKey, atMs);
     const i = this.#slot(w, atMs);
     if (i < 0) this.#toHistory(w, 1, 0, atMs);
     else w.k[i]! += 1;
+  }
+
+  /** The marks of a trace in a workload; a mark older than the long window starts over. */
+  #mark(workloadKey: string, traceId: string, atMs: number): TraceMark {
+    const key = `${workloadKey}|${traceId}`;
+    let m = this.#traces.get(key);
+    if (!m || Math.abs(atMs - m.at) > this.#cfg.window) {
+      m = { at: atMs, flags: 0 };
+      this.#traces.set(flat(key), m);
+    } else if (atMs > m.at) m.at = atMs;
+    return m;
   }
 
   /** Failed spans of the workload depart from its baseline (count, rate, Poisson test, short window). */

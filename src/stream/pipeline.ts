@@ -138,7 +138,8 @@ export class Pipeline {
       observeServerSpan: (site, _service, atMs, durationMs, failed) =>
         this.#spans.observe(site, atMs, durationMs, failed, onSignal),
       classifyLog: (body) => logClasses.classify(body),
-      observeSpan: (site, atMs, failed) => floors.observeSpan(scopeKey(scopeOf(site)), atMs, failed),
+      observeSpan: (site, atMs, failed, traceId) =>
+        floors.observeSpan(scopeKey(scopeOf(site)), atMs, failed, traceId),
     };
   }
 
@@ -352,7 +353,7 @@ export class Pipeline {
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
         const scope = scopeOf(s);
         const key = scopeKey(scope);
-        floors.observeLog(key, s.atMs);
+        floors.observeLog(key, s.atMs, s.traceId);
         this.#admit(scope, u, src, 'logs', floors.logsAbove(key, s.atMs));
         return;
       }

@@ -678,6 +678,16 @@ export class StreamService {
     );
     counterFromStats(
       registry,
+      'kubetriage_floor_folded_total',
+      'Failed spans and ERROR lines whose trace was already counted as a failed request of the workload (one request, one count)',
+      ['signal'],
+      () => [
+        [{ signal: 'failed_span' }, p.floors.stats.folded.failedSpans],
+        [{ signal: 'error_log' }, p.floors.stats.folded.errorLogs],
+      ],
+    );
+    counterFromStats(
+      registry,
       'kubetriage_resolve_deferred_total',
       'Quiet incidents kept open because the fault still shows (a Pending or waiting pod, replicas missing), by reason',
       ['reason'],

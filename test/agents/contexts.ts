@@ -171,8 +171,18 @@ export function dependencyFailure(): IncidentContextDoc {
   return only(t.latest(), 'checkout');
 }
 
-/** Server latency of `search` jumps to 9× its baseline; with `hpa`, the HPA is at its maximum. */
-export function latencySpike(opts: { hpa: boolean; desired?: number }): IncidentContextDoc {
+/**
+ * Server latency of `search` jumps to 9× its baseline; with `hpa`, the HPA is at its maximum. With
+ * `failing`, each slow bucket also has `served` failed server spans (503), and `calls` client spans to
+ * `catalog` (which has no incident) fail in the first slow bucket.
+ */
+export function latencySpike(opts: {
+  hpa: boolean;
+  desired?: number;
+  failing?: { served: number; calls: number };
+  /** false: the "slow" buckets keep their latency (only `failing` changes). */
+  slow?: boolean;
+}): IncidentContextDoc {
   const t = testPipeline({ spanBucket: '30s' });
   const desired = opts.desired ?? (opts.hpa ? 10 : 4);
   const res = POD_ATTRS('shop', 'search', 'search-7d9f8c6b5-x2kqz');
@@ -183,7 +193,8 @@ export function latencySpike(opts: { hpa: boolean; desired?: number }): Incident
   );
   // Three slow buckets: two closed findings, as the latency floor asks (floors.anomalies.minFindings).
   for (let b = 0; b < 9; b++) {
-    const slow = b >= 6;
+    const late = b >= 6;
+    const slow = late && opts.slow !== false;
     const spans = [];
     for (let i = 0; i < 50; i++)
       spans.push(
@@ -192,6 +203,18 @@ export function latencySpike(opts: { hpa: boolean; desired?: number }): Incident
           kind: 2,
           startMs: T0 + b * 30_000 + i * 100,
           durationMs: slow ? 900 + i : 100 + (i % 7),
+          httpStatus: late && i < (opts.failing?.served ?? 0) ? 503 : 200,
+        }),
+      );
+    for (let i = 0; b === 6 && i < (opts.failing?.calls ?? 0); i++)
+      spans.push(
+        span({
+          name: 'GET /items',
+          kind: 3,
+          startMs: T0 + b * 30_000 + i * 100,
+          durationMs: 20,
+          httpStatus: 503,
+          attrs: { 'peer.service': 'catalog' },
         }),
       );
     t.feed('otlp_spans', tracesRecord([{ attrs: res, spans }]), T0 + b * 30_000 + 6000);

@@ -215,6 +215,44 @@ describe('agents, rules engine: executor policy', () => {
     assert.match(hpa.noProposalReason!, /HPA manages the replicas/);
   });
 
+  it('saturation outranks a peer without an incident whose failed calls explain few of the failures', () => {
+    // 30 failed requests served under saturation, 2 of them calls to catalog (which has no incident).
+    const failing = { served: 10, calls: 2 };
+    const up = rules(latencySpike({ hpa: false, failing }));
+    assert.deepEqual(
+      up.hypotheses.map((h) => h.cause),
+      ['capacity', 'dependency_failure'],
+    );
+    assert.match(up.hypotheses[1]!.explanation, /explain few of the 30 failed server spans/);
+    assert.equal(up.proposal?.toReplicas, 6);
+    const hpa = rules(latencySpike({ hpa: true, failing }));
+    assert.equal(hpa.hypotheses[0]?.cause, 'capacity');
+    // When the failed calls explain the failures, the peer stays the likely cause.
+    const dep = rules(latencySpike({ hpa: true, failing: { served: 4, calls: 12 } }));
+    assert.equal(dep.hypotheses[0]?.cause, 'dependency_failure');
+  });
+
+  it('with the HPA at its maximum, failed server spans that opened the incident are saturation evidence', () => {
+    // No latency or error-rate finding (its bucket never closed, or too little history): only the 5xx.
+    const d = latencySpike({ hpa: true, slow: false, failing: { served: 10, calls: 0 } });
+    const only5xx = { ...d, evidence: d.evidence.filter((e) => e.kind !== 'metric_anomaly') };
+    const spans = only5xx.evidence.find((e) => e.kind === 'span_errors')!;
+    const r = rules(only5xx);
+    assert.equal(r.hypotheses[0]?.cause, 'capacity');
+    assert.deepEqual(r.hypotheses[0]?.evidence, [spans.id]);
+    // Beside the workload's own crashes the 5xx are theirs, not load's.
+    const crash = {
+      ...spans,
+      id: 'ev-c7a5c7a5c7a5',
+      key: 'event|crash',
+      kind: 'k8s_event' as const,
+      summary: 'Back-off restarting failed container app in pod search-7d9f8c6b5-x2kqz',
+    };
+    const own = rules({ ...only5xx, evidence: [...only5xx.evidence, crash] });
+    assert.equal(own.hypotheses[0]?.cause, 'crash_loop');
+    assert.ok(!own.hypotheses.some((h) => h.cause === 'capacity'));
+  });
+
   it('drafts nothing for a resolved incident', () => {
     const doc = canaryCrashLoop();
     doc.status = 'resolved';

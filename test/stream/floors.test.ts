@@ -164,6 +164,48 @@ function quietCluster(opts: { burst?: { fromMin: number; toMin: number; rate: nu
   return recs.sort((a, b) => a.atMs - b.atMs);
 }
 
+/**
+ * 10 minutes of frontend at 1 request/s; each request is one trace: a server span and a client span to
+ * catalog. A failed request (the seconds in `failAt`) is recorded three times over in spans (server 500,
+ * client 500, a retried client 500) and twice in ERROR lines of the same trace, as real callers do.
+ */
+function callerRequests(failAt: (sec: number) => boolean): Rec[] {
+  const recs: Rec[] = [];
+  const attrs = POD_ATTRS('shop', 'frontend', podOf('frontend'));
+  for (let sec = 0; sec < 600; sec++) {
+    const startMs = T0 + sec * 1000;
+    const traceId = Buffer.from((0xabc000 + sec).toString(16).padStart(32, '0'), 'hex');
+    const failed = failAt(sec);
+    const status = failed ? 500 : 200;
+    const spans = [
+      span({ name: 'GET /', kind: 2, startMs, durationMs: 30, httpStatus: status }),
+      span({ name: 'GET catalog', kind: 3, startMs: startMs + 1, durationMs: 10, httpStatus: status }),
+      ...(failed
+        ? [span({ name: 'GET catalog', kind: 3, startMs: startMs + 12, durationMs: 10, httpStatus: 503 })]
+        : []),
+    ].map((s) => ({ ...s, traceId }));
+    recs.push({ topic: 'otlp_spans', value: tracesRecord([{ attrs, spans }]), atMs: startMs + 100 });
+    if (failed)
+      recs.push({
+        topic: 'otlp_logs',
+        value: logsRecord([
+          {
+            attrs,
+            records: ['catalog call failed: 503', 'GET / failed: upstream 503'].map((body) => ({
+              timeUnixNano: nanos(startMs + 40),
+              severityNumber: 17,
+              severityText: 'ERROR',
+              traceId,
+              body: { stringValue: body },
+            })),
+          },
+        ]),
+        atMs: startMs + 200,
+      });
+  }
+  return recs;
+}
+
 function run(recs: Rec[], extra: Rec[] = []) {
   const t = testPipeline();
   for (const r of [...recs, ...extra].sort((a, b) => a.atMs - b.atMs)) t.feed(r.topic, r.value, r.atMs);
@@ -203,6 +245,25 @@ describe('noise floors', () => {
     // It opened within the burst, once the failures departed from the baseline beyond chance.
     assert.ok(Date.parse(doc!.window.start) >= T0 + 20 * MIN, doc!.window.start);
     assert.ok(Date.parse(doc!.timings.firstContext) < T0 + 25 * MIN, doc!.timings.firstContext);
+  });
+
+  it('a failed request counts once however many spans and ERROR lines of its trace record it', () => {
+    // Four failed requests in five minutes: 12 failed spans and 8 ERROR lines, but four failures.
+    const quiet = run(callerRequests((sec) => [200, 260, 320, 380].includes(sec)));
+    assert.deepEqual(
+      quiet.latest().map((d) => d.scope.workload.name),
+      [],
+    );
+    assert.equal(quiet.pipeline.floors.stats.above.spans, 0);
+    assert.equal(quiet.pipeline.floors.stats.above.logs, 0);
+    // Per request: the client span and its retry after the server span, and both ERROR lines.
+    assert.deepEqual(quiet.pipeline.floors.stats.folded, { failedSpans: 8, errorLogs: 8 });
+    // 5% of requests failing for five minutes, recorded the same way, still opens.
+    const burst = run(callerRequests((sec) => sec >= 240 && sec < 540 && sec % 20 === 0));
+    assert.deepEqual(
+      burst.latest().map((d) => d.scope.workload.name),
+      ['frontend'],
+    );
   });
 
   it('a CrashLoopBackOff opens at once; the earlier sub-floor restart is attached as context', () => {

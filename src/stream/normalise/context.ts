@@ -13,8 +13,8 @@ export interface NormaliseContext {
   emit(signal: Signal): void;
   /** The class a log line without severity gets from its content (floors.logPatterns); '' for none. */
   classifyLog?(body: string): string;
-  /** Every span (any kind), failed or not: the noise floors' denominator. */
-  observeSpan?(site: SignalSite, atMs: number, failed: boolean): void;
+  /** Every span (any kind), failed or not, with its trace: the noise floors count requests by trace. */
+  observeSpan?(site: SignalSite, atMs: number, failed: boolean, traceId: string): void;
   /** Server-span observations feed the latency / error-rate series. */
   observeServerSpan(
     site: SignalSite,

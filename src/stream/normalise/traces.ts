@@ -42,7 +42,8 @@ export function normaliseTraces(req: TracesRequest, ctx: NormaliseContext): void
           const durationMs = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
           ctx.observeServerSpan(site, service, atMs, Math.max(0, durationMs), failed);
         }
-        ctx.observeSpan?.(site, atMs, failed);
+        const traceId = hex(span.traceId);
+        ctx.observeSpan?.(site, atMs, failed, traceId);
         if (!failed) continue;
         // Only failing calls need their callee (the call graph links failures to peers' incidents).
         const callee =
@@ -64,7 +65,7 @@ export function normaliseTraces(req: TracesRequest, ctx: NormaliseContext): void
             getStringAttr(span.attributes, 'net.peer.name') ??
             callee?.service ??
             '',
-          traceId: hex(span.traceId),
+          traceId,
           callee,
         });
       }
