@@ -15,6 +15,7 @@ import {
   type WorkloadResolver,
   type WorkloadRollout,
 } from '../stream/workload.ts';
+import type { Management } from './gitops.ts';
 import type { Condition, Labels, OwnerRef, SlimReplicaSet, SlimWorkload, TeamTag } from './objects.ts';
 import { type PodStatusFeed, podFault } from './pod-status.ts';
 import type { EnrichRules } from './rules.ts';
@@ -88,6 +89,21 @@ export class ClusterResolver implements WorkloadResolver {
     if (env)
       details.environment = { value: env.value, source: `${env.from}:${env.key} on Namespace/${namespace}` };
     return details;
+  }
+
+  /**
+   * Who manages a workload (Argo CD, Flux, Helm, field managers of spec.replicas), from the cache;
+   * undefined when the cache does not hold it. The exec stage reads the live object before acting.
+   */
+  management(namespace: string, workload: WorkloadRef): Management | undefined {
+    if (
+      workload.kind !== 'Deployment' &&
+      workload.kind !== 'StatefulSet' &&
+      workload.kind !== 'DaemonSet' &&
+      workload.kind !== 'Job'
+    )
+      return undefined;
+    return this.#store.workload(workload.kind, namespace, workload.name)?.management;
   }
 
   statusChanges(untilMs: number): PodStatusChange[] {
