@@ -103,3 +103,22 @@ export function managementOf(md: Raw): Management {
     return { ...base, tool: 'flux', app: null, fluxKind: 'helmrelease' };
   return managers.length ? { ...NO_MANAGEMENT, replicaManagers: managers } : NO_MANAGEMENT;
 }
+
+/** What a scale of a managed workload runs into, and what to do instead (empty when unmanaged). */
+export function revertAdvice(m: Pick<Management, 'tool' | 'app' | 'fluxKind' | 'appNamespace'>): string {
+  switch (m.tool) {
+    case 'argocd': {
+      const app = m.app ?? '<app>';
+      return `Argo CD would revert it; change the replicas in Git (application ${app}), or pause self-heal first: \`argocd app set ${app} --self-heal=false\``;
+    }
+    case 'flux': {
+      const kind = m.fluxKind ?? 'kustomization';
+      const ns = m.appNamespace ? ` -n ${m.appNamespace}` : '';
+      return `Flux would revert it; change the replicas in Git (${kind} ${m.app ?? '<name>'}), or suspend it first: \`flux suspend ${kind} ${m.app ?? '<name>'}${ns}\``;
+    }
+    case 'helm':
+      return `managed by Helm release ${m.app ?? '?'}: the next \`helm upgrade\` puts the chart's replicas back; change them in the values too`;
+    default:
+      return '';
+  }
+}

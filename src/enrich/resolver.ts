@@ -84,8 +84,17 @@ export class ClusterResolver implements WorkloadResolver {
     const { team, teamSource } = this.team(namespace, workload);
     const rollouts = workload.kind === 'Deployment' ? this.rollouts(namespace, workload.name) : [];
     const env = this.#store.namespace(namespace)?.environment[0];
-    if (team === null && rollouts.length === 0 && !env) return undefined;
+    const m = this.management(namespace, workload);
+    if (team === null && rollouts.length === 0 && !env && !m?.tool) return undefined;
     const details: WorkloadDetails = { team, teamSource, rollouts };
+    if (m?.tool)
+      details.managedBy = {
+        tool: m.tool,
+        app: m.app,
+        fluxKind: m.fluxKind,
+        appNamespace: m.appNamespace,
+        replicaManagers: [...m.replicaManagers],
+      };
     if (env)
       details.environment = { value: env.value, source: `${env.from}:${env.key} on Namespace/${namespace}` };
     return details;

@@ -15,7 +15,7 @@ import { managementOf, NO_MANAGEMENT } from '../enrich/gitops.ts';
 import type { VerifiedIdentity } from './api-identity.ts';
 import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
 import { ForgedRequests } from './forged-requests.ts';
-import { gitopsVerdict } from './gitops-policy.ts';
+import { gitopsMode, gitopsVerdict } from './gitops-policy.ts';
 import type { ExecKube } from './kube-client.ts';
 import { policyViolation, workloadKey } from './policy.ts';
 import { scaleDeployment } from './scaler.ts';
@@ -428,7 +428,12 @@ export class ApprovalService {
     strict: boolean,
   ): Promise<{ action: 'refuse' | 'warn' | 'allow'; reason: string; management: unknown }> {
     const read = this.#kube?.readDeploymentMeta?.bind(this.#kube);
-    if (!read) return { action: 'allow', reason: '', management: NO_MANAGEMENT };
+    if (!read) {
+      // Nothing to read live: the executor agent's note (from enrichment) is all there is.
+      const mode = gitopsMode(this.#c.policy.gitops, p.target.namespace);
+      if (!p.blockedBy || mode === 'allow') return { action: 'allow', reason: '', management: NO_MANAGEMENT };
+      return { action: mode, reason: p.blockedBy, management: null };
+    }
     try {
       const m = managementOf(await read(p.target.namespace, p.target.name));
       return { ...gitopsVerdict(this.#c.policy.gitops, p.target.namespace, m), management: m };

@@ -3,7 +3,7 @@
 // without a controller is not reverted until the next upgrade: a warning. Checked when a proposal is
 // made and again right before the write (the owner may change between proposal and approval).
 import type { ExecConfig } from '../core/config-exec.ts';
-import type { Management } from '../enrich/gitops.ts';
+import { type Management, revertAdvice } from '../enrich/gitops.ts';
 import { glob } from './policy.ts';
 
 export type GitopsMode = 'refuse' | 'warn' | 'allow';
@@ -20,24 +20,6 @@ export function gitopsMode(policy: ExecConfig['policy']['gitops'], namespace: st
   return policy.mode;
 }
 
-function what(m: Management): string {
-  switch (m.tool) {
-    case 'argocd': {
-      const app = m.app ?? '<app>';
-      return `Argo CD would revert it; change the replicas in Git (application ${app}), or pause self-heal first: \`argocd app set ${app} --self-heal=false\``;
-    }
-    case 'flux': {
-      const kind = m.fluxKind ?? 'kustomization';
-      const ns = m.appNamespace ? ` -n ${m.appNamespace}` : '';
-      return `Flux would revert it; change the replicas in Git (${kind} ${m.app ?? '<name>'}), or suspend it first: \`flux suspend ${kind} ${m.app ?? '<name>'}${ns}\``;
-    }
-    case 'helm':
-      return `managed by Helm release ${m.app ?? '?'}: the next \`helm upgrade\` puts the chart's replicas back; change them in the values too`;
-    default:
-      return '';
-  }
-}
-
 export function gitopsVerdict(
   policy: ExecConfig['policy']['gitops'],
   namespace: string,
@@ -45,7 +27,7 @@ export function gitopsVerdict(
 ): GitopsVerdict {
   if (!m.tool) return { action: 'allow', reason: '' };
   const mode = gitopsMode(policy, namespace);
-  const reason = `${what(m)} (spec.replicas owned by ${m.replicaManagers.join(', ') || 'unknown'})`;
+  const reason = `${revertAdvice(m)} (spec.replicas owned by ${m.replicaManagers.join(', ') || 'unknown'})`;
   if (mode === 'allow') return { action: 'allow', reason };
   // Helm alone reverts nothing until the next upgrade: never more than a warning.
   if (m.tool === 'helm' || mode === 'warn') return { action: 'warn', reason };

@@ -4,6 +4,7 @@ import type { ConfigInput } from '../../src/core/config.ts';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
+import type { WorkloadResolver } from '../../src/stream/workload.ts';
 import { gauge, logsRecord, metricsRecord, nanos, POD_ATTRS, span, tracesRecord } from '../helpers/otlp.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
@@ -172,8 +173,12 @@ export function dependencyFailure(): IncidentContextDoc {
 }
 
 /** Server latency of `search` jumps to 9× its baseline; with `hpa`, the HPA is at its maximum. */
-export function latencySpike(opts: { hpa: boolean; desired?: number }): IncidentContextDoc {
-  const t = testPipeline({ spanBucket: '30s' });
+export function latencySpike(opts: {
+  hpa: boolean;
+  desired?: number;
+  resolver?: WorkloadResolver;
+}): IncidentContextDoc {
+  const t = testPipeline({ spanBucket: '30s' }, opts.resolver ? { resolver: opts.resolver } : {});
   const desired = opts.desired ?? (opts.hpa ? 10 : 4);
   const res = POD_ATTRS('shop', 'search', 'search-7d9f8c6b5-x2kqz');
   t.feed(

@@ -7,12 +7,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { TriageChain } from '../../src/agents/chain.ts';
+import { validateConfig } from '../../src/core/config.ts';
 import { type ExecConfigInput, execConfig } from '../../src/core/config-exec.ts';
 import { Projector, type SlimWorkload } from '../../src/enrich/objects.ts';
 import { ClusterResolver } from '../../src/enrich/resolver.ts';
 import { ClusterStore } from '../../src/enrich/store.ts';
 import { ApprovalService, type AuditEntry, AuditLedger, ExecKubeClient } from '../../src/exec/index.ts';
+import { latencySpike } from '../agents/contexts.ts';
+import { assertValidReport } from '../agents/report-schema.ts';
 import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { assertValidContext } from '../helpers/schema.ts';
 import { reportWith } from './helpers.ts';
 import { applyRbac, replicasOf, scalerToken, tolerateTextReadyz, uniqueNs } from './kube-world.ts';
 import { type SlackFake, startSlackFake } from './slack-fake.ts';
@@ -247,5 +252,38 @@ describe('GitOps-aware execution on a real kube-apiserver', { skip: requireKubeB
     assert.equal(m('plain')?.tool, null);
     assert.deepEqual(m('plain')?.replicaManagers, ['kubectl']);
     assert.equal(resolver.management(ns, { kind: 'Deployment', name: 'absent' }), undefined);
+  });
+
+  test('the context carries scope.managedBy from enrichment, and the executor marks its proposal blockedBy', async () => {
+    // latencySpike: `search` in `shop` saturated, no HPA: the rules engine drafts a scale up.
+    await applyDeployment('shop', 'search', 4, 'argocd-controller', argo('search-prod', 'shop', 'search'));
+    const raw = await kube.client.get<Record<string, unknown>>(
+      '/apis/apps/v1/namespaces/shop/deployments/search',
+    );
+    const store = new ClusterStore({ tombstoneTtlMs: 60_000, maxTombstones: 10 });
+    store.apply(
+      'ADDED',
+      new Projector({ teamLabels: [], teamAnnotations: [] }).project('Deployment', raw) as SlimWorkload,
+    );
+    const doc = latencySpike({ hpa: false, resolver: new ClusterResolver({ store }) });
+    assertValidContext(doc);
+    assert.deepEqual(doc.scope.managedBy, {
+      tool: 'argocd',
+      app: 'search-prod',
+      fluxKind: null,
+      appNamespace: null,
+      replicaManagers: ['argocd-controller'],
+    });
+    const report = new TriageChain({ config: validateConfig({}).agents }).rules(doc);
+    assertValidReport(report, doc);
+    assert.equal(report.proposal?.target.name, 'search');
+    assert.match(
+      report.proposal?.blockedBy ?? '',
+      /^Argo CD would revert it; change the replicas in Git \(application search-prod\), or pause self-heal first: `argocd app set search-prod --self-heal=false`$/,
+    );
+    // Without it (a plain Deployment), no block.
+    const plain = new TriageChain({ config: validateConfig({}).agents }).rules(latencySpike({ hpa: false }));
+    assert.equal(plain.proposal?.blockedBy, undefined);
+    assert.equal(latencySpike({ hpa: false }).scope.managedBy, undefined);
   });
 });
