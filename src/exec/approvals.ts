@@ -121,6 +121,7 @@ export class ApprovalService {
   readonly #toApproved: Histogram;
   readonly #toExecuted: Histogram;
   readonly #forged: ForgedRequests;
+  readonly #gitopsChecks: Counter;
 
   constructor(o: ApprovalServiceOptions) {
     this.#c = o.config;
@@ -165,6 +166,12 @@ export class ApprovalService {
       name: 'kubetriage_time_to_executed_seconds',
       help: 'Time to understanding: proposal posted to executed (and verified)',
       buckets,
+      registers,
+    });
+    this.#gitopsChecks = new Counter({
+      name: 'kubetriage_exec_gitops_checks_total',
+      help: 'Who manages a scale target, checked before proposing and before writing: by stage, tool (none, argocd, flux, helm, unknown) and verdict',
+      labelNames: ['stage', 'tool', 'verdict'],
       registers,
     });
     this.#forged = new ForgedRequests({
@@ -424,6 +431,17 @@ export class ApprovalService {
    * read the scale is refused; at proposal time an unreadable one is left to the execution check.
    */
   async #gitops(
+    p: Proposal,
+    strict: boolean,
+  ): Promise<{ action: 'refuse' | 'warn' | 'allow'; reason: string; management: unknown }> {
+    const v = await this.#gitopsCheck(p, strict);
+    const tool =
+      (v.management as { tool?: string | null } | null)?.tool ?? (v.management ? 'none' : 'unknown');
+    this.#gitopsChecks.inc({ stage: strict ? 'execute' : 'propose', tool, verdict: v.action });
+    return v;
+  }
+
+  async #gitopsCheck(
     p: Proposal,
     strict: boolean,
   ): Promise<{ action: 'refuse' | 'warn' | 'allow'; reason: string; management: unknown }> {

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Registry } from 'prom-client';
 import { TriageChain } from '../../src/agents/chain.ts';
 import { validateConfig } from '../../src/core/config.ts';
 import { type ExecConfigInput, execConfig } from '../../src/core/config-exec.ts';
@@ -219,6 +220,34 @@ describe('GitOps-aware execution on a real kube-apiserver', { skip: requireKubeB
     assert.equal((await w.approve(r.proposal.id)).code, 'done');
     assert.equal(await replicasOf(kube.client, ns, 'cart'), 3);
     await w.service.close();
+  });
+
+  test("without a Kubernetes connection the executor's blockedBy is applied; checks are counted", async () => {
+    const registry = new Registry();
+    const file = join(dir, `audit-${Math.random().toString(36).slice(2)}.jsonl`);
+    const service = new ApprovalService({
+      config: execConfig({ mode: 'dry-run', approvers: [APPROVER.id] }),
+      ledger: new AuditLedger({ file }),
+      kube: null,
+      webhookUrl: slack.webhookUrl,
+      delay: async () => {},
+      forgedSummaryIntervalMs: 0,
+      registry,
+    });
+    await service.start();
+    const r = reportWith({ incident: 'inc-nokube', namespace: 'shop', name: 'cart', from: 4, to: 2 });
+    r.proposal.blockedBy = 'Argo CD would revert it; change the replicas in Git (application shop)';
+    await service.onReport(r);
+    await service.idle();
+    const refused = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AuditEntry)
+      .find((e) => e.event === 'refused');
+    assert.equal(refused?.detail.reason, r.proposal.blockedBy);
+    const metric = await registry.getSingleMetricAsString('kubetriage_exec_gitops_checks_total');
+    assert.match(metric, /stage="propose",tool="unknown",verdict="refuse"} 1/);
+    await service.close();
   });
 
   test('enrichment records who manages a Deployment in the slim projection, through the resolver', async () => {
