@@ -86,6 +86,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       timeoutMs: c.slack.timeout,
       maxAttempts: c.slack.maxAttempts,
       maxRetryAfterMs: c.slack.maxRetryAfter,
+      log: o.log,
     });
   }
   if (!env.SLACK_WEBHOOK_URL && !notifier && !staticToken && !kube) {

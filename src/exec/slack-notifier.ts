@@ -6,7 +6,8 @@
 // Rate limits: a 429 is waited for (Retry-After) up to `maxRetryAfterMs`, 5xx and network errors are
 // retried with backoff, at most `maxAttempts` in all; Slack's own `ok:false` errors are not retried.
 // Every payload is redacted on its way out.
-import { ErrorCode, WebClient } from '@slack/web-api';
+import { ErrorCode, LogLevel, type Logger as SlackLogger, WebClient } from '@slack/web-api';
+import type { Logger } from '../core/logger.ts';
 import { redactor } from '../core/redact.ts';
 import { type PostResult, postJson, type WebhookOptions } from './slack-webhook.ts';
 
@@ -53,6 +54,21 @@ export interface BotNotifierOptions extends WebhookOptions {
   channels: Record<string, string>;
   defaultChannel: string | null;
   apiUrl: string;
+  log?: Logger | undefined;
+}
+
+/** The client's own log lines go to our structured log (never bare console lines), warnings and up. */
+function slackLogger(log: Logger | undefined): SlackLogger {
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  return {
+    debug() {},
+    info() {},
+    warn: (...msg: unknown[]) => log?.warn({ component: 'slack-web-api' }, text(msg).slice(0, 500)),
+    error: (...msg: unknown[]) => log?.error({ component: 'slack-web-api' }, text(msg).slice(0, 500)),
+    setLevel() {},
+    getLevel: () => LogLevel.WARN,
+    setName() {},
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -70,6 +86,7 @@ export class BotNotifier implements ProposalNotifier {
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       timeout: o.timeoutMs,
+      logger: slackLogger(o.log),
     });
   }
 
