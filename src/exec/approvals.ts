@@ -471,7 +471,12 @@ export class ApprovalService {
     const ref = rec.ref;
     if (!n?.update || !ref) return;
     const run = async () => {
-      const original = rec.message ?? { text: rec.proposal.id, blocks: [] };
+      // After a restart the posted blocks are not known: the state replaces them with a summary.
+      const p = rec.proposal;
+      const original = rec.message ?? {
+        text: `proposal ${p.id}: scale ${p.target.namespace}/${p.target.name} ${p.fromReplicas} → ${p.toReplicas}`,
+        blocks: [],
+      };
       const r = await n.update?.(ref, stateMessage(original, state));
       if (r && !r.ok)
         await this.#audit('post_failed', SERVICE, rec, { op: 'chat.update', state, error: r.error });
@@ -500,13 +505,22 @@ export class ApprovalService {
 
   /** Posts a decision's outcome to Slack's response_url (bounded retries, never rejects). */
   followUp(responseUrl: string, outcome: DecisionOutcome, proposalId: string): Promise<void> {
+    // Bot mode: a change of state is already shown in place and in the thread; only answers that
+    // changed nothing (not an approver, a duplicate, …) go back, to the clicker alone.
+    const inPlace = this.#notifier?.kind === 'bot' && this.#records.get(proposalId)?.ref !== undefined;
+    const changed =
+      outcome.code === 'done' ||
+      outcome.code === 'failed' ||
+      outcome.code === 'expired' ||
+      (outcome.code === 'refused' && outcome.state === 'failed');
+    if (inPlace && changed) return Promise.resolve();
     const post = async () => {
       const msg = outcomeMessage(
         `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
         outcome.rollbackable ? proposalId : undefined,
       );
       const r = await this.#post(responseUrl, {
-        response_type: 'in_channel',
+        response_type: inPlace ? 'ephemeral' : 'in_channel',
         replace_original: false,
         ...msg,
       });
@@ -602,8 +616,9 @@ export class ApprovalService {
     if (d.action === 'rollback') {
       const out = await this.#rollback(rec, actor, base);
       if (out.code === 'done') this.#show(rec, `↩️ rolled back by ${d.actor.name}`, out.message);
-      else if (out.code !== 'duplicate' && out.code !== 'not_approver')
-        this.#show(rec, `⛔ rollback failed; ${rec.state}`, out.message);
+      // A refused click on a proposal that was never executed leaves its message (and buttons) alone.
+      else if ((out.code === 'failed' || out.code === 'refused') && rec.state === 'executed' && !rec.dryRun)
+        this.#show(rec, `⛔ rollback by ${d.actor.name} failed; still executed`, out.message);
       return out;
     }
     if (rec.state !== 'pending') {

@@ -106,11 +106,11 @@ describe('Slack app (bot token) with a real kube-apiserver', { skip: requireKube
       toleranceMs: config.slack.signatureTolerance,
     });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    const click = async (proposal: string) => {
+    const click = async (proposal: string, user = APPROVER) => {
       const req = interaction({
         secret: SECRET,
-        userId: APPROVER.id,
-        username: APPROVER.username,
+        userId: user.id,
+        username: user.username,
         actionId: ACTION_APPROVE,
         value: proposal,
         responseUrl: slack.responseUrl,
@@ -161,8 +161,17 @@ describe('Slack app (bot token) with a real kube-apiserver', { skip: requireKube
         'Approve/Reject buttons posted',
       );
 
+      // A non-approver's click changes nothing: answered to the clicker alone, the message untouched.
+      const responses = slack.responses.length;
+      assert.equal(await w.click(report.proposal.id, { id: 'U0MALLORY', username: 'mallory' }), 200);
+      assert.equal(slack.responses.length, responses + 1);
+      assert.equal(slack.responses.at(-1)?.response_type, 'ephemeral');
+      assert.match(String(slack.responses.at(-1)?.text), /mallory is not an approver/);
+      assert.equal(slack.apiCalls.slice(callsBefore).filter((c) => c.method === 'chat.update').length, 0);
+
       assert.equal(await w.click(report.proposal.id), 200);
       assert.equal(await replicasOf(kube.client, ns, 'checkout'), 2, 'the approval executed on the cluster');
+      assert.equal(slack.responses.length, responses + 1, 'the outcome is shown in place, not posted again');
       const updates = slack.apiCalls.slice(callsBefore).filter((c) => c.method === 'chat.update');
       assert.equal(updates.length, 2, 'two updates: approved, then executed');
       for (const u of updates) {
