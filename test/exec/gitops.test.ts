@@ -197,6 +197,7 @@ describe('GitOps-aware execution on a real kube-apiserver', { skip: requireKubeB
     const out = await w.approve(r.proposal.id);
     assert.equal(out.code, 'refused');
     assert.match(out.message, /Argo CD would revert it.*application payments/);
+    await w.service.idle(); // the refusal's audit entry is written after the answer
     const refused = w.entries().find((e) => e.event === 'refused' && e.detail.stage === 'execute');
     assert.equal(refused?.detail.approvedBy, `slack:${APPROVER.id}(${APPROVER.name})`);
     assert.equal(await replicasOf(kube.client, ns, 'pay'), 4);
