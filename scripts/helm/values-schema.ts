@@ -25,10 +25,11 @@ const closed = (properties: Record<string, unknown>, required: string[] = []) =>
   properties,
   ...(required.length ? { required } : {}),
 });
-const secretRef = (keys: string[]) =>
+const secretRef = (keys: string[], optionalKeys: string[] = []) =>
   closed({
     existingSecret: { ...str, description: 'Name of a Secret in the release namespace; "" = not used' },
     ...Object.fromEntries(keys.map((k) => [k, { ...str, minLength: 1 }])),
+    ...Object.fromEntries(optionalKeys.map((k) => [k, { ...str, description: '"" = not used' }])),
   });
 
 /** The service's config (input side: durations as "30s" or ms, topics as a string or a list). */
@@ -79,7 +80,7 @@ export function valuesSchema(): Record<string, unknown> {
       }),
       config: configJsonSchema(),
       secrets: closed({
-        slack: secretRef(['webhookUrlKey', 'signingSecretKey']),
+        slack: secretRef(['webhookUrlKey', 'signingSecretKey'], ['botTokenKey']),
         kafkaSasl: secretRef(['usernameKey', 'passwordKey']),
         kafkaTls: secretRef(['caKey']),
       }),

@@ -9,6 +9,7 @@
 // reversible action. Scaling a separate stable Deployment up needs its replica count, which the context
 // does not carry (it only has the incident workload's): left to a later stage.
 import { createHash } from 'node:crypto';
+import { revertAdvice } from '../enrich/gitops.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import type { DiagnosisResult } from './diagnosis.ts';
 import type { ContextFacts } from './facts.ts';
@@ -120,6 +121,12 @@ export function executorRules(
   return none(whyNot(top, f));
 }
 
+/** Argo CD and Flux revert a scale at their next sync (Helm only at an upgrade: not a block). */
+function gitopsBlock(doc: IncidentContextDoc): { blockedBy?: string } {
+  const m = doc.scope.managedBy;
+  return m && (m.tool === 'argocd' || m.tool === 'flux') ? { blockedBy: revertAdvice(m) } : {};
+}
+
 /** A proposal id is a hash of what it does and the context revision it was drafted from. */
 export function proposalId(doc: IncidentContextDoc, c: ScaleCandidate, toReplicas: number): string {
   const key = `${doc.id}|${doc.revision}|${c.target.namespace}/${c.target.name}|${c.fromReplicas}|${toReplicas}`;
@@ -143,5 +150,6 @@ export function draftProposal(
     reason,
     // The context's own time is "now", so replay output stays deterministic.
     expiresAt: new Date(Date.parse(doc.timings.updated) + ttlMs).toISOString(),
+    ...gitopsBlock(doc),
   };
 }

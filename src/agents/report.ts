@@ -64,6 +64,11 @@ export interface Proposal {
   rollback: { toReplicas: number };
   reason: string;
   expiresAt: string;
+  /**
+   * Argo CD or Flux manages the target (the context's scope.managedBy): they would put the replicas
+   * back; what to do instead. The exec stage re-checks the live Deployment and applies exec.policy.gitops.
+   */
+  blockedBy?: string;
 }
 
 export interface Fallback {

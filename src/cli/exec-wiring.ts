@@ -1,6 +1,6 @@
 // Composition of the exec stage for `run`: ledger (+ optional Kafka mirror), Kubernetes connection,
 // the start-up permission check (execute mode), the approval service and its HTTP routes.
-// Secrets from the environment only: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET, and KUBETRIAGE_API_TOKEN
+// Secrets from the environment only: SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, and KUBETRIAGE_API_TOKEN
 // (read only when exec.api.staticToken.enabled opts in to it, for local use).
 
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +21,7 @@ import {
   ExecKubeClient,
   registerExecRoutes,
 } from '../exec/index.ts';
+import { BotNotifier, type ProposalNotifier } from '../exec/slack-notifier.ts';
 
 export interface ExecWiring {
   /** Hand it each triage report once it is durable (the serialized report, as produced). */
@@ -70,11 +71,33 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
   } catch (err) {
     kubeError = (err as Error).message;
   }
-  if (!env.SLACK_WEBHOOK_URL && !staticToken && !kube) {
+  const botToken = env.SLACK_BOT_TOKEN || undefined;
+  const transport = c.slack.transport === 'auto' ? (botToken ? 'bot' : 'webhook') : c.slack.transport;
+  if (transport === 'bot' && !botToken)
+    throw new KubetriageError('CONFIG_INVALID', 'exec.slack.transport is bot but SLACK_BOT_TOKEN is not set');
+  let notifier: ProposalNotifier | undefined;
+  if (transport === 'bot' && botToken) {
+    if (!c.slack.defaultChannel && Object.keys(c.slack.channels).length === 0)
+      throw new KubetriageError(
+        'CONFIG_INVALID',
+        'Slack bot mode needs exec.slack.defaultChannel or exec.slack.channels (team → channel)',
+      );
+    notifier = new BotNotifier({
+      token: botToken,
+      channels: c.slack.channels,
+      defaultChannel: c.slack.defaultChannel,
+      apiUrl: c.slack.apiUrl,
+      timeoutMs: c.slack.timeout,
+      maxAttempts: c.slack.maxAttempts,
+      maxRetryAfterMs: c.slack.maxRetryAfter,
+      log: o.log,
+    });
+  }
+  if (!env.SLACK_WEBHOOK_URL && !notifier && !staticToken && !kube) {
     // Nobody could approve anything: stay inert (no routes, no ledger file) rather than audit noise.
     o.log.warn(
       { kube: kubeError },
-      'exec stage inactive: no SLACK_WEBHOOK_URL, no Kubernetes connection to authenticate API callers, no opted-in static token',
+      'exec stage inactive: no SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN, no Kubernetes connection to authenticate API callers, no opted-in static token',
     );
     return NOOP;
   }
@@ -125,6 +148,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     ledger,
     kube,
     webhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+    notifier,
     log: o.log,
     registry: o.registry,
     forgedSummaryIntervalMs: c.slack.forgedSummaryInterval,
@@ -155,7 +179,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     {
       mode: c.mode,
       approvers: c.approvers.length,
-      slack: Boolean(env.SLACK_WEBHOOK_URL),
+      slack: notifier ? 'bot' : env.SLACK_WEBHOOK_URL ? 'webhook' : 'off',
       api: kube ? 'kubernetes' : staticToken ? 'static-token' : 'off',
       ledger: c.audit.file,
       restored: ledger.restoredCount,

@@ -67,6 +67,16 @@ export const execSchema = z
         forgedRateWindow: duration('1m'),
         /** Forged requests are audited as one `forged_requests` summary entry per this interval. */
         forgedSummaryInterval: duration('1m'),
+        /**
+         * `webhook` (SLACK_WEBHOOK_URL) or `bot` (SLACK_BOT_TOKEN, chat.postMessage/chat.update: the
+         * proposal is updated in place and details go to its thread). `auto`: bot when the token is set.
+         */
+        transport: z.enum(['auto', 'webhook', 'bot']).default('auto'),
+        /** Bot mode: channel (ID or #name) per team; teams not listed go to `defaultChannel`. */
+        channels: z.record(z.string().min(1), z.string().min(1)).default({}),
+        defaultChannel: z.string().min(1).nullable().default(null),
+        /** Bot mode: Slack Web API base URL (tests point it at a fake). */
+        apiUrl: z.string().url().default('https://slack.com/api/'),
       })
       .strict()
       .prefault({}),
@@ -80,6 +90,27 @@ export const execSchema = z
         maxStep: z.number().int().min(1).default(10),
         /** After an execution or rollback on a workload, further actions on it wait this long. */
         cooldown: duration('10m'),
+        /**
+         * Workloads managed by Argo CD or Flux (their labels, annotations, field managers): `refuse` a
+         * scale (the controller puts the replicas back from Git), `warn` (proceed, say so) or `allow`.
+         * Helm without a controller is at most a warning. `rules`: per namespace globs, first match wins.
+         */
+        gitops: z
+          .object({
+            mode: z.enum(['refuse', 'warn', 'allow']).default('refuse'),
+            rules: z
+              .array(
+                z
+                  .object({
+                    namespaces: z.array(z.string().min(1)).min(1),
+                    mode: z.enum(['refuse', 'warn', 'allow']),
+                  })
+                  .strict(),
+              )
+              .default([]),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -4,6 +4,8 @@
 // hundred bytes. Label sets and short repeated strings (images, reasons, owner names) are interned, so
 // the pods of one ReplicaSet share one labels object. Measured in bench/enrich-memory.ts.
 
+import { type Management, managementOf } from './gitops.ts';
+
 /** The kinds the cache holds; the informer list in informers.ts and the snapshot accept these. */
 export const KINDS = [
   'Namespace',
@@ -143,6 +145,8 @@ export interface SlimWorkload extends SlimBase<'Deployment' | 'StatefulSet' | 'D
   updateRevision: string;
   /** status.availableReplicas (StatefulSet: readyReplicas); null when the status does not say. */
   available: number | null;
+  /** Who manages it: Argo CD, Flux, Helm, and the field managers of spec.replicas (one shared object when none). */
+  management: Management;
 }
 
 export interface SlimService extends SlimBase<'Service'> {
@@ -419,6 +423,7 @@ export class Projector {
       updateRevision: this.s(str(raw.status?.updateRevision)),
       available:
         num(raw.status?.availableReplicas) ?? (raw.status ? (num(raw.status.readyReplicas) ?? 0) : null),
+      management: managementOf(md),
     };
   }
 

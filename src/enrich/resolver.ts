@@ -15,6 +15,7 @@ import {
   type WorkloadResolver,
   type WorkloadRollout,
 } from '../stream/workload.ts';
+import type { Management } from './gitops.ts';
 import type { Condition, Labels, OwnerRef, SlimReplicaSet, SlimWorkload, TeamTag } from './objects.ts';
 import { type PodStatusFeed, podFault } from './pod-status.ts';
 import type { EnrichRules } from './rules.ts';
@@ -83,11 +84,35 @@ export class ClusterResolver implements WorkloadResolver {
     const { team, teamSource } = this.team(namespace, workload);
     const rollouts = workload.kind === 'Deployment' ? this.rollouts(namespace, workload.name) : [];
     const env = this.#store.namespace(namespace)?.environment[0];
-    if (team === null && rollouts.length === 0 && !env) return undefined;
+    const m = this.management(namespace, workload);
+    if (team === null && rollouts.length === 0 && !env && !m?.tool) return undefined;
     const details: WorkloadDetails = { team, teamSource, rollouts };
+    if (m?.tool)
+      details.managedBy = {
+        tool: m.tool,
+        app: m.app,
+        fluxKind: m.fluxKind,
+        appNamespace: m.appNamespace,
+        replicaManagers: [...m.replicaManagers],
+      };
     if (env)
       details.environment = { value: env.value, source: `${env.from}:${env.key} on Namespace/${namespace}` };
     return details;
+  }
+
+  /**
+   * Who manages a workload (Argo CD, Flux, Helm, field managers of spec.replicas), from the cache;
+   * undefined when the cache does not hold it. The exec stage reads the live object before acting.
+   */
+  management(namespace: string, workload: WorkloadRef): Management | undefined {
+    if (
+      workload.kind !== 'Deployment' &&
+      workload.kind !== 'StatefulSet' &&
+      workload.kind !== 'DaemonSet' &&
+      workload.kind !== 'Job'
+    )
+      return undefined;
+    return this.#store.workload(workload.kind, namespace, workload.name)?.management;
   }
 
   statusChanges(untilMs: number): PodStatusChange[] {

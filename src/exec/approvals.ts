@@ -12,13 +12,21 @@ import type { Proposal, TriageReport } from '../agents/report.ts';
 import type { ExecConfig } from '../core/config-exec.ts';
 import type { Logger } from '../core/logger.ts';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../core/tracing.ts';
+import { managementOf, NO_MANAGEMENT } from '../enrich/gitops.ts';
 import type { VerifiedIdentity } from './api-identity.ts';
 import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
 import { ForgedRequests } from './forged-requests.ts';
+import { gitopsMode, gitopsVerdict } from './gitops-policy.ts';
 import type { ExecKube } from './kube-client.ts';
 import { policyViolation, workloadKey } from './policy.ts';
 import { scaleDeployment } from './scaler.ts';
-import { kubectlLine, outcomeMessage, proposalMessage } from './slack-message.ts';
+import { kubectlLine, outcomeMessage, proposalMessage, stateMessage } from './slack-message.ts';
+import {
+  type MessageRef,
+  type ProposalNotifier,
+  type SlackMessage,
+  WebhookNotifier,
+} from './slack-notifier.ts';
 import { type PostResult, postJson } from './slack-webhook.ts';
 
 export type ProposalState =
@@ -70,6 +78,11 @@ interface ProposalRecord {
   postedAt: number | undefined;
   dryRun: boolean;
   rollbackInFlight: boolean;
+  /** Bot mode: where the proposal was posted, and what, to show its state in place. */
+  ref?: MessageRef;
+  message?: SlackMessage;
+  /** Slack updates of this proposal, one after the other (in state order). */
+  shown?: Promise<unknown>;
 }
 
 export interface ApprovalServiceOptions {
@@ -78,6 +91,8 @@ export interface ApprovalServiceOptions {
   /** Null: nothing can be executed (every approval fails, audited). */
   kube: ExecKube | null;
   webhookUrl?: string | undefined;
+  /** How proposals reach Slack (bot mode); default: the incoming webhook `webhookUrl`, if any. */
+  notifier?: ProposalNotifier | undefined;
   now?: () => number;
   delay?: (ms: number) => Promise<void>;
   log?: Logger;
@@ -103,7 +118,7 @@ export class ApprovalService {
   readonly #c: ExecConfig;
   readonly #ledger: AuditLedger;
   readonly #kube: ExecKube | null;
-  readonly #webhook: string | undefined;
+  readonly #notifier: ProposalNotifier | undefined;
   readonly #now: () => number;
   readonly #delay: ((ms: number) => Promise<void>) | undefined;
   readonly #log: Logger | undefined;
@@ -118,14 +133,24 @@ export class ApprovalService {
   readonly #toApproved: Histogram;
   readonly #toExecuted: Histogram;
   readonly #forged: ForgedRequests;
+  readonly #gitopsChecks: Counter;
 
   constructor(o: ApprovalServiceOptions) {
     this.#c = o.config;
     this.#ledger = o.ledger;
     this.#kube = o.kube;
-    this.#webhook = o.webhookUrl;
     this.#now = o.now ?? Date.now;
     this.#delay = o.delay;
+    this.#notifier =
+      o.notifier ??
+      (o.webhookUrl
+        ? new WebhookNotifier(o.webhookUrl, {
+            timeoutMs: this.#c.slack.timeout,
+            maxAttempts: this.#c.slack.maxAttempts,
+            maxRetryAfterMs: this.#c.slack.maxRetryAfter,
+            ...(this.#delay ? { delay: this.#delay } : {}),
+          })
+        : undefined);
     this.#log = o.log;
     this.#tracing = o.tracing ?? NO_TRACING;
     this.#records = new LRUCache({ max: o.maxProposals ?? 10_000 });
@@ -154,6 +179,12 @@ export class ApprovalService {
       name: 'kubetriage_time_to_executed_seconds',
       help: 'Time to understanding: proposal posted to executed (and verified)',
       buckets,
+      registers,
+    });
+    this.#gitopsChecks = new Counter({
+      name: 'kubetriage_exec_gitops_checks_total',
+      help: 'Who manages a scale target, checked before proposing and before writing: by stage, tool (none, argocd, flux, helm, unknown) and verdict',
+      labelNames: ['stage', 'tool', 'verdict'],
       registers,
     });
     this.#forged = new ForgedRequests({
@@ -264,8 +295,12 @@ export class ApprovalService {
       const rec = e.proposal ? this.#records.get(e.proposal) : undefined;
       if (!rec) return;
       const at = Date.parse(e.at);
-      if (e.event === 'posted') rec.postedAt = at;
-      else if (e.event === 'approved' || e.event === 'rejected' || e.event === 'expired') rec.state = e.event;
+      if (e.event === 'posted') {
+        rec.postedAt = at;
+        const { channel, ts } = e.detail;
+        if (typeof channel === 'string' && typeof ts === 'string') rec.ref = { channel, ts };
+      } else if (e.event === 'approved' || e.event === 'rejected' || e.event === 'expired')
+        rec.state = e.event;
       else if (e.event === 'failed' || (e.event === 'refused' && rec.state === 'approved'))
         rec.state = 'failed';
       else if (e.event === 'executed') {
@@ -335,6 +370,7 @@ export class ApprovalService {
         void this.#audit('expired', SERVICE, other, {
           reason: `superseded by ${p.id} (revision ${report.revision})`,
         });
+        this.#show(other, `⌛ expired: superseded by a newer proposal (revision ${report.revision})`);
       }
     const why = policyViolation(
       this.#c.policy,
@@ -344,6 +380,17 @@ export class ApprovalService {
     if (why) {
       rec.state = 'failed';
       void this.#audit('refused', SERVICE, rec, { reason: why, stage: 'propose' });
+      return;
+    }
+    // GitOps: a workload Argo CD or Flux reconciles is not offered for a scale they would revert.
+    const gitops = await this.#gitops(p, false);
+    if (gitops.action === 'refuse') {
+      rec.state = 'failed';
+      void this.#audit('refused', SERVICE, rec, {
+        reason: gitops.reason,
+        stage: 'propose',
+        gitops: gitops.management,
+      });
       return;
     }
     if (now > Date.parse(p.expiresAt)) {
@@ -360,19 +407,104 @@ export class ApprovalService {
       this.#log?.error({ proposal: p.id, reason: this.#ledger.lastError }, 'exec: proposal not posted');
       return;
     }
-    if (!this.#webhook) {
+    if (!this.#notifier) {
       void this.#audit('post_failed', SERVICE, rec, {
-        error: 'SLACK_WEBHOOK_URL is not set: approve with `kubetriage approve`',
+        error: 'neither SLACK_WEBHOOK_URL nor SLACK_BOT_TOKEN is set: approve with `kubetriage approve`',
       });
       return;
     }
-    const msg = proposalMessage({ ...report, proposal: p }, this.#c.mode);
-    const r = await this.#post(this.#webhook, msg);
+    const msg = proposalMessage(
+      { ...report, proposal: p },
+      this.#c.mode,
+      gitops.action === 'warn' ? gitops.reason : undefined,
+    );
+    rec.message = msg;
+    const r = await this.#notifier.post(msg, report.team);
     if (r.ok) {
       rec.postedAt = this.#now();
+      if (r.ref) rec.ref = r.ref;
       this.#toPosted.observe(Math.max(0, (rec.postedAt - Date.parse(report.at)) / 1000));
-      await this.#audit('posted', SERVICE, rec, { attempts: r.attempts });
-    } else await this.#audit('post_failed', SERVICE, rec, { attempts: r.attempts, error: r.error });
+      await this.#audit('posted', SERVICE, rec, {
+        attempts: r.attempts,
+        via: this.#notifier.kind,
+        ...(r.ref ? { channel: r.ref.channel, ts: r.ref.ts } : {}),
+        ...(gitops.action === 'warn' ? { gitopsWarning: gitops.reason } : {}),
+      });
+    } else
+      await this.#audit('post_failed', SERVICE, rec, {
+        attempts: r.attempts,
+        via: this.#notifier.kind,
+        error: r.error,
+      });
+  }
+
+  /**
+   * Who manages the target (read live: labels, annotations, field managers of spec.replicas) and what
+   * exec.policy.gitops says about it. Fail closed at execution (`strict`): when the Deployment cannot be
+   * read the scale is refused; at proposal time an unreadable one is left to the execution check.
+   */
+  async #gitops(
+    p: Proposal,
+    strict: boolean,
+  ): Promise<{ action: 'refuse' | 'warn' | 'allow'; reason: string; management: unknown }> {
+    const v = await this.#gitopsCheck(p, strict);
+    const tool =
+      (v.management as { tool?: string | null } | null)?.tool ?? (v.management ? 'none' : 'unknown');
+    this.#gitopsChecks.inc({ stage: strict ? 'execute' : 'propose', tool, verdict: v.action });
+    return v;
+  }
+
+  async #gitopsCheck(
+    p: Proposal,
+    strict: boolean,
+  ): Promise<{ action: 'refuse' | 'warn' | 'allow'; reason: string; management: unknown }> {
+    const read = this.#kube?.readDeploymentMeta?.bind(this.#kube);
+    if (!read) {
+      // Nothing to read live: the executor agent's note (from enrichment) is all there is.
+      const mode = gitopsMode(this.#c.policy.gitops, p.target.namespace);
+      if (!p.blockedBy || mode === 'allow') return { action: 'allow', reason: '', management: NO_MANAGEMENT };
+      return { action: mode, reason: p.blockedBy, management: null };
+    }
+    try {
+      const m = managementOf(await read(p.target.namespace, p.target.name));
+      return { ...gitopsVerdict(this.#c.policy.gitops, p.target.namespace, m), management: m };
+    } catch (err) {
+      const reason = `cannot tell who manages ${p.target.namespace}/${p.target.name}: ${(err as Error).message.slice(0, 200)}`;
+      return { action: strict ? 'refuse' : 'allow', reason, management: null };
+    }
+  }
+
+  /**
+   * Bot mode: shows the proposal's state in place (chat.update: the buttons give way to the state) and
+   * the details in its thread; one update after another per proposal. A Slack error is audited
+   * (`post_failed`), never thrown. Webhook mode: outcomes go to the click's response_url instead.
+   */
+  #show(rec: ProposalRecord, state: string, detail?: string, rollbackOf?: string): void {
+    const n = this.#notifier;
+    const ref = rec.ref;
+    if (!n?.update || !ref) return;
+    const run = async () => {
+      // After a restart the posted blocks are not known: the state replaces them with a summary.
+      const p = rec.proposal;
+      const original = rec.message ?? {
+        text: `proposal ${p.id}: scale ${p.target.namespace}/${p.target.name} ${p.fromReplicas} → ${p.toReplicas}`,
+        blocks: [],
+      };
+      const r = await n.update?.(ref, stateMessage(original, state));
+      if (r && !r.ok)
+        await this.#audit('post_failed', SERVICE, rec, { op: 'chat.update', state, error: r.error });
+      if (detail && n.reply) {
+        const t = await n.reply(ref, outcomeMessage(detail, rollbackOf));
+        if (!t.ok) await this.#audit('post_failed', SERVICE, rec, { op: 'thread reply', error: t.error });
+      }
+    };
+    const next = (rec.shown ?? Promise.resolve())
+      .then(run)
+      .catch((err: Error) =>
+        this.#log?.warn({ err: err.message, proposal: rec.proposal.id }, 'exec: Slack update failed'),
+      );
+    rec.shown = next;
+    void this.#track(next);
   }
 
   #post(url: string, body: unknown): Promise<PostResult> {
@@ -386,13 +518,22 @@ export class ApprovalService {
 
   /** Posts a decision's outcome to Slack's response_url (bounded retries, never rejects). */
   followUp(responseUrl: string, outcome: DecisionOutcome, proposalId: string): Promise<void> {
+    // Bot mode: a change of state is already shown in place and in the thread; only answers that
+    // changed nothing (not an approver, a duplicate, …) go back, to the clicker alone.
+    const inPlace = this.#notifier?.kind === 'bot' && this.#records.get(proposalId)?.ref !== undefined;
+    const changed =
+      outcome.code === 'done' ||
+      outcome.code === 'failed' ||
+      outcome.code === 'expired' ||
+      (outcome.code === 'refused' && outcome.state === 'failed');
+    if (inPlace && changed) return Promise.resolve();
     const post = async () => {
       const msg = outcomeMessage(
         `${outcome.ok ? '✅' : '⛔'} ${outcome.message}`,
         outcome.rollbackable ? proposalId : undefined,
       );
       const r = await this.#post(responseUrl, {
-        response_type: 'in_channel',
+        response_type: inPlace ? 'ephemeral' : 'in_channel',
         replace_original: false,
         ...msg,
       });
@@ -495,7 +636,14 @@ export class ApprovalService {
         message: `${d.actor.name} is not an approver: nothing was done`,
       };
     }
-    if (d.action === 'rollback') return this.#rollback(rec, actor, base);
+    if (d.action === 'rollback') {
+      const out = await this.#rollback(rec, actor, base);
+      if (out.code === 'done') this.#show(rec, `↩️ rolled back by ${d.actor.name}`, out.message);
+      // A refused click on a proposal that was never executed leaves its message (and buttons) alone.
+      else if ((out.code === 'failed' || out.code === 'refused') && rec.state === 'executed' && !rec.dryRun)
+        this.#show(rec, `⛔ rollback by ${d.actor.name} failed; still executed`, out.message);
+      return out;
+    }
     if (rec.state !== 'pending') {
       void this.#audit('ignored', actor, rec, { ...base, reason: `already ${rec.state}` });
       return {
@@ -509,6 +657,7 @@ export class ApprovalService {
     if (now > Date.parse(rec.proposal.expiresAt)) {
       rec.state = 'expired';
       void this.#audit('expired', actor, rec, { ...base, expiresAt: rec.proposal.expiresAt });
+      this.#show(rec, `⌛ expired at ${rec.proposal.expiresAt}: nothing was done`);
       return {
         ok: false,
         code: 'expired',
@@ -522,6 +671,7 @@ export class ApprovalService {
         rec.state = 'pending';
         return this.#ledgerRefusal(rec);
       }
+      this.#show(rec, `🚫 rejected by ${d.actor.name}: nothing was done`);
       return {
         ok: true,
         code: 'done',
@@ -536,7 +686,17 @@ export class ApprovalService {
       return this.#ledgerRefusal(rec);
     }
     if (rec.postedAt !== undefined) this.#toApproved.observe(Math.max(0, (now - rec.postedAt) / 1000));
-    return this.#execute(rec, actor);
+    this.#show(rec, `⏳ approved by ${d.actor.name}; executing`);
+    const out = await this.#execute(rec, actor);
+    this.#show(
+      rec,
+      out.ok
+        ? `✅ executed, approved by ${d.actor.name}${rec.dryRun ? ' (dry run: nothing changed)' : ''}`
+        : `⛔ ${out.code === 'refused' ? 'refused' : 'failed'} after approval by ${d.actor.name}`,
+      out.message,
+      out.rollbackable ? rec.proposal.id : undefined,
+    );
+    return out;
   }
 
   #ledgerRefusal(rec: ProposalRecord): DecisionOutcome {
@@ -579,6 +739,18 @@ export class ApprovalService {
       rec.state = 'failed';
       void this.#audit('refused', SERVICE, rec, { reason: why, stage: 'execute', approvedBy: actor });
       return { ok: false, code: 'refused', state: 'failed', message: `refused: ${why}` };
+    }
+    // Defence in depth: who manages the workload may have changed since the proposal was made.
+    const gitops = await this.#gitops(p, true);
+    if (gitops.action === 'refuse') {
+      rec.state = 'failed';
+      void this.#audit('refused', SERVICE, rec, {
+        reason: gitops.reason,
+        stage: 'execute',
+        gitops: gitops.management,
+        approvedBy: actor,
+      });
+      return { ok: false, code: 'refused', state: 'failed', message: `refused: ${gitops.reason}` };
     }
     if (!this.#kube) {
       rec.state = 'failed';

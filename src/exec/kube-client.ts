@@ -49,6 +49,8 @@ export interface AccessReviewStatus {
 /** Everything exec asks of the API server. */
 export interface ExecKube {
   readScale(namespace: string, name: string): Promise<Scale>;
+  /** The Deployment's metadata (labels, annotations, managedFields): who manages it (GitOps check). */
+  readDeploymentMeta?(namespace: string, name: string): Promise<Record<string, unknown>>;
   /** Writes spec.replicas with the read resourceVersion (409 when it moved); dryRun=All when asked. */
   replaceScale(scale: Scale, o: { dryRun: boolean }): Promise<Scale>;
   selfRulesReview(namespace: string): Promise<{ resourceRules: ResourceRule[]; incomplete: boolean }>;
@@ -207,6 +209,14 @@ export class ExecKubeClient implements ExecKube {
 
   readScale(namespace: string, name: string): Promise<Scale> {
     return this.#request<Scale>(HttpMethod.GET, scalePath(namespace, name));
+  }
+
+  async readDeploymentMeta(namespace: string, name: string): Promise<Record<string, unknown>> {
+    const d = await this.#request<{ metadata?: Record<string, unknown> }>(
+      HttpMethod.GET,
+      scalePath(namespace, name).replace(/\/scale$/, ''),
+    );
+    return d.metadata ?? {};
   }
 
   replaceScale(scale: Scale, o: { dryRun: boolean }): Promise<Scale> {

@@ -2,7 +2,7 @@
 import type { Proposal } from '../agents/report.ts';
 import type { ExecConfig } from '../core/config-exec.ts';
 
-function glob(pattern: string): RegExp {
+export function glob(pattern: string): RegExp {
   const re = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')

@@ -33,6 +33,8 @@ export function kubectlLine(
 export function proposalMessage(
   report: TriageReport & { proposal: NonNullable<TriageReport['proposal']> },
   mode: 'dry-run' | 'execute',
+  /** GitOps policy `warn`: who else manages the workload, shown above the buttons. */
+  warning?: string,
 ): { text: string; blocks: Block[] } {
   const p = report.proposal;
   const w = report.scope.workload;
@@ -53,6 +55,7 @@ export function proposalMessage(
     section(
       `*Proposed action*: scale ${p.target.kind} \`${esc(p.target.namespace)}/${esc(p.target.name)}\` from *${p.fromReplicas}* to *${p.toReplicas}*\n\`\`\`${kubectlLine(p)}\`\`\`\n*Rollback*: back to ${p.rollback.toReplicas} replicas (approval needed)\n*Why*: ${esc(p.reason)}`,
     ),
+    ...(warning ? [section(`:warning: *Managed elsewhere*: ${esc(warning)}`)] : []),
     {
       type: 'actions',
       block_id: `kubetriage:${p.id}`.slice(0, 255),
@@ -113,5 +116,23 @@ export function outcomeMessage(text: string, rollbackOf?: string): { text: strin
         ],
       },
     ],
+  };
+}
+
+/**
+ * The posted proposal with its state in place of the buttons (bot mode, chat.update): once decided,
+ * nothing is left to click on the original message; the state line is what people see first.
+ */
+export function stateMessage(
+  original: { text: string; blocks?: Block[] },
+  state: string,
+): { text: string; blocks: Block[] } {
+  const kept = (original.blocks ?? []).filter((b) => b.type !== 'actions');
+  return {
+    text: clip(`${state} · ${original.text}`),
+    blocks: [...kept, { type: 'context', elements: [{ type: 'mrkdwn', text: clip(esc(state)) }] }].slice(
+      0,
+      50,
+    ),
   };
 }

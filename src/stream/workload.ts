@@ -94,6 +94,19 @@ export interface WorkloadDetails {
   rollouts: readonly WorkloadRollout[];
   /** What the namespace's labels / annotations say the environment is, with where it came from. */
   environment?: { value: string; source: string };
+  /** Set when a GitOps controller or Helm manages the workload (src/enrich/gitops.ts). */
+  managedBy?: ManagedByDoc;
+}
+
+/** Who manages a workload: Argo CD / Flux put its replicas back from Git; Helm at the next upgrade. */
+export interface ManagedByDoc {
+  tool: 'argocd' | 'flux' | 'helm';
+  /** Argo CD application, Flux Kustomization/HelmRelease, Helm release; null when unnamed. */
+  app: string | null;
+  fluxKind: 'kustomization' | 'helmrelease' | null;
+  appNamespace: string | null;
+  /** Field managers owning spec.replicas. */
+  replicaManagers: string[];
 }
 
 export interface PodRevision {

@@ -4,6 +4,7 @@ import type { ConfigInput } from '../../src/core/config.ts';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
+import type { WorkloadResolver } from '../../src/stream/workload.ts';
 import { gauge, logsRecord, metricsRecord, nanos, POD_ATTRS, span, tracesRecord } from '../helpers/otlp.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
 
@@ -182,8 +183,9 @@ export function latencySpike(opts: {
   failing?: { served: number; calls: number };
   /** false: the "slow" buckets keep their latency (only `failing` changes). */
   slow?: boolean;
+  resolver?: WorkloadResolver;
 }): IncidentContextDoc {
-  const t = testPipeline({ spanBucket: '30s' });
+  const t = testPipeline({ spanBucket: '30s' }, opts.resolver ? { resolver: opts.resolver } : {});
   const desired = opts.desired ?? (opts.hpa ? 10 : 4);
   const res = POD_ATTRS('shop', 'search', 'search-7d9f8c6b5-x2kqz');
   t.feed(

@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/stream/clock.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
 import { OffsetLedger } from '../../src/stream/offsets.ts';
 import { Pipeline } from '../../src/stream/pipeline.ts';
-import { NamePatternResolver } from '../../src/stream/workload.ts';
+import { NamePatternResolver, type WorkloadResolver } from '../../src/stream/workload.ts';
 import { assertValidContext } from './schema.ts';
 
 export function testConfig(overrides: ConfigInput = {}): Config {
@@ -11,13 +11,13 @@ export function testConfig(overrides: ConfigInput = {}): Config {
 }
 
 /** A pipeline on a manual clock that collects (and schema-validates) every emitted context. */
-export function testPipeline(overrides: ConfigInput = {}) {
+export function testPipeline(overrides: ConfigInput = {}, o: { resolver?: WorkloadResolver } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 10, 28, 10, 0, 0));
   const docs: IncidentContextDoc[] = [];
   const pipeline = new Pipeline({
     config: testConfig(overrides),
     clock,
-    resolver: new NamePatternResolver(),
+    resolver: o.resolver ?? new NamePatternResolver(),
     sink: (doc) => {
       assertValidContext(doc);
       docs.push(doc);

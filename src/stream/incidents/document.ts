@@ -1,6 +1,7 @@
 // The incident-context document (../shared/README.md "Documents written"); config/incident-context.schema.json
 // is its JSON Schema. Field order is fixed by construction so output is byte-stable for replay.
 
+import type { ManagedByDoc } from '../workload.ts';
 import type { WorkloadState } from '../workload-state.ts';
 
 export const INCIDENT_CONTEXT_SCHEMA = 'kubetriage.io/incident-context/v1';
@@ -20,6 +21,8 @@ export interface IncidentContextDoc {
     environment: string | null;
     /** `label:environment on Namespace/shop`, `resource:deployment.environment.name`. */
     environmentSource: string | null;
+    /** Who manages the workload (Argo CD, Flux, Helm); absent when nobody known does. */
+    managedBy?: ManagedByDoc;
   };
   window: { start: string; end: string };
   evidence: EvidenceDoc[];

@@ -267,6 +267,11 @@ export class IncidentGrouper {
       inc.environmentSource = env.source;
       changed = true;
     }
+    const managedBy = details?.managedBy ?? null;
+    if (details && JSON.stringify(managedBy) !== JSON.stringify(inc.managedBy)) {
+      inc.managedBy = managedBy;
+      changed = true;
+    }
     const list = details ? mergeRollouts(details.rollouts, seen, until) : seen;
     for (const r of list) {
       // Older revisions stay in the timeline; only recent ones are evidence (they widen the window).

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { flat } from '../flat.ts';
 import { Hold, type PartitionState, type RecordSource } from '../offsets.ts';
 import type { WorkloadRef } from '../signals.ts';
+import type { ManagedByDoc } from '../workload.ts';
 import type { WorkloadState } from '../workload-state.ts';
 import {
   INCIDENT_CONTEXT_SCHEMA,
@@ -46,6 +47,8 @@ export class Incident {
   teamSource: string | null = null;
   environment: string | null = null;
   environmentSource: string | null = null;
+  /** Who manages the workload (GitOps, Helm), when enrichment knows; in the document only when set. */
+  managedBy: ManagedByDoc | null = null;
   revision = 0;
   status: 'open' | 'resolved' = 'open';
   readonly evidence = new Map<string, EvidenceItem>();
@@ -180,6 +183,7 @@ export class Incident {
     inc.teamSource = doc.scope.teamSource;
     inc.environment = doc.scope.environment ?? null;
     inc.environmentSource = doc.scope.environmentSource ?? null;
+    inc.managedBy = doc.scope.managedBy ?? null;
     inc.persisting = doc.persisting ?? null;
     inc.revision = doc.revision;
     inc.windowEnd = Date.parse(doc.window.end);
@@ -233,6 +237,7 @@ export class Incident {
         teamSource: this.teamSource,
         environment: this.environment,
         environmentSource: this.environmentSource,
+        ...(this.managedBy ? { managedBy: this.managedBy } : {}),
       },
       window: { start: iso(this.windowStart), end: iso(this.windowEnd) },
       evidence,
