@@ -108,7 +108,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
   }
   if (staticToken)
     o.log.warn(
-      { actor: `static-token:${staticToken.name}` },
+      { actor: `static:${staticToken.name}` },
       '!!! exec.api.staticToken is ENABLED: anyone holding KUBETRIAGE_API_TOKEN can approve, reject and roll back as one shared identity. For local use only; in a cluster use Kubernetes tokens (kubetriage approve sends your kubeconfig credentials) !!!',
     );
   if (kube && c.mode === 'execute' && c.permissions.check) {

@@ -161,7 +161,7 @@ export const execSchema = z
           .object({
             /**
              * Opt-in, for local use only: KUBETRIAGE_API_TOKEN (env) is accepted as one shared identity,
-             * recorded as `static-token:<name>`, with every action allowed. Logged loudly at start.
+             * recorded as `static:<name>`, with every action allowed. Logged loudly at start.
              */
             enabled: z.boolean().default(false),
             name: z

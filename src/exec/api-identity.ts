@@ -181,7 +181,7 @@ export class ApiIdentity {
   }
 }
 
-/** The ledger's actor for a verified identity: `k8s:<username>` or `static-token:<name>`. */
+/** The ledger's actor for a verified identity: `k8s:<username>` or `static:<name>`. */
 export function actorName(who: VerifiedIdentity): string {
-  return who.by === 'static-token' ? `static-token:${who.username}` : `k8s:${who.username}`;
+  return who.by === 'static-token' ? `static:${who.username}` : `k8s:${who.username}`;
 }

@@ -595,7 +595,7 @@ export class ApprovalService {
   }
 
   async #decide(d: Decision): Promise<DecisionOutcome> {
-    // API actors arrive named by their verified identity (`k8s:<user>`, `static-token:<name>`).
+    // API actors arrive named by their verified identity (`k8s:<user>`, `static:<name>`).
     const actor = d.via === 'slack' ? `slack:${d.actor.id ?? '?'}(${d.actor.name})` : d.actor.name;
     let replay = false;
     if (d.requestKey) {

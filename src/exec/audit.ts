@@ -18,6 +18,8 @@ import { auditWriter, type LedgerWriter } from './audit-writer.ts';
 
 export const AUDIT_SCHEMA = 'kubetriage.io/audit/v1';
 export const GENESIS = '0'.repeat(64);
+/** Actors named from a verified identity (src/exec/api-identity.ts actorName), never from telemetry. */
+const VERIFIED_ACTOR = /^(?:k8s|static):[^\s]{1,256}$/;
 
 export const AUDIT_EVENTS = [
   'proposed',
@@ -408,8 +410,10 @@ export class AuditLedger {
           schema: AUDIT_SCHEMA,
           seq: ++seq,
           at: q.at,
-          // Redacted before hashing (the chain covers what is stored): actor and detail carry free text.
-          actor: redactor().text(q.input.actor, 'audit'),
+          // Redacted before hashing (the chain covers what is stored): detail and a Slack actor's claimed
+          // name carry free text. Identities the API server vouched for (`k8s:`) and the configured
+          // static-token name (`static:`) are ours, not telemetry: kept exactly as verified.
+          actor: VERIFIED_ACTOR.test(q.input.actor) ? q.input.actor : redactor().text(q.input.actor, 'audit'),
           event: q.input.event,
           incident: q.input.incident,
           proposal: q.input.proposal,

@@ -273,7 +273,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     await w.close();
   });
 
-  test('the shared static token works only when opted in, and is recorded as static-token:<name>', async () => {
+  test('the shared static token works only when opted in, and is recorded as static:<name>', async (t) => {
     const ns = uniqueNs('static');
     const off = await world();
     const id = await proposal(off, ns, 6, 4);
@@ -284,6 +284,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     );
     await off.close();
     const on = await world({ staticToken: { token: 'api-token-1', name: 'laptop' } });
+    t.after(() => on.close().catch(() => {}));
     await on.service.onReport(
       reportWith({ incident: `inc-${ns}`, namespace: ns, name: 'web', from: 6, to: 4 }),
     );
@@ -292,9 +293,8 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(await replicasOf(kube.client, ns, 'web'), 4);
     const approved = on.entries().find((e) => e.event === 'approved')!;
-    assert.equal(approved.actor, 'static-token:laptop');
+    assert.equal(approved.actor, 'static:laptop');
     assert.equal((approved.detail.identity as { by: string }).by, 'static-token');
-    await on.close();
   });
 
   test('the start-up permission check accepts the review grants and still refuses anything broader than scale', async () => {
@@ -410,7 +410,7 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
       KUBETRIAGE_API_TOKEN: 'shared-secret-1',
     });
     assert.equal(viaShared.code, 0, viaShared.stderr);
-    assert.match(readFileSync(b.file, 'utf8'), /"actor":"static-token:laptop","event":"approved"/);
+    assert.match(readFileSync(b.file, 'utf8'), /"actor":"static:laptop","event":"approved"/);
     assert.equal(await b.w.close(5_000), true);
     await b.app.close();
   });
