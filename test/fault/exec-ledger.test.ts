@@ -256,15 +256,17 @@ describe('exec: the audit ledger under faults', () => {
     }
   });
 
-  test('regression: a ledger larger than the heap is verified and opened by streaming (64 MiB ledger, 48 MiB heap)', () => {
+  test('regression: a ledger larger than the heap is verified and opened by streaming (128 MiB ledger, 96 MiB heap)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-big-'));
     const file = join(dir, 'audit.jsonl');
-    // ~64 MiB of valid chain: 40,000 entries of ~1.6 KiB (what a day of forged requests made before).
+    // ~128 MiB of valid chain: 80,000 entries of ~1.6 KiB (what two days of forged requests made before).
+    // The heap cap leaves room for the CLI's own modules (~50 MB with every command's dependencies)
+    // and is still well below the file: loading it whole cannot fit.
     const fd = openSync(file, 'w');
     let prev = GENESIS;
     const pad = 'x'.repeat(1500);
     const lines: string[] = [];
-    for (let seq = 1; seq <= 40_000; seq++) {
+    for (let seq = 1; seq <= 80_000; seq++) {
       const base: Omit<AuditEntry, 'hash'> = {
         schema: AUDIT_SCHEMA,
         seq,
@@ -285,7 +287,7 @@ describe('exec: the audit ledger under faults', () => {
       }
     }
     closeSync(fd);
-    const heap = ['--max-old-space-size=48'];
+    const heap = ['--max-old-space-size=96'];
     const verify = spawnSync(
       process.execPath,
       [...heap, 'bin/kubetriage.js', 'audit', 'verify', '--file', file],
@@ -294,7 +296,7 @@ describe('exec: the audit ledger under faults', () => {
       },
     );
     assert.equal(verify.status, 0, verify.stderr.slice(-2000));
-    assert.match(verify.stdout, /40000 entries/);
+    assert.match(verify.stdout, /80000 entries/);
     const open = spawnSync(
       process.execPath,
       [
@@ -309,7 +311,7 @@ describe('exec: the audit ledger under faults', () => {
       { encoding: 'utf8' },
     );
     assert.equal(open.status, 0, open.stderr.slice(-2000));
-    assert.match(open.stdout, /opened 40000/);
+    assert.match(open.stdout, /opened 80000/);
     rmSync(dir, { recursive: true, force: true });
     assert.ok(!existsSync(file));
   });
