@@ -2,23 +2,7 @@
 // Defaults live here. Secrets never come from the file: SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET and
 // KUBETRIAGE_API_TOKEN (only with exec.api.staticToken.enabled) are read from the environment.
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
-
-const duration = (def: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(def)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${v}" is not a duration like 30s, 5m, 1h or a number of ms`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
+import { duration } from './config-duration.ts';
 
 /** Slack user IDs: U… (or W… on Enterprise Grid), upper-case letters and digits. */
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 
+/** Floors need a positive window: a zero window would make every rate test meaningless. */
 const duration = (def: string) =>
   z
     .union([z.string(), z.number()])

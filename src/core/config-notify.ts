@@ -2,23 +2,7 @@
 // Defaults live here. Secrets never come from the file: Alertmanager credentials are read from the
 // environment (KUBETRIAGE_ALERTMANAGER_USERNAME / _PASSWORD for basic auth, _TOKEN for a bearer token).
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
-
-const duration = (def: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(def)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${v}" is not a duration like 30s, 5m, 1h or a number of ms`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
+import { duration } from './config-duration.ts';
 
 const httpUrl = z
   .string()

@@ -3,28 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { duration } from './config-duration.ts';
 import { execSchema } from './config-exec.ts';
 import { floorsSchema } from './config-floors.ts';
 import { notifySchema } from './config-notify.ts';
-import { parseDuration } from './duration.ts';
 import { KubetriageError } from './errors.ts';
 import { BUILTIN_PATTERN_NAMES, compileCustomPattern } from './redact.ts';
-
-const duration = (def: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(def)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `"${v}" is not a duration like 30s, 5m, 1h or a number of ms`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
 
 const topicList = (def: string) =>
   z
