@@ -27,6 +27,12 @@ if ! node_ok; then
   # node-gyp builds native modules against these headers instead of downloading them.
   export npm_config_nodedir="$N"
 fi
+# node-gyp must build native modules against the headers of the node that runs them (a Node 24 already
+# on PATH with the machine's older headers elsewhere gave an addon for the wrong ABI).
+if [ -z "${npm_config_nodedir:-}" ]; then
+  node_prefix="$(dirname "$(dirname "$(command -v node)")")"
+  if [ -f "$node_prefix/include/node/node.h" ]; then export npm_config_nodedir="$node_prefix"; fi
+fi
 log "node $(node -v)"
 
 need_pkgs=()
