@@ -50,8 +50,6 @@ function buildNodeArgs(argv: string[]): { args: string[]; files: string[] } {
   if (!has('--test-reporter'))
     defaults.push(`--test-reporter=${resolve(ROOT, 'scripts/test-parts-reporter.ts')}`);
   if (!has('--test-concurrency')) defaults.push(`--test-concurrency=${process.env.TEST_CONCURRENCY ?? '1'}`);
-  // A test file whose failed test left a server or child open must still end (and report), not hang CI.
-  if (!has('--test-force-exit')) defaults.push('--test-force-exit');
   return { args: ['--test', ...defaults, ...flags, ...files], files };
 }
 
