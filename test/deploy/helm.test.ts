@@ -14,7 +14,7 @@ import { validateConfig } from '../../src/core/config.ts';
 import { checkPermissions, ExecKubeClient } from '../../src/exec/index.ts';
 import { tolerateTextReadyz } from '../exec/kube-world.ts';
 import type { KubeClient } from '../harness/kube/client.ts';
-import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 
 const CHART = 'deploy/helm/kubetriage';
 const FULL = `${CHART}/ci/full-values.yaml`;
@@ -25,10 +25,9 @@ const cacheRoot =
 const HELM = join(cacheRoot, `helm-${HELM_VERSION}`, 'helm');
 const CRDS = join(cacheRoot, `prometheus-operator-crds-${CRDS_VERSION}`);
 
-function helmSkipReason(): string | false {
+function requireHelm(): void {
   try {
     accessSync(HELM, constants.X_OK);
-    return false;
   } catch {
     // Never a silent skip: scripts/prepare-test-parts.sh (npm test, ./run test, .ci/run) builds it.
     throw new Error(
@@ -36,6 +35,10 @@ function helmSkipReason(): string | false {
     );
   }
 }
+
+// Never skips: each throws (failing this file with the build command) when its part is missing.
+requireHelm();
+requireKubeBinaries();
 
 /** Rendered and read-back manifests are free-form JSON; the assertions say what they expect of them. */
 // biome-ignore lint/suspicious/noExplicitAny: manifests are navigated by path in assertions
@@ -82,7 +85,7 @@ const one = (objs: K8sObject[], kind: string) => {
   return found[0] as Manifest;
 };
 
-describe('the Helm chart', { skip: helmSkipReason() }, () => {
+describe('the Helm chart', () => {
   test('values.schema.json is the one scripts/helm/values-schema.ts generates from the zod config schema', () => {
     assert.equal(
       readFileSync(VALUES_SCHEMA_FILE, 'utf8'),
@@ -257,7 +260,7 @@ async function tokenFor(admin: KubeClient, ns: string, name: string): Promise<st
   return tr.status.token;
 }
 
-describe('the chart on a real kube-apiserver', { skip: helmSkipReason() || kubeSkipReason() }, () => {
+describe('the chart on a real kube-apiserver', () => {
   let kube: KubeApiServer;
 
   before(async () => {

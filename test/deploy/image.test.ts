@@ -15,14 +15,14 @@ const LAYOUT = process.env.KUBETRIAGE_IMAGE_LAYOUT ?? join(cacheRoot, 'image', '
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const TAG = process.env.IMAGE_TAG ?? VERSION;
 
-function imageSkipReason(): string | false {
+function requireImage(): void {
   let reason = '';
   if (process.getuid?.() !== 0) reason = 'needs root (umoci unpack keeps ownership; chroot)';
   else if (!existsSync(join(LAYOUT, 'index.json')))
     reason = `no image at ${LAYOUT}: build it with \`scripts/image/build.sh\``;
   else if (!existsSync('/usr/bin/umoci'))
     reason = 'umoci is not installed (scripts/image/build.sh installs it)';
-  if (!reason) return false;
+  if (!reason) return;
   // Never a silent skip: scripts/prepare-test-parts.sh (npm test, ./run test, .ci/run) builds the image.
   throw new Error(`image tests: ${reason} (bash scripts/prepare-test-parts.sh builds it)`);
 }
@@ -68,7 +68,10 @@ test('the Dockerfile and scripts/image/build.sh agree: base suite, runtime libra
 
 const blob = (digest: string) => join(LAYOUT, 'blobs', ...digest.split(':'));
 
-describe('the kubetriage image', { skip: imageSkipReason() }, () => {
+// Never skips: throws (failing this file with the reason) when the image or its tools are missing.
+requireImage();
+
+describe('the kubetriage image', () => {
   let dir: string;
   let rootfs: string;
   let config: {

@@ -9,8 +9,7 @@
 // config/otel-collector.yaml validates with the real binary.
 //
 // Never skipped for a missing binary: without a Collector (no `go` and nothing built) this file FAILS
-// with the reason (`npm test` builds it first: scripts/prepare-test-parts.sh). KUBETRIAGE_SKIP_OTELCOL=1
-// skips on purpose, loudly, and the test command's per-part summary shows 0 Collector tests ran.
+// with the reason (`npm test` builds it first: scripts/prepare-test-parts.sh). There is no opt-out.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,17 +44,12 @@ import { type OtlpSignal, sendOtlp } from './otlp-send.ts';
 
 const PARTITIONS = 3;
 
-const skip =
-  process.env.KUBETRIAGE_SKIP_OTELCOL === '1'
-    ? 'SKIPPED on purpose (KUBETRIAGE_SKIP_OTELCOL=1): the Collector wire tests did NOT run'
-    : (() => {
-        const a = collectorAvailable();
-        if (!a.ok)
-          throw new Error(
-            `no OpenTelemetry Collector, so these tests cannot run (they never skip): ${a.why}; build it with \`bash scripts/otelcol/build.sh\` or run the suite with \`npm test\``,
-          );
-        return false;
-      })();
+// Never skips: without a Collector this file fails with the reason and the build command.
+const collector = collectorAvailable();
+if (!collector.ok)
+  throw new Error(
+    `no OpenTelemetry Collector, so these tests cannot run (they never skip): ${collector.why}; build it with \`bash scripts/otelcol/build.sh\` or run the suite with \`npm test\``,
+  );
 
 // The span-derived latency / error-rate rules close their buckets on the processing clock (wall
 // clock live, record time in replay), so they would differ between the two runs with or without a
@@ -134,7 +128,7 @@ const collectors: Collector[] = [];
 const services: StreamService[] = [];
 let binary = '';
 
-describe('a real OpenTelemetry Collector in front of kubetriage', { skip }, () => {
+describe('a real OpenTelemetry Collector in front of kubetriage', () => {
   before(() => {
     // Builds on first use (minutes on a cold Go cache); afterwards a stamp check.
     binary = collectorBinary();

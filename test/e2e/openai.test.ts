@@ -7,7 +7,7 @@
 // Same guardrails as the native path, so the same checks, on fewer calls (each is 10-30 s on a loaded
 // 2-core box): the whole chain for one incident, the cache, a 1 ms deadline, and the forced-failure
 // kinds (malformed JSON, wrong shape, unknown evidence, policy violation) forced out of the real model
-// by swapping the request's json_schema on the wire. KUBETRIAGE_SKIP_OLLAMA=1 skips it, loudly.
+// by swapping the request's json_schema on the wire. It never skips.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,20 +25,11 @@ import { type OllamaServer, startOllama } from '../harness/ollama.ts';
 import { candidatesFor, checkReport, counterSum, failureCounts } from './ollama-oracle.ts';
 import { type ChatRequestBody, OllamaRecorder, type RecorderOptions } from './ollama-recorder.ts';
 
-const SKIP = process.env.KUBETRIAGE_SKIP_OLLAMA === '1';
-if (SKIP)
-  process.stderr.write(
-    '\n[openai-e2e] SKIPPED on purpose (KUBETRIAGE_SKIP_OLLAMA=1): the OpenAI-compatible backend is NOT\n' +
-      '[openai-e2e] tested against a real server in this run.\n\n',
-  );
-
 type LlmInput = NonNullable<NonNullable<ConfigInput['agents']>['llm']>;
 const LONG = { timeout: 10 * 60_000 };
 const say = (s: string) => process.stderr.write(`[openai-e2e] ${s}\n`);
 
-describe('agents, LLM mode through the OpenAI-compatible backend against the real Ollama /v1', {
-  skip: SKIP && 'KUBETRIAGE_SKIP_OLLAMA=1',
-}, () => {
+describe('agents, LLM mode through the OpenAI-compatible backend against the real Ollama /v1', () => {
   let ollama: OllamaServer;
   before(
     async () => {

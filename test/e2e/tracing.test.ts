@@ -32,9 +32,12 @@ import {
   uniqueNs,
 } from '../exec/kube-world.ts';
 import { type SlackFake, startSlackFake } from '../exec/slack-fake.ts';
-import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { type OllamaServer, startOllama } from '../harness/ollama.ts';
 import { type Collector, startCollector } from '../harness/otelcol.ts';
+
+// Never skips: throws (failing this file with the build command) when the part is missing.
+requireKubeBinaries();
 
 const say = (s: string) => process.stderr.write(`[tracing-e2e] ${s}\n`);
 
@@ -78,7 +81,7 @@ const collectorConfig = stringify({
   service: { pipelines: { traces: { receivers: ['otlp'], exporters: ['debug'] } } },
 });
 
-describe('traces of kubetriage itself, read back from a real Collector', { skip: kubeSkipReason() }, () => {
+describe('traces of kubetriage itself, read back from a real Collector', () => {
   let col: Collector;
   let ollama: OllamaServer;
   let kube: KubeApiServer;

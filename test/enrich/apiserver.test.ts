@@ -25,10 +25,10 @@ import {
   rollout,
   uniqueName,
 } from '../harness/kube/objects.ts';
-import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { gauge, metricsRecord } from '../helpers/otlp.ts';
 
-const skip = kubeSkipReason();
+requireKubeBinaries();
 /** The ServiceAccount user the reference Deployment runs as (config/rbac binds its read-only role). */
 const agentRunner = scalerToken();
 
@@ -42,7 +42,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('enrich against a real kube-apiserver', { skip, timeout: 240_000 }, () => {
+describe('enrich against a real kube-apiserver', { timeout: 240_000 }, () => {
   let kube: KubeApiServer;
   const watches: ClusterWatch[] = [];
 

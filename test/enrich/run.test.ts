@@ -19,15 +19,15 @@ import {
   rollout,
   uniqueName,
 } from '../harness/kube/objects.ts';
-import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { freePort } from '../harness/ports.ts';
 import { brokers, consumeUntil, produce, testTopics, waitFor } from '../helpers/kafka.ts';
 
 const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
-// Never skips: without the binaries kubeSkipReason() throws, and without KAFKA_BROKERS brokers() does.
-const skip = kubeSkipReason();
+// Never skips: without the binaries requireKubeBinaries() throws, and without KAFKA_BROKERS brokers() does.
+requireKubeBinaries();
 
-describe('kubetriage run with enrichment', { skip, timeout: 180_000 }, () => {
+describe('kubetriage run with enrichment', { timeout: 180_000 }, () => {
   let kube: KubeApiServer;
   before(async () => {
     kube = await startKubeApiServer();

@@ -29,7 +29,7 @@ import {
   registerExecRoutes,
   scaleDeployment,
 } from '../../src/exec/index.ts';
-import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { freePort } from '../harness/ports.ts';
 import { reportWith } from './helpers.ts';
 import {
@@ -42,6 +42,9 @@ import {
   tolerateTextReadyz,
   uniqueNs,
 } from './kube-world.ts';
+
+// Never skips: throws (failing this file with the build command) when the part is missing.
+requireKubeBinaries();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,9 +64,7 @@ function cli(
   });
 }
 
-describe('approval API identity and exec on client-node, on a real kube-apiserver', {
-  skip: kubeSkipReason(),
-}, () => {
+describe('approval API identity and exec on client-node, on a real kube-apiserver', () => {
   let kube: KubeApiServer;
   const scaler = scalerToken();
   let dir: string;

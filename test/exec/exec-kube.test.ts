@@ -23,7 +23,7 @@ import {
 } from '../../src/exec/index.ts';
 import { ACTION_APPROVE, ACTION_REJECT, ACTION_ROLLBACK } from '../../src/exec/slack-message.ts';
 import { KubeHttpError } from '../harness/kube/client.ts';
-import { type KubeApiServer, kubeSkipReason, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { reportWith } from './helpers.ts';
 import {
   applyRbac,
@@ -35,10 +35,13 @@ import {
 } from './kube-world.ts';
 import { interaction, type SlackFake, startSlackFake } from './slack-fake.ts';
 
+// Never skips: throws (failing this file with the build command) when the part is missing.
+requireKubeBinaries();
+
 const SECRET = 'test-signing-secret-8f3a';
 const APPROVER = { id: 'U0APPROVER', username: 'alice' };
 
-describe('exec stage on a real kube-apiserver', { skip: kubeSkipReason() }, () => {
+describe('exec stage on a real kube-apiserver', () => {
   let kube: KubeApiServer;
   let slack: SlackFake;
   const scaler = scalerToken();

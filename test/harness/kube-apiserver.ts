@@ -101,20 +101,15 @@ export function kubeBinaries(): { apiserver: string; etcd: string } | { missing:
  * Never skips (issue 14, defect 6: a third of the security tests printed SKIPPED on a fresh machine):
  * throws, failing the test file that calls it, with the reason and the command that builds the
  * binaries, when they are missing. `npm test` and `./run test` build them first
- * (scripts/prepare-test-parts.sh). Returns false, so existing `describe(…, { skip: kubeSkipReason() })`
- * suites run, or fail, and never skip.
+ * (scripts/prepare-test-parts.sh). Call it at the top of a suite's file.
  */
-export function kubeSkipReason(): false {
+export function requireKubeBinaries(): void {
   const b = kubeBinaries();
   if ('missing' in b)
     throw new Error(
       `kube-apiserver/etcd binaries missing, so these tests cannot run (they never skip): ${b.missing}; or run the suite with \`npm test\` / \`./run test\`, which build them (scripts/prepare-test-parts.sh)`,
     );
-  return false;
 }
-
-/** The same check under a name that says what it does, for new suites. */
-export const requireKubeBinaries = kubeSkipReason;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
