@@ -123,10 +123,17 @@ const GO_TIME = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?) ([+-])(\d\d)(\d\d
 /** Epoch ms of a Go or RFC 3339 time string; 0 when absent or unreadable (unknown, never 1970). */
 export function goTimeMs(v: string): number {
   if (!v) return 0;
+  // An Event's updates repeat its start_time: one remembered answer saves the regex and Date.parse
+  // (3.8 % of the pipeline bench's CPU profile before it).
+  if (v === lastGoTime) return lastGoTimeMs;
   const m = GO_TIME.exec(v);
   const ms = Date.parse(m ? `${m[1]}T${m[2]}${m[3]}${m[4]}:${m[5]}` : v);
-  return Number.isNaN(ms) || ms <= 0 ? 0 : ms;
+  lastGoTime = v;
+  lastGoTimeMs = Number.isNaN(ms) || ms <= 0 ? 0 : ms;
+  return lastGoTimeMs;
 }
+let lastGoTime = '';
+let lastGoTimeMs = 0;
 
 function severityToType(sev: number): string {
   if (sev >= 13 && sev <= 16) return 'Warning';
