@@ -129,6 +129,7 @@ export class StreamService {
       resolver: opts.resolver,
       sink: (doc, hold, inc) => this.#sendContext(doc, hold, inc),
       trackHold: (h) => this.ledger.track(h),
+      releaseHold: (h) => this.ledger.release(h),
     });
     this.#producer = new AckedProducer(reliableProducerConfig(kcfg, opts.env));
     this.#producer.onError = (err, topic, attempt) => {
@@ -485,9 +486,12 @@ export class StreamService {
     this.#draining = true;
     try {
       this.pipeline.flushAll();
+      // Open span buckets' records are re-read, not waited for: their holds only keep them uncommitted.
+      const dropped = this.pipeline.dropOpenBuckets();
       const deadline = Date.now() + timeoutMs;
-      while (this.ledger.liveHolds > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const acked = this.ledger.liveHolds === 0;
+      while (this.ledger.liveHolds > dropped.length && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const acked = this.ledger.liveHolds === dropped.length;
       if (!acked)
         this.#log.error(
           { pending: this.ledger.liveHolds, reason },
@@ -499,6 +503,7 @@ export class StreamService {
         reason === 'lost'
           ? false
           : await this.#commitUntil(Math.max(deadline, Date.now() + this.#cfg.kafka.commitTimeout));
+      for (const h of dropped) this.ledger.release(h);
       const complete = acked && committed;
       this.#metrics.drains.inc({ reason, outcome: complete ? 'complete' : 'incomplete' });
       return complete;
@@ -530,10 +535,12 @@ export class StreamService {
     let complete = false;
     try {
       this.pipeline.flushAll();
+      const dropped = this.pipeline.dropOpenBuckets();
       const drainDeadline = Date.now() + drainMs;
-      while (this.ledger.liveHolds > 0 && Date.now() < drainDeadline)
+      while (this.ledger.liveHolds > dropped.length && Date.now() < drainDeadline)
         await new Promise((r) => setTimeout(r, 20));
       const committed = await this.#commitUntil(deadline - closeReserve);
+      for (const h of dropped) this.ledger.release(h);
       complete = this.ledger.liveHolds === 0 && committed;
       this.#metrics.drains.inc({ reason: 'shutdown', outcome: complete ? 'complete' : 'incomplete' });
     } finally {
