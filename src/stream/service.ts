@@ -3,7 +3,7 @@
 // the records before it has been acknowledged by the broker (offsets.ts). On revoke and on SIGTERM,
 // everything pending is flushed, awaited and committed before partitions are let go.
 import { createHash } from 'node:crypto';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '../core/metrics.ts';
@@ -96,6 +96,7 @@ export class StreamService {
   readonly #onRestored: StreamServiceOptions['onRestored'];
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
+  readonly #restoreSkipped: Counter<'topic' | 'reason'>;
   readonly #producer: AckedProducer;
   readonly #consumer: GroupConsumer;
   /** Records are processed (false from stop() on). */
@@ -123,6 +124,12 @@ export class StreamService {
     this.#log = opts.log;
     const kcfg = opts.config.kafka;
     this.#metrics = streamMetrics(opts.registry);
+    this.#restoreSkipped = new Counter({
+      name: 'kubetriage_restore_skipped_total',
+      help: 'Records read back at start-up (contexts topic) skipped as unusable, by topic and reason (empty, not_json, foreign, wrong_version, malformed, restore_failed)',
+      labelNames: ['topic', 'reason'],
+      registers: [opts.registry],
+    });
     this.pipeline = new Pipeline({
       config: opts.config,
       clock: wallClock,
@@ -190,14 +197,36 @@ export class StreamService {
       this.#cfg.kafka.topics.contexts,
       started - this.#cfg.grouping.restoreLookback,
     );
-    const restored = this.pipeline.grouper.restore(back.latest.values(), (t, p) =>
-      this.ledger.partition(t, p),
-    );
+    const topic = this.#cfg.kafka.topics.contexts;
+    for (const [reason, n] of Object.entries(back.skipped)) this.#restoreSkipped.inc({ topic, reason }, n);
+    for (const s of back.samples)
+      this.#log.warn({ topic, ...s }, 'skipped a record of the contexts topic that is no usable context');
+    // One document restore still cannot use (a field the shape check let through) costs itself only.
+    let restored = 0;
+    const usable: IncidentContextDoc[] = [];
+    for (const doc of back.latest.values()) {
+      try {
+        restored += this.pipeline.grouper.restore([doc], (t, p) => this.ledger.partition(t, p));
+        usable.push(doc);
+      } catch (err) {
+        this.#restoreSkipped.inc({ topic, reason: 'restore_failed' });
+        this.#log.error(
+          { topic, incident: doc.id, err: (err as Error).message, stack: (err as Error).stack },
+          'skipped a context restore could not use',
+        );
+      }
+    }
     this.#log.info(
-      { restored, read: back.records, invalid: back.invalid, ms: Date.now() - started },
+      {
+        restored,
+        read: back.records,
+        invalid: back.invalid,
+        skipped: back.skipped,
+        ms: Date.now() - started,
+      },
       'restored open incidents from the contexts topic',
     );
-    await this.#onRestored?.([...back.latest.values()].filter((d) => d.status === 'open'));
+    await this.#onRestored?.(usable.filter((d) => d.status === 'open'));
   }
 
   async #run(): Promise<void> {
