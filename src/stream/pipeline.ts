@@ -46,11 +46,19 @@ export interface PipelineStats {
   podStatus: number;
 }
 
+/** Where processing a record failed: decoding its bytes, or after (normalise, then dedup/floors/grouping). */
+export type RecordStage = 'decode' | 'normalise' | 'group';
+
 /** Why a record goes to the dead-letter topic instead of the pipeline. */
 export interface RecordFailure {
   code: string;
   message: string;
-  stage: 'decode';
+  stage: RecordStage;
+  /**
+   * A bug, not bad input: the record decoded, and then the pipeline threw (code INTERNAL_ERROR). It is
+   * still dead-lettered (not lost), but reported as an internal error, with the stack.
+   */
+  internal?: { stack: string };
 }
 
 export interface PipelineOptions {
@@ -83,6 +91,8 @@ export class Pipeline {
   readonly #topicKinds = new Map<string, SignalTopicKind>();
   readonly #normalReasons: ReadonlySet<string>;
   readonly #ctx: NormaliseContext;
+  /** How far the record being processed got: a throw after decoding is ours (an internal error). */
+  #stage: RecordStage = 'decode';
   /** The record being processed; signals derived from it hold its offset. */
   #src: RecordSource | undefined;
   /** The records behind the span bucket being closed: a finding it yields holds them all. */
@@ -175,10 +185,21 @@ export class Pipeline {
     const ctx = this.#ctx;
     ctx.recordTimeMs = timestampMs;
     this.#src = src;
+    this.#stage = 'decode';
     try {
-      if (kind === 'logs') normaliseLogs(decodeLogs(value, topic), ctx);
-      else if (kind === 'metrics') normaliseMetrics(decodeMetrics(value, topic), ctx);
-      else normaliseTraces(decodeTraces(value, topic), ctx);
+      if (kind === 'logs') {
+        const req = decodeLogs(value, topic);
+        this.#stage = 'normalise';
+        normaliseLogs(req, ctx);
+      } else if (kind === 'metrics') {
+        const req = decodeMetrics(value, topic);
+        this.#stage = 'normalise';
+        normaliseMetrics(req, ctx);
+      } else {
+        const req = decodeTraces(value, topic);
+        this.#stage = 'normalise';
+        normaliseTraces(req, ctx);
+      }
     } finally {
       this.#src = undefined;
     }
@@ -208,12 +229,17 @@ export class Pipeline {
         stage: 'decode',
       };
     }
+    this.#stage = 'decode';
     try {
       this.processRecord(topic, value, timestampMs, src);
       return undefined;
     } catch (err) {
+      const stage = this.#stage;
       const { code, message } = describeError(err);
-      return { code, message, stage: 'decode' };
+      if (stage === 'decode') return { code, message, stage };
+      // The record decoded: whatever threw after is a bug in kubetriage, not a bad record.
+      const stack = (err instanceof Error ? err.stack : undefined) ?? message;
+      return { code: 'INTERNAL_ERROR', message: `${code}: ${message}`, stage, internal: { stack } };
     }
   }
 
@@ -291,6 +317,13 @@ export class Pipeline {
   }
 
   #onSignal(s: Signal): void {
+    const outer = this.#stage;
+    this.#stage = 'group';
+    this.#route(s);
+    this.#stage = outer;
+  }
+
+  #route(s: Signal): void {
     this.stats.signals[s.type]++;
     this.#cluster = s.cluster;
     const src = this.#src;

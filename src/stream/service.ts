@@ -97,6 +97,7 @@ export class StreamService {
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
   readonly #restoreSkipped: Counter<'topic' | 'reason'>;
+  readonly #internalErrors: Counter<'stage'>;
   readonly #producer: AckedProducer;
   readonly #consumer: GroupConsumer;
   /** Records are processed (false from stop() on). */
@@ -128,6 +129,12 @@ export class StreamService {
       name: 'kubetriage_restore_skipped_total',
       help: 'Records read back at start-up (contexts topic) skipped as unusable, by topic and reason (empty, not_json, foreign, wrong_version, malformed, restore_failed)',
       labelNames: ['topic', 'reason'],
+      registers: [opts.registry],
+    });
+    this.#internalErrors = new Counter({
+      name: 'kubetriage_internal_errors_total',
+      help: 'Bugs: exceptions inside the pipeline after a record decoded (its record is dead-lettered as INTERNAL_ERROR) or in its timers, by stage',
+      labelNames: ['stage'],
       registers: [opts.registry],
     });
     this.pipeline = new Pipeline({
@@ -186,7 +193,7 @@ export class StreamService {
     this.#lastLoopAt = Date.now();
     this.#loop = this.#run();
     // Timers fire even when no records arrive (group_wait, resolve_timeout).
-    this.#timer = setInterval(() => this.pipeline.tick(), 1000);
+    this.#timer = setInterval(() => this.#tick(), 1000);
     this.#log.info({ topics: this.inputTopics, group: this.#cfg.kafka.groupId }, 'consuming');
   }
 
@@ -259,7 +266,7 @@ export class StreamService {
       }
       // Also when idle: a context acknowledged after its records lets their offsets be committed.
       if (this.#running && !this.#consumer.revoking) {
-        this.pipeline.tick();
+        this.#tick();
         this.#maybeCommit();
       }
       this.#maybeProbeBrokers();
@@ -308,12 +315,32 @@ export class StreamService {
     this.ledger.processed(p, rec.offset);
   }
 
+  /** Timers (span buckets, group_wait, resolve_timeout): a bug in them is reported, never a crash. */
+  #tick(): void {
+    try {
+      this.pipeline.tick();
+    } catch (err) {
+      this.#internalErrors.inc({ stage: 'tick' });
+      this.#log.error(
+        { stage: 'tick', err: (err as Error)?.message, stack: (err as Error)?.stack },
+        'internal error in the pipeline timers (a bug)',
+      );
+    }
+  }
+
   #deadLetter(rec: InRecord, f: RecordFailure): void {
-    this.#metrics.decodeErrors.inc({ topic: rec.topic, code: f.code });
-    this.#log.warn(
-      { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code, err: f.message },
-      'dead-lettering record',
-    );
+    const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code };
+    if (f.internal) {
+      // A bug, not bad telemetry: counted and logged as one, the record kept in the DLQ for the report.
+      this.#internalErrors.inc({ stage: f.stage });
+      this.#log.error(
+        { ...where, stage: f.stage, err: f.message, stack: f.internal.stack },
+        'internal error in the pipeline (a bug); dead-lettering its record',
+      );
+    } else {
+      this.#metrics.decodeErrors.inc({ topic: rec.topic, code: f.code });
+      this.#log.warn({ ...where, err: f.message }, 'dead-lettering record');
+    }
     const hold = new Hold();
     hold.add(this.ledger.partition(rec.topic, rec.partition), rec.offset, rec.timestamp);
     this.ledger.track(hold);
@@ -333,7 +360,6 @@ export class StreamService {
       value,
       headers: [...(rec.headers ?? []), ...ours, { [DLQ_HEADERS.form]: 'full' }],
     };
-    const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code };
     this.#sendOrTruncate(full, value, rec.headers ?? [], ours, where, () => {
       this.ledger.release(hold);
       this.#metrics.dlqRecords.inc({ topic: rec.topic, code: f.code });
