@@ -10,6 +10,7 @@ import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '
 import { redactor } from '../core/redact.ts';
 import { settledWithin } from '../core/settle.ts';
 import { wallClock } from './clock.ts';
+import { seedDedup } from './dedup-restore.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import type { Incident } from './incidents/incident.ts';
 import { baseClientConfig, consumerConfig, reliableProducerConfig } from './kafka/client-config.ts';
@@ -223,12 +224,15 @@ export class StreamService {
         );
       }
     }
+    // Repeats of what the restored incidents already counted stay repeats after the restart.
+    const dedupSeeded = seedDedup(this.pipeline.dedup, usable);
     this.#log.info(
       {
         restored,
         read: back.records,
         invalid: back.invalid,
         skipped: back.skipped,
+        dedupSeeded,
         ms: Date.now() - started,
       },
       'restored open incidents from the contexts topic',
