@@ -592,9 +592,11 @@ export class StreamService {
     // Acks get the time up to two seconds before the close reserve; the final commit those two seconds.
     const drainMs = Math.max(0, deadline - closeReserve - 2000 - Date.now());
     let complete = false;
+    let droppedBuckets = 0;
     try {
       this.pipeline.flushAll();
       const dropped = this.pipeline.dropOpenBuckets();
+      droppedBuckets = dropped.length;
       const drainDeadline = Date.now() + drainMs;
       while (this.ledger.liveHolds > dropped.length && Date.now() < drainDeadline)
         await new Promise((r) => setTimeout(r, 20));
@@ -621,7 +623,13 @@ export class StreamService {
     await this.#producer.disconnect(Math.max(0, deadline - 5500 - Date.now()));
     this.#connected = false;
     const report: StopReport = { complete, pendingOutputs, uncommitted, leftGroup, ms: Date.now() - started };
-    if (complete) this.#log.info(report, 'stopped: everything flushed and committed');
+    if (complete)
+      this.#log.info(
+        { ...report, droppedBuckets },
+        droppedBuckets > 0
+          ? "stopped: everything flushed and committed but open span buckets' records (re-read at the next start)"
+          : 'stopped: everything flushed and committed',
+      );
     else
       this.#log.warn(
         report,
