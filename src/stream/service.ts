@@ -117,6 +117,8 @@ export class StreamService {
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
   #warnedMissingTopic = false;
+  /** A bug in the timers repeats every tick: its stack is logged at most once a minute. */
+  #lastTickErrorLogAt = 0;
 
   constructor(opts: StreamServiceOptions) {
     this.#cfg = opts.config;
@@ -325,6 +327,9 @@ export class StreamService {
       this.pipeline.tick();
     } catch (err) {
       this.#internalErrors.inc({ stage: 'tick' });
+      const now = Date.now();
+      if (now - this.#lastTickErrorLogAt < 60_000) return;
+      this.#lastTickErrorLogAt = now;
       this.#log.error(
         { stage: 'tick', err: (err as Error)?.message, stack: (err as Error)?.stack },
         'internal error in the pipeline timers (a bug)',

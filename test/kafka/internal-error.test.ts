@@ -121,4 +121,38 @@ describe('internal errors in the pipeline', () => {
     await waitFor(async () => (await committedOffsets(t.group, t.logs, 1)).get(0) === 3, 15_000, 'commit');
     await service.stop();
   });
+
+  it('regression: a throw in the pipeline timers is counted and logged once a minute, not a crash', async () => {
+    const t = await testTopics(1);
+    await produce(t.logs, [{ value: event('api-7d9f8c6b5-x2kqz'), partition: 0 }]);
+    const registry = newRegistry();
+    const lines: string[] = [];
+    const service = new StreamService({
+      // The incident goes quiet at once: every tick asks the resolver whether its fault still shows.
+      config: serviceConfig(t, {
+        grouping: { groupWait: '200ms', groupInterval: '200ms', resolveTimeout: '1s' },
+      }),
+      log: pino({ level: 'info' }, { write: (s: string) => lines.push(s) }),
+      registry,
+      resolver: new (class extends NamePatternResolver {
+        currentFault(): undefined {
+          throw new Error('currentFault is broken');
+        }
+      })(),
+    });
+    services.push(service);
+    await service.start();
+    await waitFor(
+      async () => (await metric(registry, 'kubetriage_internal_errors_total', { stage: 'tick' })) >= 3,
+      30_000,
+      'the timers to fail a few times',
+    );
+    assert.equal(service.health().ok, true, 'the process goes on');
+    const logged = lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => /internal error in the pipeline timers/.test(l.msg));
+    assert.equal(logged.length, 1, 'the stack once, not every tick');
+    assert.match(logged[0].stack, /currentFault is broken/);
+    await service.stop();
+  });
 });
