@@ -73,7 +73,7 @@ interface Decision {
  * cost a model call or a second Slack message.
  */
 export function contextHash(doc: IncidentContextDoc): string {
-  const { stats: _stats, sources: _sources, timings: _timings, ...judged } = doc;
+  const { stats: _stats, sources: _sources, sourcesTruncated: _st, timings: _timings, ...judged } = doc;
   return createHash('sha256').update(JSON.stringify(judged)).digest('hex').slice(0, 16);
 }
 

@@ -69,6 +69,15 @@ export class WindowDedup {
     return false;
   }
 
+  /**
+   * Restore: marks a fingerprint (value 1) or an Event's count as seen without counting a lookup; a
+   * higher count already remembered stays.
+   */
+  remember(key: string, value = 1): void {
+    const cur = this.#cache.get(key);
+    if (cur === undefined || value > cur) this.#cache.set(flat(key), value);
+  }
+
   get size(): number {
     return this.#cache.size;
   }

@@ -17,6 +17,11 @@ export interface PartitionState {
   next: number;
   /** Last offset committed to the group. */
   committed: number;
+  /**
+   * First offset processed since this instance was (re)assigned the partition: the group had committed
+   * everything below it, so a hold below it no longer matters (someone else re-read those records).
+   */
+  start?: number;
 }
 
 /** The record a signal came from. */
@@ -61,13 +66,14 @@ export class OffsetLedger {
     const key = `${topic}\u0000${partition}`;
     let p = this.#partitions.get(key);
     if (!p) {
-      p = { topic, partition, next: -1, committed: -1 };
+      p = { topic, partition, next: -1, committed: -1, start: -1 };
       this.#partitions.set(key, p);
     }
     return p;
   }
 
   processed(p: PartitionState, offset: number): void {
+    if (p.next < 0) p.start = offset;
     if (offset + 1 > p.next) p.next = offset + 1;
   }
 
@@ -97,7 +103,7 @@ export class OffsetLedger {
     for (const p of this.#partitions.values()) {
       if (p.next < 0) continue;
       const held = low.get(p);
-      const offset = held === undefined ? p.next : Math.min(held, p.next);
+      const offset = held === undefined || held < (p.start ?? -1) ? p.next : Math.min(held, p.next);
       if (offset > p.committed) out.push({ topic: p.topic, partition: p.partition, offset });
     }
     return out;
@@ -119,9 +125,18 @@ export class OffsetLedger {
     return out;
   }
 
-  /** Forgets partitions this instance no longer owns (after revoke); their holds are already drained. */
+  /**
+   * Forgets what this instance processed and committed (after a revoke). The partition objects stay:
+   * a drain that timed out leaves holds on them, and when a partition comes back those holds must still
+   * block its commits (a new object would not match them, and a commit would pass unacknowledged
+   * output); incidents' `sources` keep one entry per partition for the same reason.
+   */
   forgetAll(): void {
-    this.#partitions.clear();
+    for (const p of this.#partitions.values()) {
+      p.next = -1;
+      p.committed = -1;
+      p.start = -1;
+    }
   }
 
   /** The records still in flight per partition: for the lag and "held" metrics. */

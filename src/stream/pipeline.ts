@@ -25,7 +25,7 @@ import { normaliseMetrics } from './normalise/metrics.ts';
 import { normaliseTraces } from './normalise/traces.ts';
 import type { Hold, RecordSource } from './offsets.ts';
 import type { Signal, SignalSite } from './signals.ts';
-import { ERROR_RATE, SpanStats } from './span-stats.ts';
+import { type BucketSources, ERROR_RATE, SpanStats } from './span-stats.ts';
 import { decodeLogs } from './wire/decode-logs.ts';
 import { decodeMetrics } from './wire/decode-metrics.ts';
 import { decodeTraces } from './wire/decode-traces.ts';
@@ -46,11 +46,19 @@ export interface PipelineStats {
   podStatus: number;
 }
 
+/** Where processing a record failed: decoding its bytes, or after (normalise, then dedup/floors/grouping). */
+export type RecordStage = 'decode' | 'normalise' | 'group';
+
 /** Why a record goes to the dead-letter topic instead of the pipeline. */
 export interface RecordFailure {
   code: string;
   message: string;
-  stage: 'decode';
+  stage: RecordStage;
+  /**
+   * A bug, not bad input: the record decoded, and then the pipeline threw (code INTERNAL_ERROR). It is
+   * still dead-lettered (not lost), but reported as an internal error, with the stack.
+   */
+  internal?: { stack: string };
 }
 
 export interface PipelineOptions {
@@ -60,6 +68,8 @@ export interface PipelineOptions {
   sink: ContextSink;
   /** Registers an incident's pending records with the offset ledger (run mode only). */
   trackHold?: (h: Hold) => void;
+  /** Lets go of a hold whose records' outputs are settled (an open span bucket's, once it closed). */
+  releaseHold?: (h: Hold) => void;
 }
 
 export class Pipeline {
@@ -81,8 +91,12 @@ export class Pipeline {
   readonly #topicKinds = new Map<string, SignalTopicKind>();
   readonly #normalReasons: ReadonlySet<string>;
   readonly #ctx: NormaliseContext;
+  /** How far the record being processed got: a throw after decoding is ours (an internal error). */
+  #stage: RecordStage = 'decode';
   /** The record being processed; signals derived from it hold its offset. */
   #src: RecordSource | undefined;
+  /** The records behind the span bucket being closed: a finding it yields holds them all. */
+  #bucketFrom: BucketSources | undefined;
   /** Enrichment rules: known-benign events are dropped (counted in stats.ignored). */
   readonly #ignoreEvent: ((e: EventFacts) => string | undefined) | undefined;
   /** The container state an ignored event reports is emitted right after it: dropped with it. */
@@ -113,7 +127,13 @@ export class Pipeline {
       ttlMs: Math.max(config.grouping.resolveTimeout * 6, 3_600_000),
       clock,
     });
-    this.#spans = new SpanStats(config.spanBucket, config.spanMinSamples);
+    const { trackHold, releaseHold } = opts;
+    this.#spans = new SpanStats(
+      config.spanBucket,
+      config.spanMinSamples,
+      undefined,
+      trackHold && releaseHold ? { track: trackHold, release: releaseHold } : undefined,
+    );
     this.grouper = new IncidentGrouper(
       config.grouping,
       clock,
@@ -129,6 +149,7 @@ export class Pipeline {
     this.#statusChanges = opts.resolver.statusChanges?.bind(opts.resolver);
     this.#cluster = config.cluster;
     const onSignal = (s: Signal) => this.#onSignal(s);
+    const onBucket = (s: Signal, from: BucketSources | undefined) => this.#onBucketSignal(s, from);
     this.#ctx = {
       defaultCluster: config.cluster,
       resolver: opts.resolver,
@@ -136,7 +157,7 @@ export class Pipeline {
       watchedMetrics: new Set([...this.anomalies.watchedMetrics, ...WORKLOAD_STATE_METRICS.keys()]),
       emit: onSignal,
       observeServerSpan: (site, _service, atMs, durationMs, failed) =>
-        this.#spans.observe(site, atMs, durationMs, failed, onSignal),
+        this.#spans.observe(site, atMs, durationMs, failed, onBucket, this.#src),
       classifyLog: (body) => logClasses.classify(body),
       observeSpan: (site, atMs, failed, traceId) =>
         floors.observeSpan(scopeKey(scopeOf(site)), atMs, failed, traceId),
@@ -164,10 +185,21 @@ export class Pipeline {
     const ctx = this.#ctx;
     ctx.recordTimeMs = timestampMs;
     this.#src = src;
+    this.#stage = 'decode';
     try {
-      if (kind === 'logs') normaliseLogs(decodeLogs(value, topic), ctx);
-      else if (kind === 'metrics') normaliseMetrics(decodeMetrics(value, topic), ctx);
-      else normaliseTraces(decodeTraces(value, topic), ctx);
+      if (kind === 'logs') {
+        const req = decodeLogs(value, topic);
+        this.#stage = 'normalise';
+        normaliseLogs(req, ctx);
+      } else if (kind === 'metrics') {
+        const req = decodeMetrics(value, topic);
+        this.#stage = 'normalise';
+        normaliseMetrics(req, ctx);
+      } else {
+        const req = decodeTraces(value, topic);
+        this.#stage = 'normalise';
+        normaliseTraces(req, ctx);
+      }
     } finally {
       this.#src = undefined;
     }
@@ -197,19 +229,24 @@ export class Pipeline {
         stage: 'decode',
       };
     }
+    this.#stage = 'decode';
     try {
       this.processRecord(topic, value, timestampMs, src);
       return undefined;
     } catch (err) {
+      const stage = this.#stage;
       const { code, message } = describeError(err);
-      return { code, message, stage: 'decode' };
+      if (stage === 'decode') return { code, message, stage };
+      // The record decoded: whatever threw after is a bug in kubetriage, not a bad record.
+      const stack = (err instanceof Error ? err.stack : undefined) ?? message;
+      return { code: 'INTERNAL_ERROR', message: `${code}: ${message}`, stage, internal: { stack } };
     }
   }
 
   /** Closes span buckets and fires grouping timers that are due at the clock's current time. */
   tick(): void {
     this.#takePodStatus();
-    this.#spans.flush(this.#clock.now(), (s) => this.#onSignal(s));
+    this.#spans.flush(this.#clock.now(), (s, from) => this.#onBucketSignal(s, from));
     this.grouper.tick();
   }
 
@@ -262,7 +299,31 @@ export class Pipeline {
     this.grouper.flushAll();
   }
 
+  /**
+   * Revoke or shutdown (run): open span buckets are dropped and their records left to be re-read.
+   * The returned holds still block those records' commit; the caller releases them after committing.
+   */
+  dropOpenBuckets(): Hold[] {
+    return this.#spans.dropOpen();
+  }
+
+  #onBucketSignal(s: Signal, from: BucketSources | undefined): void {
+    this.#bucketFrom = from;
+    try {
+      this.#onSignal(s);
+    } finally {
+      this.#bucketFrom = undefined;
+    }
+  }
+
   #onSignal(s: Signal): void {
+    const outer = this.#stage;
+    this.#stage = 'group';
+    this.#route(s);
+    this.#stage = outer;
+  }
+
+  #route(s: Signal): void {
     this.stats.signals[s.type]++;
     this.#cluster = s.cluster;
     const src = this.#src;
@@ -336,6 +397,8 @@ export class Pipeline {
           const scope = scopeOf(f.signal);
           const [cls, above] = this.#findingFloor(scope, f);
           this.#admit(scope, fromFinding(f), src, cls, above);
+          // A span bucket's finding holds every record of the bucket, not only the one that closed it.
+          if (this.#bucketFrom) this.grouper.holdRecords(scope, this.#bucketFrom.records());
         });
         if (!found) this.stats.ignored++;
         return;

@@ -5,7 +5,7 @@ import { type CapturedRecord, readCapture } from './capture.ts';
 import { ManualClock } from './clock.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import { OffsetLedger } from './offsets.ts';
-import { Pipeline } from './pipeline.ts';
+import { Pipeline, type RecordStage } from './pipeline.ts';
 import type { WorkloadResolver } from './workload.ts';
 
 export interface DeadLetter {
@@ -14,7 +14,7 @@ export interface DeadLetter {
   offset: number;
   code: string;
   error: string;
-  stage: 'decode';
+  stage: RecordStage;
 }
 
 export interface ReplayResult {

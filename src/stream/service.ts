@@ -3,13 +3,14 @@
 // the records before it has been acknowledged by the broker (offsets.ts). On revoke and on SIGTERM,
 // everything pending is flushed, awaited and committed before partitions are let go.
 import { createHash } from 'node:crypto';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '../core/metrics.ts';
 import { redactor } from '../core/redact.ts';
 import { settledWithin } from '../core/settle.ts';
 import { wallClock } from './clock.ts';
+import { seedDedup } from './dedup-restore.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import type { Incident } from './incidents/incident.ts';
 import { baseClientConfig, consumerConfig, reliableProducerConfig } from './kafka/client-config.ts';
@@ -96,6 +97,8 @@ export class StreamService {
   readonly #onRestored: StreamServiceOptions['onRestored'];
   readonly #log: Logger;
   readonly #metrics: StreamMetrics;
+  readonly #restoreSkipped: Counter<'topic' | 'reason'>;
+  readonly #internalErrors: Counter<'stage'>;
   readonly #producer: AckedProducer;
   readonly #consumer: GroupConsumer;
   /** Records are processed (false from stop() on). */
@@ -114,6 +117,8 @@ export class StreamService {
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
   #warnedMissingTopic = false;
+  /** A bug in the timers repeats every tick: its stack is logged at most once a minute. */
+  #lastTickErrorLogAt = 0;
 
   constructor(opts: StreamServiceOptions) {
     this.#cfg = opts.config;
@@ -123,12 +128,25 @@ export class StreamService {
     this.#log = opts.log;
     const kcfg = opts.config.kafka;
     this.#metrics = streamMetrics(opts.registry);
+    this.#restoreSkipped = new Counter({
+      name: 'kubetriage_restore_skipped_total',
+      help: 'Records read back at start-up (contexts topic) skipped as unusable, by topic and reason (empty, not_json, foreign, wrong_version, malformed, restore_failed)',
+      labelNames: ['topic', 'reason'],
+      registers: [opts.registry],
+    });
+    this.#internalErrors = new Counter({
+      name: 'kubetriage_internal_errors_total',
+      help: 'Bugs: exceptions inside the pipeline after a record decoded (its record is dead-lettered as INTERNAL_ERROR) or in its timers, by stage',
+      labelNames: ['stage'],
+      registers: [opts.registry],
+    });
     this.pipeline = new Pipeline({
       config: opts.config,
       clock: wallClock,
       resolver: opts.resolver,
       sink: (doc, hold, inc) => this.#sendContext(doc, hold, inc),
       trackHold: (h) => this.ledger.track(h),
+      releaseHold: (h) => this.ledger.release(h),
     });
     this.#producer = new AckedProducer(reliableProducerConfig(kcfg, opts.env));
     this.#producer.onError = (err, topic, attempt) => {
@@ -178,7 +196,7 @@ export class StreamService {
     this.#lastLoopAt = Date.now();
     this.#loop = this.#run();
     // Timers fire even when no records arrive (group_wait, resolve_timeout).
-    this.#timer = setInterval(() => this.pipeline.tick(), 1000);
+    this.#timer = setInterval(() => this.#tick(), 1000);
     this.#log.info({ topics: this.inputTopics, group: this.#cfg.kafka.groupId }, 'consuming');
   }
 
@@ -189,14 +207,39 @@ export class StreamService {
       this.#cfg.kafka.topics.contexts,
       started - this.#cfg.grouping.restoreLookback,
     );
-    const restored = this.pipeline.grouper.restore(back.latest.values(), (t, p) =>
-      this.ledger.partition(t, p),
-    );
+    const topic = this.#cfg.kafka.topics.contexts;
+    for (const [reason, n] of Object.entries(back.skipped)) this.#restoreSkipped.inc({ topic, reason }, n);
+    for (const s of back.samples)
+      this.#log.warn({ topic, ...s }, 'skipped a record of the contexts topic that is no usable context');
+    // One document restore still cannot use (a field the shape check let through) costs itself only.
+    let restored = 0;
+    const usable: IncidentContextDoc[] = [];
+    for (const doc of back.latest.values()) {
+      try {
+        restored += this.pipeline.grouper.restore([doc], (t, p) => this.ledger.partition(t, p));
+        usable.push(doc);
+      } catch (err) {
+        this.#restoreSkipped.inc({ topic, reason: 'restore_failed' });
+        this.#log.error(
+          { topic, incident: doc.id, err: (err as Error).message, stack: (err as Error).stack },
+          'skipped a context restore could not use',
+        );
+      }
+    }
+    // Repeats of what the restored incidents already counted stay repeats after the restart.
+    const dedupSeeded = seedDedup(this.pipeline.dedup, usable);
     this.#log.info(
-      { restored, read: back.records, invalid: back.invalid, ms: Date.now() - started },
+      {
+        restored,
+        read: back.records,
+        invalid: back.invalid,
+        skipped: back.skipped,
+        dedupSeeded,
+        ms: Date.now() - started,
+      },
       'restored open incidents from the contexts topic',
     );
-    await this.#onRestored?.([...back.latest.values()].filter((d) => d.status === 'open'));
+    await this.#onRestored?.(usable.filter((d) => d.status === 'open'));
   }
 
   async #run(): Promise<void> {
@@ -229,7 +272,7 @@ export class StreamService {
       }
       // Also when idle: a context acknowledged after its records lets their offsets be committed.
       if (this.#running && !this.#consumer.revoking) {
-        this.pipeline.tick();
+        this.#tick();
         this.#maybeCommit();
       }
       this.#maybeProbeBrokers();
@@ -278,12 +321,35 @@ export class StreamService {
     this.ledger.processed(p, rec.offset);
   }
 
+  /** Timers (span buckets, group_wait, resolve_timeout): a bug in them is reported, never a crash. */
+  #tick(): void {
+    try {
+      this.pipeline.tick();
+    } catch (err) {
+      this.#internalErrors.inc({ stage: 'tick' });
+      const now = Date.now();
+      if (now - this.#lastTickErrorLogAt < 60_000) return;
+      this.#lastTickErrorLogAt = now;
+      this.#log.error(
+        { stage: 'tick', err: (err as Error)?.message, stack: (err as Error)?.stack },
+        'internal error in the pipeline timers (a bug)',
+      );
+    }
+  }
+
   #deadLetter(rec: InRecord, f: RecordFailure): void {
-    this.#metrics.decodeErrors.inc({ topic: rec.topic, code: f.code });
-    this.#log.warn(
-      { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code, err: f.message },
-      'dead-lettering record',
-    );
+    const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code };
+    if (f.internal) {
+      // A bug, not bad telemetry: counted and logged as one, the record kept in the DLQ for the report.
+      this.#internalErrors.inc({ stage: f.stage });
+      this.#log.error(
+        { ...where, stage: f.stage, err: f.message, stack: f.internal.stack },
+        'internal error in the pipeline (a bug); dead-lettering its record',
+      );
+    } else {
+      this.#metrics.decodeErrors.inc({ topic: rec.topic, code: f.code });
+      this.#log.warn({ ...where, err: f.message }, 'dead-lettering record');
+    }
     const hold = new Hold();
     hold.add(this.ledger.partition(rec.topic, rec.partition), rec.offset, rec.timestamp);
     this.ledger.track(hold);
@@ -303,7 +369,6 @@ export class StreamService {
       value,
       headers: [...(rec.headers ?? []), ...ours, { [DLQ_HEADERS.form]: 'full' }],
     };
-    const where = { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code };
     this.#sendOrTruncate(full, value, rec.headers ?? [], ours, where, () => {
       this.ledger.release(hold);
       this.#metrics.dlqRecords.inc({ topic: rec.topic, code: f.code });
@@ -485,9 +550,12 @@ export class StreamService {
     this.#draining = true;
     try {
       this.pipeline.flushAll();
+      // Open span buckets' records are re-read, not waited for: their holds only keep them uncommitted.
+      const dropped = this.pipeline.dropOpenBuckets();
       const deadline = Date.now() + timeoutMs;
-      while (this.ledger.liveHolds > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      const acked = this.ledger.liveHolds === 0;
+      while (this.ledger.liveHolds > dropped.length && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const acked = this.ledger.liveHolds === dropped.length;
       if (!acked)
         this.#log.error(
           { pending: this.ledger.liveHolds, reason },
@@ -499,6 +567,7 @@ export class StreamService {
         reason === 'lost'
           ? false
           : await this.#commitUntil(Math.max(deadline, Date.now() + this.#cfg.kafka.commitTimeout));
+      for (const h of dropped) this.ledger.release(h);
       const complete = acked && committed;
       this.#metrics.drains.inc({ reason, outcome: complete ? 'complete' : 'incomplete' });
       return complete;
@@ -528,12 +597,16 @@ export class StreamService {
     // Acks get the time up to two seconds before the close reserve; the final commit those two seconds.
     const drainMs = Math.max(0, deadline - closeReserve - 2000 - Date.now());
     let complete = false;
+    let droppedBuckets = 0;
     try {
       this.pipeline.flushAll();
+      const dropped = this.pipeline.dropOpenBuckets();
+      droppedBuckets = dropped.length;
       const drainDeadline = Date.now() + drainMs;
-      while (this.ledger.liveHolds > 0 && Date.now() < drainDeadline)
+      while (this.ledger.liveHolds > dropped.length && Date.now() < drainDeadline)
         await new Promise((r) => setTimeout(r, 20));
       const committed = await this.#commitUntil(deadline - closeReserve);
+      for (const h of dropped) this.ledger.release(h);
       complete = this.ledger.liveHolds === 0 && committed;
       this.#metrics.drains.inc({ reason: 'shutdown', outcome: complete ? 'complete' : 'incomplete' });
     } finally {
@@ -555,7 +628,13 @@ export class StreamService {
     await this.#producer.disconnect(Math.max(0, deadline - 5500 - Date.now()));
     this.#connected = false;
     const report: StopReport = { complete, pendingOutputs, uncommitted, leftGroup, ms: Date.now() - started };
-    if (complete) this.#log.info(report, 'stopped: everything flushed and committed');
+    if (complete)
+      this.#log.info(
+        { ...report, droppedBuckets },
+        droppedBuckets > 0
+          ? "stopped: everything flushed and committed but open span buckets' records (re-read at the next start)"
+          : 'stopped: everything flushed and committed',
+      );
     else
       this.#log.warn(
         report,

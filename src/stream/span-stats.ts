@@ -1,3 +1,4 @@
+import { Hold, type RecordSource } from './offsets.ts';
 import type { MetricSignal, SignalSite } from './signals.ts';
 
 export const LATENCY_P99 = 'kubetriage.server.latency.p99';
@@ -14,6 +15,45 @@ interface Bucket {
   durations: Float64Array;
   kept: number;
   seed: number;
+  /** The records in the bucket (run mode): they stay uncommitted until what the bucket yields is durable. */
+  from: BucketSources | undefined;
+}
+
+/**
+ * The records a bucket was computed from: a hold on their offsets (tracked by the offset ledger while
+ * the bucket is open) and their offsets as ranges, for the provenance of a finding it yields.
+ */
+export class BucketSources {
+  readonly hold = new Hold();
+  readonly #ranges: { src: RecordSource; hi: number }[] = [];
+
+  add(src: RecordSource): void {
+    const last = this.#ranges[this.#ranges.length - 1];
+    if (
+      last &&
+      last.src.partition === src.partition &&
+      src.offset >= last.src.offset &&
+      src.offset <= last.hi + 1
+    ) {
+      if (src.offset > last.hi) last.hi = src.offset;
+      return;
+    }
+    this.hold.add(src.partition, src.offset, src.timestamp);
+    this.#ranges.push({ src, hi: src.offset });
+  }
+
+  /** Every record, one by one (a finding's incident takes each into its hold and `sources`). */
+  *records(): IterableIterator<RecordSource> {
+    for (const { src, hi } of this.#ranges)
+      for (let o = src.offset; o <= hi; o++)
+        yield { partition: src.partition, offset: o, timestamp: src.timestamp };
+  }
+}
+
+/** Where open buckets' holds go (run mode): the offset ledger. */
+export interface BucketHolds {
+  track(h: Hold): void;
+  release(h: Hold): void;
 }
 
 /**
@@ -28,18 +68,23 @@ export class SpanStats {
 
   readonly #minSamples: number;
 
-  constructor(bucketMs: number, minSamples = 1, maxSeries = 50_000) {
+  readonly #holds: BucketHolds | undefined;
+
+  constructor(bucketMs: number, minSamples = 1, maxSeries = 50_000, holds?: BucketHolds) {
     this.#bucketMs = bucketMs;
     this.#minSamples = minSamples;
     this.#maxSeries = maxSeries;
+    this.#holds = holds;
   }
 
+  /** `out` gets a closed bucket's samples with the records behind them (run mode). */
   observe(
     site: SignalSite,
     atMs: number,
     durationMs: number,
     failed: boolean,
-    out: (m: MetricSignal) => void,
+    out: (m: MetricSignal, from: BucketSources | undefined) => void,
+    src?: RecordSource,
   ): void {
     if (!site.workload) return;
     const key = `${site.cluster}/${site.namespace}/${site.workload.kind}/${site.workload.name}`;
@@ -54,8 +99,24 @@ export class SpanStats {
     }
     if (!b) {
       if (this.#buckets.size >= this.#maxSeries) return;
-      b = { site, start, total: 0, failed: 0, durations: new Float64Array(RESERVOIR), kept: 0, seed: 1 };
+      b = {
+        site,
+        start,
+        total: 0,
+        failed: 0,
+        durations: new Float64Array(RESERVOIR),
+        kept: 0,
+        seed: 1,
+        from: undefined,
+      };
       this.#buckets.set(key, b);
+    }
+    if (src && this.#holds) {
+      if (!b.from) {
+        b.from = new BucketSources();
+        b.from.add(src);
+        this.#holds.track(b.from.hold);
+      } else b.from.add(src);
     }
     b.total++;
     if (failed) b.failed++;
@@ -71,7 +132,7 @@ export class SpanStats {
   }
 
   /** Closes every bucket that ended before `now` (called on the clock tick). */
-  flush(now: number, out: (m: MetricSignal) => void): void {
+  flush(now: number, out: (m: MetricSignal, from: BucketSources | undefined) => void): void {
     for (const b of this.#buckets.values()) {
       if (b.total > 0 && b.start + this.#bucketMs <= now) {
         this.#close(b, out);
@@ -82,30 +143,68 @@ export class SpanStats {
     }
   }
 
-  #close(b: Bucket, out: (m: MetricSignal) => void): void {
+  /**
+   * Revoke or shutdown: open buckets are dropped, not closed early (a partial bucket is not the
+   * workload's rate). Their records stay uncommitted and are re-read, by this instance or the
+   * partition's next owner; the holds returned still block their commit until the caller releases them.
+   */
+  dropOpen(): Hold[] {
+    const held: Hold[] = [];
+    for (const b of this.#buckets.values()) {
+      if (b.from) held.push(b.from.hold);
+      b.from = undefined;
+      b.total = 0;
+      b.failed = 0;
+      b.kept = 0;
+    }
+    return held;
+  }
+
+  #close(b: Bucket, out: (m: MetricSignal, from: BucketSources | undefined) => void): void {
+    const from = b.from;
+    b.from = undefined;
+    try {
+      this.#emit(b, from, out);
+    } finally {
+      // What the bucket yielded holds its records from here on (an incident's hold), or nothing did.
+      if (from) this.#holds?.release(from.hold);
+    }
+  }
+
+  #emit(
+    b: Bucket,
+    from: BucketSources | undefined,
+    out: (m: MetricSignal, from: BucketSources | undefined) => void,
+  ): void {
     // Too few spans make a percentile of noise; the bucket is dropped, not merged (the baseline
     // simply skips it).
     if (b.total < this.#minSamples) return;
     const at = b.start + this.#bucketMs;
     const sorted = b.durations.subarray(0, b.kept).sort();
     const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
-    out({
-      type: 'metric',
-      atMs: at,
-      ...b.site,
-      name: LATENCY_P99,
-      value: Math.round(p99 * 100) / 100,
-      series: '',
-      detail: `${b.total} server spans`,
-    });
-    out({
-      type: 'metric',
-      atMs: at,
-      ...b.site,
-      name: ERROR_RATE,
-      value: b.failed / b.total,
-      series: '',
-      detail: `${b.failed}/${b.total} failed`,
-    });
+    out(
+      {
+        type: 'metric',
+        atMs: at,
+        ...b.site,
+        name: LATENCY_P99,
+        value: Math.round(p99 * 100) / 100,
+        series: '',
+        detail: `${b.total} server spans`,
+      },
+      from,
+    );
+    out(
+      {
+        type: 'metric',
+        atMs: at,
+        ...b.site,
+        name: ERROR_RATE,
+        value: b.failed / b.total,
+        series: '',
+        detail: `${b.failed}/${b.total} failed`,
+      },
+      from,
+    );
   }
 }

@@ -188,6 +188,32 @@ describe('the Helm chart', () => {
     assert.equal(config.exec.mode, 'execute');
   });
 
+  test('more than one replica: a PodDisruptionBudget of one pod at a time selecting exactly the Deployment', async () => {
+    const objs = await render('kt', 'kubetriage', ['--set', 'replicaCount=3']);
+    const pdb = one(objs, 'PodDisruptionBudget');
+    assert.equal(pdb.apiVersion, 'policy/v1');
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.equal(pdb.spec.minAvailable, undefined, 'maxUnavailable only (a minAvailable would block rolls)');
+    const deploy = one(objs, 'Deployment');
+    assert.equal(deploy.spec.replicas, 3);
+    assert.deepEqual(pdb.spec.selector, deploy.spec.selector, 'the same pods the Deployment owns');
+    for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels))
+      assert.equal(deploy.spec.template.metadata.labels[k], v, `pod label ${k}`);
+    const off = await render('kt', 'kubetriage', [
+      '--set',
+      'replicaCount=3',
+      '--set',
+      'podDisruptionBudget.enabled=false',
+    ]);
+    assert.equal(byKind(off, 'PodDisruptionBudget').length, 0, 'podDisruptionBudget.enabled=false');
+    const notes = await helm(['install', 'kt', CHART, '--dry-run=client', '--set', 'replicaCount=3']);
+    assert.match(
+      notes.stdout,
+      /replicaCount is 3 without config\.scaleOut\.enabled/,
+      'NOTES warn about split incidents',
+    );
+  });
+
   test('a bad value is refused by values.schema.json at helm template and helm install --dry-run', async () => {
     const cases: [string[], RegExp][] = [
       [['--set', 'config.exec.mode=yolo'], /exec.*mode|mode.*yolo|dry-run/s],
@@ -378,5 +404,28 @@ describe('the chart on a real kube-apiserver', () => {
       },
     });
     assert.equal(sar.status.allowed, true);
+    // The budget the API server accepted: one pod at a time, the Deployment's pods.
+    const pdb = await kube.client.request<Manifest>(
+      'GET',
+      '/apis/policy/v1/namespaces/observability/poddisruptionbudgets/full-kubetriage',
+    );
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.deepEqual(pdb.spec.selector, one(objs, 'Deployment').spec.selector);
+  });
+
+  test('the reference manifests (config/deploy) apply: 3 replicas and a one-at-a-time PodDisruptionBudget', async () => {
+    const objs = parseAllDocuments(readFileSync('config/deploy/kubetriage.yaml', 'utf8'))
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
+    await ensureNamespace(kube.client, 'kubetriage');
+    for (const o of objs) {
+      const back = await apply(kube.client, o);
+      assert.deepEqual(missingIn(back, o), [], `${o.kind} ${o.metadata.name}: read back as written`);
+    }
+    const deploy = one(objs, 'Deployment');
+    assert.equal(deploy.spec.replicas, 3);
+    const pdb = one(objs, 'PodDisruptionBudget');
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.deepEqual(pdb.spec.selector, deploy.spec.selector);
   });
 });

@@ -41,8 +41,18 @@ export interface IncidentContextDoc {
    */
   persisting: PersistingDoc | null;
   stats: { signals: number; deduplicated: number; droppedEvidence: number };
-  /** Kafka records that contributed, as offset ranges per partition (provenance for replays). */
-  sources: { topic: string; partition: number; ranges: [number, number][] }[];
+  /**
+   * Kafka records that contributed, as offset ranges per partition (provenance for replays): the most
+   * recent ranges; `dropped` counts the older ones no longer listed (and the offsets they covered).
+   */
+  sources: {
+    topic: string;
+    partition: number;
+    ranges: [number, number][];
+    dropped?: { ranges: number; offsets: number };
+  }[];
+  /** Present (true) when some partition's `sources` dropped ranges: the provenance is incomplete. */
+  sourcesTruncated?: true;
   timings: { firstSignal: string; firstContext: string; updated: string; resolved: string | null };
 }
 

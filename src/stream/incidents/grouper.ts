@@ -241,6 +241,13 @@ export class IncidentGrouper {
     return true;
   }
 
+  /** Records behind evidence already absorbed (a span bucket's): the scope's open incident holds them. */
+  holdRecords(scope: IncidentScope, records: Iterable<RecordSource>): void {
+    const inc = this.#incidents.get(scopeKey(scope));
+    if (!inc) return;
+    for (const src of records) this.#source(inc, src);
+  }
+
   #source(inc: Incident, src: RecordSource): void {
     const fresh = inc.source(src);
     if (fresh) this.#trackHold(fresh);

@@ -23,8 +23,9 @@ export interface IncidentScope {
   environmentSource?: string | undefined;
 }
 
-// Offset ranges kept per partition; older ones are dropped (and the document says so) beyond it.
-const MAX_RANGES = 64;
+// Offset ranges kept per partition; older ones are dropped beyond it, and the document says how many
+// (sources[].dropped, sourcesTruncated): provenance that is incomplete must say so.
+export const MAX_RANGES = 64;
 
 export function scopeKey(s: IncidentScope): string {
   return `${s.cluster}/${s.namespace}/${s.workload.kind}/${s.workload.name}`;
@@ -87,6 +88,8 @@ export class Incident {
   /** Lowest offsets per partition of records absorbed since the last emitted context. */
   hold: Hold | undefined;
   readonly #sources = new Map<PartitionState, [number, number][]>();
+  /** Per partition, the oldest ranges dropped beyond MAX_RANGES and the offsets they covered. */
+  readonly #dropped = new Map<PartitionState, { ranges: number; offsets: number }>();
 
   constructor(scope: IncidentScope, firstSignalMs: number, now: number, groupWaitMs: number, id?: string) {
     this.scope = scope;
@@ -153,7 +156,14 @@ export class Incident {
       return;
     }
     ranges.push([offset, offset]);
-    if (ranges.length > MAX_RANGES) ranges.shift();
+    if (ranges.length > MAX_RANGES) {
+      const [lo, hi] = ranges.shift()!;
+      const d = this.#dropped.get(p);
+      if (d) {
+        d.ranges++;
+        d.offsets += hi - lo + 1;
+      } else this.#dropped.set(p, { ranges: 1, offsets: hi - lo + 1 });
+    }
   }
 
   /** Takes the hold for the context about to be sent; the next changes start a new one. */
@@ -200,6 +210,7 @@ export class Incident {
         partitionOf(src.topic, src.partition),
         src.ranges.map((r) => [r[0], r[1]]),
       );
+      if (src.dropped) inc.#dropped.set(partitionOf(src.topic, src.partition), { ...src.dropped });
     }
     inc.signals = doc.stats.signals;
     inc.deduplicated = doc.stats.deduplicated;
@@ -218,11 +229,15 @@ export class Incident {
       .sort((a, b) => a.firstAt - b.firstAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .map((e) => e.toDoc());
     const sources = [...this.#sources]
-      .map(([p, ranges]) => ({
-        topic: p.topic,
-        partition: p.partition,
-        ranges: ranges.map((r) => [r[0], r[1]] as [number, number]),
-      }))
+      .map(([p, ranges]) => {
+        const dropped = this.#dropped.get(p);
+        return {
+          topic: p.topic,
+          partition: p.partition,
+          ranges: ranges.map((r) => [r[0], r[1]] as [number, number]),
+          ...(dropped ? { dropped: { ...dropped } } : {}),
+        };
+      })
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
     return {
       schema: INCIDENT_CONTEXT_SCHEMA,
@@ -253,6 +268,7 @@ export class Incident {
         droppedEvidence: this.droppedEvidence,
       },
       sources,
+      ...(this.#dropped.size > 0 ? { sourcesTruncated: true as const } : {}),
       timings: {
         firstSignal: iso(this.firstSignalAt),
         firstContext: iso(this.firstContextAt || now),

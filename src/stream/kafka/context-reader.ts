@@ -2,7 +2,8 @@
 // for the agents, the triage reports. Both topics are keyed by incident id, so they may be compacted;
 // we read only what was written within the lookback.
 import kafka from '@confluentinc/kafka-javascript';
-import { INCIDENT_CONTEXT_SCHEMA, type IncidentContextDoc } from '../incidents/document.ts';
+import { contextShapeProblem, type RestoreSkipReason } from '../incidents/context-shape.ts';
+import type { IncidentContextDoc } from '../incidents/document.ts';
 import type { RdKafkaConfig } from './client-config.ts';
 
 const { KafkaConsumer } = kafka;
@@ -15,8 +16,22 @@ export interface ReadBackResult {
   /** Latest revision of every incident seen. */
   latest: Map<string, IncidentContextDoc>;
   records: number;
+  /** Records skipped (not a context restore can use), in all. */
   invalid: number;
+  /** Skipped records by reason, and the first few of them with their coordinates (for the log). */
+  skipped: Partial<Record<RestoreSkipReason, number>>;
+  samples: SkippedRecord[];
 }
+
+export interface SkippedRecord {
+  partition: number;
+  offset: number;
+  reason: RestoreSkipReason;
+  detail: string;
+}
+
+/** Skipped records logged one by one; beyond them only the counts (a topic full of junk is one line). */
+const SKIPPED_SAMPLES = 10;
 
 /** The latest context of every incident written to `topic` since `sinceMs`. */
 export async function readLatestContexts(
@@ -25,33 +40,39 @@ export async function readLatestContexts(
   sinceMs: number,
   timeoutMs = 60_000,
 ): Promise<ReadBackResult> {
-  const result: ReadBackResult = { latest: new Map(), records: 0, invalid: 0 };
+  const result: ReadBackResult = { latest: new Map(), records: 0, invalid: 0, skipped: {}, samples: [] };
+  const skip = (at: RecordAt, reason: RestoreSkipReason, detail: string) => {
+    result.invalid++;
+    result.skipped[reason] = (result.skipped[reason] ?? 0) + 1;
+    if (result.samples.length < SKIPPED_SAMPLES) result.samples.push({ ...at, reason, detail });
+  };
   result.records = await readTopicSince(
     config,
     topic,
     sinceMs,
-    (value) => {
-      let doc: IncidentContextDoc;
+    (value, at) => {
+      if (!value || value.length === 0) return skip(at, 'empty', 'no value (a tombstone)');
+      let parsed: unknown;
       try {
-        doc = JSON.parse(value?.toString('utf8') ?? '');
-      } catch {
-        result.invalid++;
-        return;
+        parsed = JSON.parse(value.toString('utf8'));
+      } catch (err) {
+        return skip(at, 'not_json', (err as Error).message.slice(0, 200));
       }
-      if (
-        doc?.schema !== INCIDENT_CONTEXT_SCHEMA ||
-        typeof doc.id !== 'string' ||
-        !Array.isArray(doc.evidence)
-      ) {
-        result.invalid++;
-        return;
-      }
+      const problem = contextShapeProblem(parsed);
+      if (problem) return skip(at, problem.reason, problem.detail);
+      const doc = parsed as IncidentContextDoc;
       const cur = result.latest.get(doc.id);
       if (!cur || doc.revision >= cur.revision) result.latest.set(doc.id, doc);
     },
     timeoutMs,
   );
   return result;
+}
+
+/** Where a record read back sits in its topic. */
+export interface RecordAt {
+  partition: number;
+  offset: number;
 }
 
 /**
@@ -62,7 +83,7 @@ export async function readTopicSince(
   config: RdKafkaConfig,
   topic: string,
   sinceMs: number,
-  onValue: (value: Buffer | undefined) => void,
+  onValue: (value: Buffer | undefined, at: RecordAt) => void,
   timeoutMs = 60_000,
 ): Promise<number> {
   let records = 0;
@@ -109,7 +130,7 @@ export async function readTopicSince(
         if (end === undefined || m.offset >= end) continue;
         if (m.offset + 1 >= end) ends.delete(m.partition);
         records++;
-        onValue(m.value ?? undefined);
+        onValue(m.value ?? undefined, { partition: m.partition, offset: m.offset });
       }
     }
     if (ends.size > 0) throw new Error(`timed out reading back ${topic}`);
