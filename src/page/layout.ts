@@ -31,6 +31,7 @@ export function layout(o: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <title>${o.title}</title>
+<link rel="icon" href="${ASSET_PREFIX}/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="${ASSET_PREFIX}/page.css">
 <script src="${ASSET_PREFIX}/page.js" defer></script>
 </head>

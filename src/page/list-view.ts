@@ -48,7 +48,13 @@ function select(name: string, label: string, values: string[], chosen: string | 
   return html`<label>${label} <select name="${name}"><option value="">all</option>${opts}</select></label>`;
 }
 
-export function listView(all: PageIncident[], shown: PageIncident[], f: ListFilter, now: number): Html {
+export function listView(
+  all: PageIncident[],
+  shown: PageIncident[],
+  f: ListFilter,
+  now: number,
+  version: number,
+): Html {
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
   const teams = uniq(all.map(teamOf));
   const namespaces = uniq(all.map((i) => i.context.scope.namespace));
@@ -76,7 +82,7 @@ ${select('namespace', 'Namespace', namespaces, f.namespace)}
 ${select('severity', 'Severity', [...SEVERITIES], f.severity)}
 <button type="submit">Filter</button>
 </form>
-<div id="live" data-live="list">
+<div id="live" data-live="list" data-version="${version}">
 <p class="count">${shown.length} of ${all.length} incident(s): open first, then by severity, newest first.</p>
 ${
   shown.length

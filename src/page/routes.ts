@@ -40,6 +40,10 @@ const ASSETS: Record<string, { type: string; body: Buffer }> = {
     type: 'text/javascript; charset=utf-8',
     body: readFileSync(new URL('./assets/page.js', import.meta.url)),
   },
+  'icon.svg': {
+    type: 'image/svg+xml',
+    body: readFileSync(new URL('./assets/icon.svg', import.meta.url)),
+  },
   'page.css': {
     type: 'text/css; charset=utf-8',
     body: readFileSync(new URL('./assets/page.css', import.meta.url)),
@@ -115,7 +119,14 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
       const now = store.clock;
       const shown = selectIncidents(all, f, now, config.resolvedRetention);
       m.views.inc({ view: 'list' });
-      return send(reply, 200, 'Incidents · kubetriage', listView(all, shown, f, now), sessions.get(req));
+      return send(
+        reply,
+        200,
+        'Incidents · kubetriage',
+        listView(all, shown, f, now, store.version),
+        sessions.get(req),
+        store.version,
+      );
     });
 
     scope.get<{ Params: { id: string }; Querystring: { outcome?: string; state?: string } }>(

@@ -55,6 +55,11 @@ export class IncidentStore {
     this.#maxHistory = o.maxHistory ?? 100;
   }
 
+  /** Bumped on every change of any incident (the list's version). */
+  get version(): number {
+    return this.#version;
+  }
+
   get clock(): number {
     return this.#clock;
   }

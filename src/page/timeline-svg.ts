@@ -129,7 +129,7 @@ export function timelineSvg(doc: IncidentContextDoc, revisions: RevisionSeen[]):
     );
   }
   const desc = `${doc.evidence.length} evidence items between ${doc.window.start} and ${doc.window.end}; ${rollouts.length} rollout(s) drawn; ${revisions.length} revisions seen.`;
-  return html`<svg class="timeline" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="tl-title tl-desc" xmlns="http://www.w3.org/2000/svg"><title id="tl-title">Timeline of the incident</title><desc id="tl-desc">${desc}</desc>${parts}</svg>`;
+  return html`<svg class="timeline" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="tl-title" aria-describedby="tl-desc" xmlns="http://www.w3.org/2000/svg"><title id="tl-title">Timeline of the incident</title><desc id="tl-desc">${desc}</desc>${parts}</svg>`;
 }
 
 /** The legend as text (what the colours and markers mean, with counts per lane). */
