@@ -4,6 +4,7 @@ import type { TriageReport } from '../agents/report.ts';
 import type { AuditEntry } from '../exec/audit.ts';
 import { kubectlLine } from '../exec/slack-message.ts';
 import type { EvidenceDoc } from '../stream/incidents/document.ts';
+import type { WorkloadState } from '../stream/workload-state.ts';
 import { duration, percent, when } from './format.ts';
 import { type Html, html, u } from './html.ts';
 import type { PageIncident } from './store.ts';
@@ -32,6 +33,20 @@ export function severityReasons(r: TriageReport): string[] {
   if (i.affectedPods) out.push(`${i.affectedPods} pod(s) affected`);
   if (i.peers.length) out.push(`failing peers: ${i.peers.join(', ')}`);
   return out;
+}
+
+function replicasText(w: WorkloadState): string {
+  const hpa = w.hpa
+    ? `; HPA ${w.hpa.min ?? '?'}–${w.hpa.max ?? '?'}, current ${w.hpa.current ?? '?'}, desired ${w.hpa.desired ?? '?'}`
+    : '';
+  return `${w.availableReplicas ?? '?'} of ${w.desiredReplicas ?? '?'} available${hpa} (as of ${when(w.at)})`;
+}
+
+function managedText(m: object): string {
+  return Object.entries(m)
+    .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
+    .map(([k, v]) => `${k}: ${String(v)}`)
+    .join(', ');
 }
 
 function citedBy(r: TriageReport | undefined): Map<string, number[]> {
@@ -144,10 +159,10 @@ ${
 <dt>Workload</dt><dd>${w.kind} ${w.name}</dd>
 <dt>Team</dt><dd>${r?.team ?? c.scope.team ?? 'unassigned'} <span class="source">(source: ${r?.teamSource ?? c.scope.teamSource ?? 'none'})</span></dd>
 ${c.scope.environment ? html`<dt>Environment</dt><dd>${c.scope.environment} <span class="source">(source: ${c.scope.environmentSource ?? 'none'})</span></dd>` : ''}
-${c.scope.managedBy ? html`<dt>Managed by</dt><dd>${JSON.stringify(c.scope.managedBy)}</dd>` : ''}
+${c.scope.managedBy ? html`<dt>Managed by</dt><dd>${managedText(c.scope.managedBy)}</dd>` : ''}
 <dt>Severity</dt><dd>${r ? html`${r.severity}<ul class="reasons">${severityReasons(r).map((s) => html`<li>${s}</li>`)}</ul>` : 'not triaged yet'}</dd>
 <dt>Window</dt><dd>${when(c.window.start)} → ${when(c.window.end)}</dd>
-${c.workloadState ? html`<dt>Replicas</dt><dd>${JSON.stringify(c.workloadState)}</dd>` : ''}
+${c.workloadState ? html`<dt>Replicas</dt><dd>${replicasText(c.workloadState)}</dd>` : ''}
 ${c.persisting ? html`<dt>Still showing</dt><dd>${c.persisting.reason}: ${c.persisting.detail}</dd>` : ''}
 </dl>
 ${
