@@ -16,6 +16,11 @@ export interface ProposalView {
   history: AuditEntry[];
   /** The viewer may press buttons (signed in); the form's CSRF token. */
   signedIn: boolean;
+  /**
+   * Signed in: may the viewer take the next action (SubjectAccessReview, as the click would be)? A
+   * reason when not; the buttons are shown only to those who may press them.
+   */
+  refusal?: string | undefined;
   canSignIn: boolean;
   csrf: string;
 }
@@ -93,7 +98,9 @@ function proposalSection(inc: PageIncident, pv: ProposalView): Html {
   const state = pv.state ?? 'not posted (the approval stage is off here)';
   let buttons: Html | string = '';
   if (pv.state === 'pending' || pv.state === 'executed') {
-    if (pv.signedIn)
+    if (pv.signedIn && pv.refusal)
+      buttons = html`<p class="warning">You may not act on this proposal: ${pv.refusal}.</p>`;
+    else if (pv.signedIn)
       buttons =
         pv.state === 'pending'
           ? html`<div class="buttons">${decisionForm(inc.id, p.id, 'approve', 'Approve', pv.csrf)}${decisionForm(inc.id, p.id, 'reject', 'Reject', pv.csrf)}</div>`

@@ -151,6 +151,18 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
         const code = req.query.outcome as DecisionOutcome['code'] | undefined;
         const flash =
           code && FLASH[code] ? `${FLASH[code]}${state ? ` The proposal is ${state}.` : ''}` : undefined;
+        // Buttons only for those the click would be allowed for (the same review, cached by ApiIdentity).
+        let refusal: string | undefined;
+        if (s && pid && o.approvals && (state === 'pending' || state === 'executed')) {
+          const verdict = await o.approvals.identity.authorize(
+            s.identity,
+            state === 'pending' ? 'approve' : 'rollback',
+            pid,
+            o.approvals.service.targetNamespace(pid),
+          );
+          if ('error' in verdict) refusal = `authorisation could not be checked (${verdict.error})`;
+          else if (!verdict.allowed) refusal = verdict.reason;
+        }
         const w = inc.context.scope.workload;
         return send(
           reply,
@@ -158,7 +170,14 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
           `${inc.report?.severity ?? 'untriaged'} ${inc.context.scope.namespace}/${w.name} · kubetriage`,
           incidentView(
             inc,
-            { state, history, signedIn: s !== undefined && canSignIn, canSignIn, csrf: s?.csrf ?? '' },
+            {
+              state,
+              history,
+              signedIn: s !== undefined && canSignIn,
+              refusal,
+              canSignIn,
+              csrf: s?.csrf ?? '',
+            },
             store.clock,
             flash,
           ),

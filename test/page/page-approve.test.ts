@@ -180,8 +180,22 @@ describe('approve from the incident page (real Chromium, real kube-apiserver)', 
     const intruderCtx = await browser.newContext();
     t.after(() => intruderCtx.close());
     const ip = await signIn(intruderCtx, base, intruder.token, path);
-    await ip.getByRole('button', { name: `Approve proposal ${p.id}` }).click();
-    await ip.waitForURL(/outcome=not_approver/);
+    // No buttons for who may not press them; the page says why.
+    assert.equal(await ip.getByRole('button', { name: /Approve/ }).count(), 0);
+    assert.match(
+      (await ip.locator('#proposal .warning').textContent()) ?? '',
+      /You may not act on this proposal/,
+    );
+    // Posting anyway (with the session's own form token): the same review refuses it, audited.
+    const intruderCsrf = await ip.locator('header input[name=csrf]').getAttribute('value');
+    const forcedByIntruder = await intruderCtx.request.post(action('approve'), {
+      form: { csrf: intruderCsrf! },
+      headers: { origin: base },
+      maxRedirects: 0,
+    });
+    assert.equal(forcedByIntruder.status(), 303);
+    assert.match(forcedByIntruder.headers().location ?? '', /outcome=not_approver/);
+    await ip.goto(`${base}${forcedByIntruder.headers().location}`);
     assert.match((await ip.getByRole('alert').textContent()) ?? '', /not authorised/);
     assert.equal(service.state(p.id), 'pending');
     const refused = entries().find((e) => e.event === 'refused' && e.actor.endsWith(':intruder'));
