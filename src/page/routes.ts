@@ -64,7 +64,10 @@ const ACTIONS = new Set(['approve', 'reject', 'rollback']);
 
 /** Only a path on this page: a `next` pointing elsewhere (//evil, https://…) goes to the list. */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/incidents(?:[/?#]|$)/.test(next) && !next.startsWith('//')
+  return typeof next === 'string' &&
+    /^\/incidents(?:[/?#]|$)/.test(next) &&
+    // Printable ASCII only: it goes into a Location header.
+    /^[\x21-\x7e]{1,2000}$/.test(next)
     ? next
     : '/incidents';
 }
@@ -102,7 +105,8 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
       req.body && typeof req.body === 'object' ? (req.body as Record<string, string>) : {};
 
     scope.get('/incidents/-/assets/:name', async (req, reply) => {
-      const a = ASSETS[(req.params as { name: string }).name];
+      const name = (req.params as { name: string }).name;
+      const a = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
       if (!a) return reply.code(404).send('not found');
       secureHeaders(reply);
       reply.header('cache-control', 'no-cache');
@@ -150,7 +154,9 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
         const state = pid ? (o.approvals?.service.state(pid) ?? null) : null;
         const code = req.query.outcome as DecisionOutcome['code'] | undefined;
         const flash =
-          code && FLASH[code] ? `${FLASH[code]}${state ? ` The proposal is ${state}.` : ''}` : undefined;
+          code && Object.hasOwn(FLASH, code)
+            ? `${FLASH[code]}${state ? ` The proposal is ${state}.` : ''}`
+            : undefined;
         // Buttons only for those the click would be allowed for (the same review, cached by ApiIdentity).
         let refusal: string | undefined;
         if (s && pid && o.approvals && (state === 'pending' || state === 'executed')) {
@@ -299,6 +305,8 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
       });
       raw.write('retry: 5000\n\n');
       live.add(raw);
+      // A write to a connection that just went away must not become an unhandled 'error' event.
+      raw.on('error', () => raw.destroy());
       m.liveClients.set(live.size);
       const off = store.subscribe((c) => raw.write(`event: update\ndata: ${JSON.stringify(c)}\n\n`));
       const beat = setInterval(() => raw.write(': keep-alive\n\n'), config.heartbeat);
