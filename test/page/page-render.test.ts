@@ -211,6 +211,36 @@ describe('incident page in a real Chromium', () => {
     assert.deepEqual(errors, []);
   });
 
+  test('reading works without JavaScript: filters, incident, folded messages, evidence links', async (t) => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false });
+    t.after(() => ctx.close());
+    const page = await ctx.newPage();
+    const errors = collectErrors(page);
+    const outcome = await scenarioOutcome('cascade');
+    const { app, base } = await servePageOf(storeOf(outcome));
+    t.after(() => app.close());
+    await page.goto(`${base}/incidents`);
+    assert.equal(await page.locator('table.incidents tbody tr').count(), 3);
+    const team = outcome.reports.get(outcome.latest[0]!.id)!.team;
+    await page.getByLabel('Team').selectOption(team);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(`**/incidents?team=${team}&namespace=&severity=`);
+    const shown = [...outcome.reports.values()].filter((r) => r.team === team).length;
+    assert.equal(await page.locator('table.incidents tbody tr').count(), shown);
+    await page.locator('table.incidents tbody tr a').first().click();
+    await page.waitForURL(/\/incidents\/inc-/);
+    const details = page.locator('.evidence details').first();
+    assert.equal(await details.locator('ol.messages').isVisible(), false);
+    await details.locator('summary').click();
+    assert.equal(await details.locator('ol.messages').isVisible(), true);
+    const evLink = page.locator('#hyp-1 a').first();
+    const target = (await evLink.getAttribute('href'))!;
+    await evLink.click();
+    await page.waitForURL(`**${target}`);
+    assert.equal(await page.locator(`${target}:target`).count(), 1);
+    assert.deepEqual(errors, []);
+  });
+
   test('keyboard navigation and accessible names (the browser’s accessibility tree)', async (t) => {
     const { page, errors, close } = await open();
     t.after(close);
