@@ -36,7 +36,8 @@ fi
 log "node $(node -v)"
 
 need_pkgs=()
-for p in zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev; do
+# chromium: the incident page tests drive a real headless browser (test/harness/browser.ts).
+for p in zlib1g-dev libssl-dev libzstd-dev liblz4-dev libsasl2-dev chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

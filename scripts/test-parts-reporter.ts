@@ -17,6 +17,7 @@ export const PARTS: { name: string; uses: RegExp }[] = [
   { name: 'Collector', uses: /test\/harness\/otelcol\.ts$/ },
   { name: 'Ollama', uses: /test\/harness\/ollama\.ts$/ },
   { name: 'Alertmanager', uses: /test\/harness\/alertmanager\.ts$/ },
+  { name: 'Chromium', uses: /test\/harness\/browser\.ts$/ },
 ];
 
 const IMPORT =

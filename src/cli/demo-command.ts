@@ -2,11 +2,15 @@ import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
 import { installRedactor } from '../core/redact.ts';
 import { runScenario } from '../eval/scenario-run.ts';
+import { IncidentStore, servePage, untilSignal } from '../page/index.ts';
 import { getScenario } from '../sim/scenarios/index.ts';
 import { renderIncident } from './demo-render.ts';
 import { integerOption } from './numeric-options.ts';
 import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
+
+type DemoOptions = { scenario: string; seed: number; noise?: boolean; all?: boolean } & ServeOptions;
+type ServeOptions = { serve?: boolean; port: number; host: string };
 
 export function registerDemo(program: Command): void {
   program
@@ -19,7 +23,10 @@ export function registerDemo(program: Command): void {
     .option('--noise', "with the healthy cluster's background (default for the quiet family)")
     .option('--no-noise', 'without the background layer')
     .option('--all', 'kept for old scripts: every incident is always shown')
-    .action(async (opts: { scenario: string; seed: number; noise?: boolean; all?: boolean }) => {
+    .option('--serve', 'then serve the incident page for the result (read-only) until Ctrl-C')
+    .option('--port <port>', 'port for --serve (0: any free port)', integerOption(0, 65535), 9464)
+    .option('--host <host>', 'bind address for --serve', '127.0.0.1')
+    .action(async (opts: DemoOptions) => {
       const scenario = getScenario(opts.scenario);
       const { config, note } = scenarioConfig(undefined);
       if (note) process.stderr.write(`[demo] ${note}\n`);
@@ -52,5 +59,13 @@ export function registerDemo(program: Command): void {
       if (outcome.latest.length === 0)
         out.push('No incident raised: nothing in this telemetry looks like trouble.');
       process.stdout.write(`${redactor.text(out.join('\n'), 'stdout')}\n`);
+      if (!opts.serve) return;
+      // Every revision in order (the page's timeline shows them), then each incident's report.
+      const store = new IncidentStore({ maxIncidents: config.page.maxIncidents });
+      for (const doc of outcome.contexts) store.onContext(doc);
+      for (const r of outcome.reports.values()) store.onReport(r);
+      const { app, url } = await servePage({ store, config: config.page, host: opts.host, port: opts.port });
+      process.stderr.write(`[demo] incident page: ${url} (read-only; Ctrl-C stops)\n`);
+      await untilSignal(app);
     });
 }

@@ -3,6 +3,7 @@
 // Secrets from the environment only: SLACK_WEBHOOK_URL or SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, and KUBETRIAGE_API_TOKEN
 // (read only when exec.api.staticToken.enabled opts in to it, for local use).
 
+import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { TriageReport } from '../agents/report.ts';
@@ -11,6 +12,7 @@ import { KubetriageError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { settledWithin } from '../core/settle.ts';
 import type { Tracing } from '../core/tracing.ts';
+import { scanLedger } from '../exec/audit.ts';
 import {
   ApiIdentity,
   ApprovalService,
@@ -31,6 +33,8 @@ export interface ExecWiring {
    * false when the time ran out (the ledger then stays open for what is still running).
    */
   close(timeoutMs: number): Promise<boolean>;
+  /** The approval service and the API's identity check, for the incident page's buttons (absent when inert). */
+  approvals?: { service: ApprovalService; identity: ApiIdentity };
 }
 
 export interface ExecWiringOptions {
@@ -43,6 +47,8 @@ export interface ExecWiringOptions {
   send?: (topic: string, key: string | null, value: Buffer) => Promise<unknown>;
   /** Spans per approval and execution (src/core/tracing.ts). */
   tracing?: Tracing;
+  /** Every audit entry: those already in the ledger at start-up, then each one written (the incident page). */
+  onAudit?: (entry: AuditEntry) => void;
 }
 
 const NOOP: ExecWiring = { onReport() {}, close: async () => true };
@@ -142,7 +148,21 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
               o.log.error({ err: err.message, seq: e.seq }, 'exec: audit mirror to Kafka failed'),
           )
       : undefined;
-  const ledger = new AuditLedger({ file: c.audit.file, registry: o.registry, ...(mirror ? { mirror } : {}) });
+  const onAudit = o.onAudit;
+  const observe =
+    mirror || onAudit
+      ? (e: AuditEntry) => {
+          mirror?.(e);
+          onAudit?.(e);
+        }
+      : undefined;
+  // The page's history starts with what is on disk (a broken chain fails start() below anyway).
+  if (onAudit && existsSync(c.audit.file)) await scanLedger(c.audit.file, onAudit).catch(() => undefined);
+  const ledger = new AuditLedger({
+    file: c.audit.file,
+    registry: o.registry,
+    ...(observe ? { mirror: observe } : {}),
+  });
   const service = new ApprovalService({
     config: c,
     ledger,
@@ -156,20 +176,21 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
   });
   // Streams and verifies the ledger (a torn tail is quarantined and recorded), restores proposal states.
   await service.start();
+  const identity = new ApiIdentity({
+    kube,
+    audiences: c.api.audiences,
+    group: c.api.group,
+    resource: c.api.resource,
+    cacheSize: c.api.cacheSize,
+    cacheTtlMs: c.api.cacheTtl,
+    negativeCacheTtlMs: c.api.negativeCacheTtl,
+    staticToken,
+    registry: o.registry,
+  });
   await registerExecRoutes(o.http, {
     service,
     signingSecret: env.SLACK_SIGNING_SECRET || undefined,
-    identity: new ApiIdentity({
-      kube,
-      audiences: c.api.audiences,
-      group: c.api.group,
-      resource: c.api.resource,
-      cacheSize: c.api.cacheSize,
-      cacheTtlMs: c.api.cacheTtl,
-      negativeCacheTtlMs: c.api.negativeCacheTtl,
-      staticToken,
-      registry: o.registry,
-    }),
+    identity,
     toleranceMs: c.slack.signatureTolerance,
     maxBodyBytes: c.slack.maxBodyBytes,
     forgedMax: c.slack.forgedRateLimit,
@@ -187,6 +208,7 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     'exec stage ready',
   );
   return {
+    approvals: { service, identity },
     onReport(value) {
       let report: TriageReport;
       try {

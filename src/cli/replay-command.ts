@@ -6,8 +6,10 @@ import { KubetriageError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, loadSnapshot } from '../enrich/index.ts';
+import { IncidentStore, servePage, untilSignal } from '../page/index.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
+import { integerOption } from './numeric-options.ts';
 import { writeLine } from './output.ts';
 
 export function registerReplay(program: Command): void {
@@ -23,6 +25,9 @@ export function registerReplay(program: Command): void {
     )
     .option('--ollama <url>', 'also ask this Ollama for triage (output is then not deterministic)')
     .option('--model <name>', 'model for --ollama (default: agents.llm.model)')
+    .option('--serve', 'then serve the incident page for the capture (read-only) until Ctrl-C')
+    .option('--port <port>', 'port for --serve (0: any free port)', integerOption(0, 65535), 9464)
+    .option('--host <host>', 'bind address for --serve', '127.0.0.1')
     .action(
       async (opts: {
         input: string;
@@ -31,6 +36,9 @@ export function registerReplay(program: Command): void {
         snapshot?: string;
         ollama?: string;
         model?: string;
+        serve?: boolean;
+        port: number;
+        host: string;
       }) => {
         const config = loadConfig(opts.config, {});
         // Every document written is redacted (deterministic: same input, same bytes).
@@ -50,6 +58,7 @@ export function registerReplay(program: Command): void {
           : process.stdout;
         // Latest context per incident, in first-seen order (a Map keeps insertion order on update).
         const latest = new Map<string, IncidentContextDoc>();
+        const store = opts.serve ? new IncidentStore({ maxIncidents: config.page.maxIncidents }) : undefined;
         const result = await replay({
           input: opts.input,
           config,
@@ -57,6 +66,7 @@ export function registerReplay(program: Command): void {
           onContext: (doc) => {
             writeLine(out, redactor.json(doc, 'context'));
             latest.set(doc.id, doc);
+            store?.onContext(doc);
           },
           onDeadLetter: (d) => log.warn({ deadLetter: d }, `dead letter: ${d.error}`),
         });
@@ -78,6 +88,16 @@ export function registerReplay(program: Command): void {
           },
           'replay finished',
         );
+        if (!store) return;
+        for (const r of reports) store.onReport(r);
+        const { app, url } = await servePage({
+          store,
+          config: config.page,
+          host: opts.host,
+          port: opts.port,
+        });
+        process.stderr.write(`incident page: ${url} (read-only; Ctrl-C stops)\n`);
+        await untilSignal(app);
       },
     );
 }

@@ -9,6 +9,7 @@ import { settledWithin } from '../core/settle.ts';
 import { startTracing, traceContextEmitted } from '../core/tracing.ts';
 import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
 import { wireNotify } from '../notify/index.ts';
+import { IncidentStore, parseReport, registerPageRoutes, setPageLinks } from '../page/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
 import { StreamService } from '../stream/service.ts';
@@ -45,6 +46,11 @@ export function registerRun(program: Command): void {
       const tracing = await startTracing(config.tracing, process.env, (err) =>
         log.warn({ err: err.message }, 'tracing: final span export failed'),
       );
+      // The incident page (src/page): what the pipeline emits, held for /incidents; links point there.
+      const page = config.page.enabled
+        ? new IncidentStore({ maxIncidents: config.page.maxIncidents })
+        : undefined;
+      setPageLinks(config.page.externalUrl);
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.
       const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
       triageProducer.onError = (err, topic, attempt) =>
@@ -55,6 +61,8 @@ export function registerRun(program: Command): void {
           triageProducer.send({ topic: config.kafka.topics.triage, key, value }).then(() => {
             exec.onReport(value);
             notify.onReport(value);
+            const report = page && parseReport(value);
+            if (report) page.onReport(report);
           }),
         log,
         registry,
@@ -77,17 +85,20 @@ export function registerRun(program: Command): void {
         resolver: enrichment.resolver,
         onContext: (doc) => {
           traceContextEmitted(tracing, doc);
+          page?.onContext(doc);
           triage.onContext(doc);
         },
-        onRestored: (docs) =>
-          catchUpTriage({
+        onRestored: (docs) => {
+          for (const d of docs) page?.onContext(d);
+          return catchUpTriage({
             docs,
             kafka: baseClientConfig(config.kafka),
             topic: config.kafka.topics.triage,
             sinceMs: Date.now() - config.grouping.restoreLookback,
             publisher: triage,
             log,
-          }),
+          });
+        },
       });
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
@@ -106,7 +117,15 @@ export function registerRun(program: Command): void {
         http,
         send: (topic, key, value) => triageProducer.send({ topic, key, value }),
         tracing,
+        ...(page ? { onAudit: (e) => page.onAudit(e) } : {}),
       });
+      if (page)
+        await registerPageRoutes(http, {
+          store: page,
+          config: config.page,
+          approvals: exec.approvals,
+          registry,
+        });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
       log.info({ address }, 'http listening');
       await triageProducer.connect();

@@ -7,6 +7,7 @@ import { duration } from './config-duration.ts';
 import { execSchema } from './config-exec.ts';
 import { floorsSchema } from './config-floors.ts';
 import { notifySchema } from './config-notify.ts';
+import { pageSchema } from './config-page.ts';
 import { KubetriageError } from './errors.ts';
 import { BUILTIN_PATTERN_NAMES, compileCustomPattern } from './redact.ts';
 
@@ -438,6 +439,7 @@ const REDACT_OUTPUTS = [
   'llm',
   'stdout',
   'alertmanager',
+  'page',
 ] as const;
 
 /** A pattern added to the built-in ones: a JavaScript regular expression, validated here. */
@@ -554,6 +556,8 @@ export const configSchema = z
     /** Alertmanager routing of triage reports (src/notify); off by default. */
     notify: notifySchema.prefault({}),
     redact: redactSchema.prefault({}),
+    /** The incident page on the HTTP port (src/page). */
+    page: pageSchema.prefault({}),
     http: z
       .object({
         /** Loopback unless configured: the Deployment (config/deploy) passes --host 0.0.0.0 explicitly. */

@@ -27,7 +27,8 @@ export type RedactOutput =
   | 'log'
   | 'llm'
   | 'stdout'
-  | 'alertmanager';
+  | 'alertmanager'
+  | 'page';
 
 export interface CustomPatternConfig {
   name: string;

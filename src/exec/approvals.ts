@@ -56,7 +56,8 @@ export interface Decision {
   proposalId: string;
   action: DecisionAction;
   actor: Actor;
-  via: 'slack' | 'api';
+  /** `page`: the incident page (src/page), authenticated and authorised exactly as `api`. */
+  via: 'slack' | 'api' | 'page';
   /** Identifies the request (Slack: action_ts); a second identical one is marked as a replay. */
   requestKey?: string;
 }

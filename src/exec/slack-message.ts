@@ -1,6 +1,7 @@
 // The Block Kit proposal message posted through the incoming webhook. Limits (Slack): at most 50 blocks,
 // section text ≤ 3000 chars, button value ≤ 2000 chars. The button value is the proposal id.
 import type { TriageReport } from '../agents/report.ts';
+import { pageLink } from '../page/links.ts';
 
 export const ACTION_APPROVE = 'kubetriage_approve';
 export const ACTION_REJECT = 'kubetriage_reject';
@@ -16,6 +17,12 @@ function clip(text: string, max = SECTION_MAX): string {
 /** Slack mrkdwn escaping: only &, < and > are special. */
 export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** ` · <url|incident page>` when page.externalUrl is set (Slack's link syntax; the URL is ours). */
+function pageLinkText(incident: string): string {
+  const url = pageLink(incident);
+  return url ? ` · <${url}|incident page>` : '';
 }
 
 function section(text: string): Block {
@@ -82,7 +89,7 @@ export function proposalMessage(
         {
           type: 'mrkdwn',
           text: clip(
-            `proposal \`${p.id}\` · incident \`${esc(report.incident)}\` revision ${report.revision} · expires ${p.expiresAt} · mode *${mode}*`,
+            `proposal \`${p.id}\` · incident \`${esc(report.incident)}\` revision ${report.revision} · expires ${p.expiresAt} · mode *${mode}*${pageLinkText(report.incident)}`,
           ),
         },
       ],

@@ -12,6 +12,7 @@
 import type { Severity, TriageReport } from '../agents/report.ts';
 import type { AlertmanagerConfig } from '../core/config-notify.ts';
 import { redactor } from '../core/redact.ts';
+import { pageLink } from '../page/links.ts';
 
 export interface AmAlert {
   labels: Record<string, string>;
@@ -100,7 +101,10 @@ export function alertFor(
     team_now: r.team,
   };
   if (r.proposal) annotations.proposal_id = r.proposal.id;
-  const link = incidentLink(c, r.incident);
+  // The incident page (page.externalUrl) is linked too, and is the link when notify names none.
+  const page = pageLink(r.incident);
+  if (page) annotations.incident_page = page;
+  const link = incidentLink(c, r.incident) ?? page;
   if (link) annotations.link = link;
   const resolved = r.status === 'resolved';
   // A resolution stamped before the alert started (clock skew) would be refused: never before startsAt.

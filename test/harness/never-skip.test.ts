@@ -65,6 +65,18 @@ describe('tests never skip for a missing real part', () => {
     );
     assert.doesNotMatch(r.out, /ℹ skipped [1-9]/);
   });
+
+  it('the incident page suite without Chromium fails, naming the install command', async () => {
+    const r = await nodeTest(['test/page/page-render.test.ts'], {
+      KUBETRIAGE_CHROMIUM: '/nonexistent/chromium',
+    });
+    assert.notEqual(r.code, 0, r.out.slice(-2000));
+    assert.match(
+      r.out,
+      /\/nonexistent\/chromium not found: install Debian's chromium once with `sudo apt-get install -y chromium`/,
+    );
+    assert.doesNotMatch(r.out, /ℹ skipped [1-9]/);
+  });
 });
 
 describe('one preparation script for .ci/run, ./run test and npm test', () => {
