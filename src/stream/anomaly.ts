@@ -16,6 +16,8 @@ export interface AnomalyFinding {
 }
 
 interface SeriesState {
+  /** When the series was created (record clock): it expires ttlMs later (TtlLruMap). */
+  setAt: number;
   last: number;
   /** Exponentially weighted mean of past samples (the series' own recent baseline). */
   mean: number;
@@ -79,7 +81,7 @@ export class AnomalyDetector {
       const key = `${rule.name}|${site}`;
       const st = this.#series.get(key);
       if (!st) {
-        this.#series.set(flat(key), { last: s.value, mean: s.value, samples: 1 });
+        this.#series.set(flat(key), { setAt: 0, last: s.value, mean: s.value, samples: 1 });
         continue;
       }
       if (rule.detect === 'increase') {
@@ -119,7 +121,7 @@ export class AnomalyDetector {
   #remember(key: string, value: number): void {
     const st = this.#series.get(key);
     if (st) st.last = value;
-    else this.#series.set(flat(key), { last: value, mean: value, samples: 1 });
+    else this.#series.set(flat(key), { setAt: 0, last: value, mean: value, samples: 1 });
   }
 
   #checkRatio(

@@ -22,7 +22,7 @@ export interface DedupStats {
  */
 export class WindowDedup {
   readonly stats: DedupStats = { hits: 0, misses: 0, evictions: 0 };
-  readonly #window: TtlLruMap<number>;
+  readonly #window: TtlLruMap<{ count: number; setAt: number }>;
 
   constructor(opts: { windowMs: number; maxEntries: number; clock: Clock }) {
     this.#window = new TtlLruMap({
@@ -43,16 +43,15 @@ export class WindowDedup {
     const seen = this.#window.get(eventUid);
     if (seen === undefined) {
       this.stats.misses++;
-      this.#window.set(eventUid, count);
+      this.#window.set(eventUid, { count, setAt: 0 });
       return count;
     }
-    if (count <= seen) {
-      this.stats.hits++;
-      return 0;
-    }
     this.stats.hits++;
-    this.#window.set(eventUid, count);
-    return count - seen;
+    if (count <= seen.count) return 0;
+    const delta = count - seen.count;
+    seen.count = count;
+    this.#window.set(eventUid, seen);
+    return delta;
   }
 
   /** For any other signal: true when the same fingerprint was already seen inside the window. */
@@ -62,7 +61,7 @@ export class WindowDedup {
       return true;
     }
     this.stats.misses++;
-    this.#window.set(flat(fingerprint), 1);
+    this.#window.set(flat(fingerprint), { count: 1, setAt: 0 });
     return false;
   }
 

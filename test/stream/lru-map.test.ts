@@ -51,7 +51,7 @@ describe('lru-map: same answers as lru-cache', () => {
     ] as const) {
       const clock = new ManualClock(start);
       const evicted: string[] = [];
-      const ref = new LRUCache<string, { n: number }>({
+      const ref = new LRUCache<string, { n: number; setAt: number }>({
         max,
         ttl: ttlMs,
         ttlAutopurge: false,
@@ -62,7 +62,7 @@ describe('lru-map: same answers as lru-cache', () => {
         },
       });
       const ours: string[] = [];
-      const m = new TtlLruMap<{ n: number }>({
+      const m = new TtlLruMap<{ n: number; setAt: number }>({
         max,
         ttlMs,
         clock,
@@ -75,7 +75,7 @@ describe('lru-map: same answers as lru-cache', () => {
         if (x < 0.4) assert.equal(m.get(key)?.n, ref.get(key)?.n, `op ${i} get(${key})`);
         else if (x < 0.6) assert.equal(m.has(key), ref.has(key), `op ${i} has(${key})`);
         else {
-          const v = { n: i };
+          const v = { n: i, setAt: 0 };
           m.set(key, v);
           ref.set(key, v);
         }
