@@ -93,7 +93,14 @@ async function abDecode(): Promise<void> {
 
 async function pipelineSide(dir: string, batches: Buffer[]) {
   const { validateConfig } = await import(`${dir}/src/core/config.ts`);
-  const { redactor } = await import(`${dir}/src/core/redact.ts`);
+  // Checkouts from before context redaction existed serialise with plain JSON.stringify (said so).
+  const redactor = await import(`${dir}/src/core/redact.ts`).then(
+    (m) => m.redactor as () => { json(doc: unknown, kind: string): string },
+    () => {
+      process.stdout.write(`${dir}: no src/core/redact.ts, contexts serialised with JSON.stringify\n`);
+      return () => ({ json: (doc: unknown) => JSON.stringify(doc) });
+    },
+  );
   const { ManualClock } = await import(`${dir}/src/stream/clock.ts`);
   const { Pipeline } = await import(`${dir}/src/stream/pipeline.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
