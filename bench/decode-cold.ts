@@ -4,6 +4,8 @@
 // Candidates interleaved round-robin; median, min and max of the rounds. Rates are per CPU-second of
 // this process (process.cpuUsage), not wall time: on a shared machine preemption would otherwise land
 // on whichever candidate happened to be running (wall-time rounds here varied 0.7–4× between runs).
+// Still indicative: protobufjs's rate per CPU-second swung up to 2× between runs on the loaded machine
+// (one run printed 4.3×, the next 2.3×); quote bench/ab.ts's per-round ratios over several runs.
 // Run alone: node bench/decode-cold.ts [--rounds N] [--ms MS] [--profile warm|cold SECONDS]
 import { validateConfig } from '../src/core/config.ts';
 import { otlpType } from '../src/sim/otlp-proto.ts';
