@@ -1,7 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import type { AnomalyRule } from '../core/config.ts';
 import type { Clock } from './clock.ts';
 import { flat } from './flat.ts';
+import { TtlLruMap } from './lru-map.ts';
 import type { MetricSignal } from './signals.ts';
 
 export interface AnomalyFinding {
@@ -16,6 +16,8 @@ export interface AnomalyFinding {
 }
 
 interface SeriesState {
+  /** When the series was created (record clock): it expires ttlMs later (TtlLruMap). */
+  setAt: number;
   last: number;
   /** Exponentially weighted mean of past samples (the series' own recent baseline). */
   mean: number;
@@ -32,7 +34,7 @@ const EWMA_ALPHA = 0.2;
 export class AnomalyDetector {
   readonly #rulesByMetric = new Map<string, AnomalyRule[]>();
   readonly #denominators = new Map<string, AnomalyRule[]>();
-  readonly #series: LRUCache<string, SeriesState>;
+  readonly #series: TtlLruMap<SeriesState>;
   readonly watchedMetrics: ReadonlySet<string>;
 
   constructor(rules: readonly AnomalyRule[], opts: { maxSeries: number; ttlMs: number; clock: Clock }) {
@@ -48,9 +50,9 @@ export class AnomalyDetector {
       }
     }
     this.watchedMetrics = watched;
-    // ttlResolution 0: lru-cache otherwise reuses a clock reading for 1 ms of real time, and the record
-    // clock can jump by minutes within that millisecond (replay, catch-up after lag).
-    this.#series = new LRUCache({ max: opts.maxSeries, ttl: opts.ttlMs, ttlResolution: 0, perf: opts.clock });
+    // The record clock is read at every access: it can jump by minutes within a millisecond (replay,
+    // catch-up after lag).
+    this.#series = new TtlLruMap({ max: opts.maxSeries, ttlMs: opts.ttlMs, clock: opts.clock });
   }
 
   get seriesCount(): number {
@@ -79,7 +81,7 @@ export class AnomalyDetector {
       const key = `${rule.name}|${site}`;
       const st = this.#series.get(key);
       if (!st) {
-        this.#series.set(flat(key), { last: s.value, mean: s.value, samples: 1 });
+        this.#series.set(flat(key), { setAt: 0, last: s.value, mean: s.value, samples: 1 });
         continue;
       }
       if (rule.detect === 'increase') {
@@ -119,7 +121,7 @@ export class AnomalyDetector {
   #remember(key: string, value: number): void {
     const st = this.#series.get(key);
     if (st) st.last = value;
-    else this.#series.set(flat(key), { last: value, mean: value, samples: 1 });
+    else this.#series.set(flat(key), { setAt: 0, last: value, mean: value, samples: 1 });
   }
 
   #checkRatio(

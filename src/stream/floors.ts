@@ -7,10 +7,10 @@
 // facts that are decisive (CrashLoopBackOff, OOMKilled, image pull, FailedScheduling, …) open at once;
 // restarts, probe misses and other Warnings open beyond a count in a window; replica shortfalls must
 // persist. All state is bounded (LRU) and driven by record time, so replay stays deterministic.
-import { LRUCache } from 'lru-cache';
 import type { FloorsConfig } from '../core/config-floors.ts';
 import { flat } from './flat.ts';
 import type { EvidenceUpdate } from './incidents/evidence.ts';
+import { LruMap } from './lru-map.ts';
 import { poissonTail } from './poisson.ts';
 
 /** Which floor judged a signal (the `class` label of kubetriage_floor_signals_total). */
@@ -138,12 +138,12 @@ export class NoiseFloors {
   readonly #bucketMs: number;
   readonly #buckets: number;
   readonly #shortBuckets: number;
-  readonly #spans: LRUCache<string, RateWindow>;
-  readonly #logs: LRUCache<string, RateWindow>;
-  readonly #sums: LRUCache<string, WindowSum>;
-  readonly #streaks: LRUCache<string, Streak>;
-  readonly #held: LRUCache<string, HeldUpdate[]>;
-  readonly #traces: LRUCache<string, TraceMark>;
+  readonly #spans: LruMap<RateWindow>;
+  readonly #logs: LruMap<RateWindow>;
+  readonly #sums: LruMap<WindowSum>;
+  readonly #streaks: LruMap<Streak>;
+  readonly #held: LruMap<HeldUpdate[]>;
+  readonly #traces: LruMap<TraceMark>;
   readonly #decisiveEvents: ReadonlySet<string>;
   readonly #decisiveContainer: ReadonlySet<string>;
 
@@ -154,16 +154,13 @@ export class NoiseFloors {
     this.#buckets = Math.max(1, Math.ceil(cfg.window / this.#bucketMs));
     this.#shortBuckets = Math.min(this.#buckets, BUCKETS_PER_SHORT);
     const max = cfg.context.maxWorkloads;
-    this.#spans = new LRUCache({ max });
-    this.#logs = new LRUCache({ max });
-    this.#sums = new LRUCache({ max: max * 4 });
-    this.#streaks = new LRUCache({ max: max * 4 });
-    this.#traces = new LRUCache({ max: cfg.spans.recentTraces });
-    this.#held = new LRUCache({
-      max,
-      dispose: (v, _k, r) => {
-        if (r === 'evict') this.stats.dropped += v.length;
-      },
+    this.#spans = new LruMap(max);
+    this.#logs = new LruMap(max);
+    this.#sums = new LruMap(max * 4);
+    this.#streaks = new LruMap(max * 4);
+    this.#traces = new LruMap(cfg.spans.recentTraces);
+    this.#held = new LruMap(max, (v) => {
+      this.stats.dropped += v.length;
     });
     this.#decisiveEvents = new Set(cfg.events.decisive);
     this.#decisiveContainer = new Set(cfg.events.decisiveContainerReasons);
@@ -360,7 +357,7 @@ export class NoiseFloors {
     return s.sum(atMs - windowMs, atMs);
   }
 
-  #window(cache: LRUCache<string, RateWindow>, key: string, atMs: number): RateWindow {
+  #window(cache: LruMap<RateWindow>, key: string, atMs: number): RateWindow {
     let w = cache.get(key);
     if (!w) {
       w = new RateWindow(this.#buckets, cache === this.#logs);

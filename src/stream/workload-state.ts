@@ -1,6 +1,6 @@
 // The latest replica counts of each workload, as k8s_cluster reports them (FORMATS.md §6: legacy and
 // semconv names). Incidents carry them so later stages know "3 of 10 available" and "HPA at max".
-import { LRUCache } from 'lru-cache';
+import { LruMap } from './lru-map.ts';
 import type { MetricSignal } from './signals.ts';
 
 export interface WorkloadState {
@@ -37,10 +37,10 @@ interface Entry {
 }
 
 export class WorkloadStates {
-  readonly #byWorkload: LRUCache<string, Entry>;
+  readonly #byWorkload: LruMap<Entry>;
 
   constructor(maxWorkloads = 50_000) {
-    this.#byWorkload = new LRUCache({ max: maxWorkloads });
+    this.#byWorkload = new LruMap(maxWorkloads);
   }
 
   /** Returns true when the sample was a workload-state metric (and was recorded). */
