@@ -70,8 +70,12 @@ export class WindowDedup {
    * higher count already remembered stays.
    */
   remember(key: string, value = 1): void {
-    const cur = this.#cache.get(key);
-    if (cur === undefined || value > cur) this.#cache.set(flat(key), value);
+    const cur = this.#window.get(key);
+    if (cur === undefined) this.#window.set(flat(key), { count: value, setAt: 0 });
+    else if (value > cur.count) {
+      cur.count = value;
+      this.#window.set(key, cur);
+    }
   }
 
   get size(): number {
