@@ -21,6 +21,8 @@ import {
   ExecKubeClient,
   registerExecRoutes,
 } from '../exec/index.ts';
+import { KafkaProposalLedger } from '../exec/proposal-ledger.ts';
+import { ReplicatedApprovals } from '../exec/replicated.ts';
 import { BotNotifier, type ProposalNotifier } from '../exec/slack-notifier.ts';
 
 export interface ExecWiring {
@@ -142,10 +144,39 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
               o.log.error({ err: err.message, seq: e.seq }, 'exec: audit mirror to Kafka failed'),
           )
       : undefined;
-  const ledger = new AuditLedger({ file: c.audit.file, registry: o.registry, ...(mirror ? { mirror } : {}) });
+  // Replicated mode: the proposals topic is the ledger (the local file an optional copy).
+  const replicated = c.replicated.commandsTopic
+    ? new ReplicatedApprovals({ config: o.config, log: o.log, registry: o.registry })
+    : undefined;
+  if (replicated) await replicated.prepare();
+  const localLedger =
+    !replicated || c.audit.localCopy
+      ? new AuditLedger({ file: c.audit.file, registry: o.registry, ...(mirror ? { mirror } : {}) })
+      : undefined;
+  const kafkaLedger = replicated
+    ? new KafkaProposalLedger({
+        topic: c.replicated.proposalsTopic,
+        partitions: replicated.partitions,
+        send: replicated.send,
+        local: localLedger,
+        replica: replicated.replica,
+        maxEntries: c.replicated.maxEntriesPerProposal,
+        log: o.log,
+        registry: o.registry,
+      })
+    : undefined;
+  const ledger = (kafkaLedger ?? localLedger)!;
+  // Test hook for failover tests: the process dies right after its `executing` intent is durable.
+  const crashBeforeWrite = env.KUBETRIAGE_TEST_HOOK === 'crash-before-scale-write';
+  if (crashBeforeWrite)
+    o.log.warn(
+      '!!! KUBETRIAGE_TEST_HOOK=crash-before-scale-write: this process kills itself before its first scale write !!!',
+    );
   const service = new ApprovalService({
     config: c,
     ledger,
+    replicated: replicated !== undefined,
+    ...(crashBeforeWrite ? { beforeScaleWrite: () => void process.kill(process.pid, 'SIGKILL') } : {}),
     kube,
     webhookUrl: env.SLACK_WEBHOOK_URL || undefined,
     notifier,
@@ -156,20 +187,25 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
   });
   // Streams and verifies the ledger (a torn tail is quarantined and recorded), restores proposal states.
   await service.start();
+  const identity = new ApiIdentity({
+    kube,
+    audiences: c.api.audiences,
+    group: c.api.group,
+    resource: c.api.resource,
+    cacheSize: c.api.cacheSize,
+    cacheTtlMs: c.api.cacheTtl,
+    negativeCacheTtlMs: c.api.negativeCacheTtl,
+    staticToken,
+    registry: o.registry,
+  });
+  // Joins the commands group: each assignment restores its proposals before deciding their commands.
+  if (replicated && kafkaLedger) await replicated.start(service, kafkaLedger, identity);
   await registerExecRoutes(o.http, {
     service,
     signingSecret: env.SLACK_SIGNING_SECRET || undefined,
-    identity: new ApiIdentity({
-      kube,
-      audiences: c.api.audiences,
-      group: c.api.group,
-      resource: c.api.resource,
-      cacheSize: c.api.cacheSize,
-      cacheTtlMs: c.api.cacheTtl,
-      negativeCacheTtlMs: c.api.negativeCacheTtl,
-      staticToken,
-      registry: o.registry,
-    }),
+    identity,
+    replicated,
+    outcomeWaitMs: c.replicated.outcomeWait,
     toleranceMs: c.slack.signatureTolerance,
     maxBodyBytes: c.slack.maxBodyBytes,
     forgedMax: c.slack.forgedRateLimit,
@@ -181,8 +217,11 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       approvers: c.approvers.length,
       slack: notifier ? 'bot' : env.SLACK_WEBHOOK_URL ? 'webhook' : 'off',
       api: kube ? 'kubernetes' : staticToken ? 'static-token' : 'off',
-      ledger: c.audit.file,
-      restored: ledger.restoredCount,
+      ledger: replicated
+        ? `${c.replicated.proposalsTopic} (${replicated.partitions} partitions)`
+        : c.audit.file,
+      localCopy: localLedger ? c.audit.file : null,
+      restored: localLedger?.restoredCount ?? 0,
     },
     'exec stage ready',
   );
@@ -194,11 +233,23 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       } catch {
         return;
       }
-      void service.onReport(report);
+      if (!replicated) return void service.onReport(report);
+      // The proposal's owner posts and decides it; a report without one is not forwarded.
+      void replicated.propose(report)?.then((r) => {
+        if (!r.ok)
+          o.log.error(
+            { err: r.error, incident: report.incident },
+            'exec: proposal not forwarded to its owner',
+          );
+      });
     },
     async close(timeoutMs) {
       // The ledger then stays open for what is still running.
-      return settledWithin(service.close(), timeoutMs);
+      const stop = async () => {
+        await replicated?.close();
+        await service.close();
+      };
+      return settledWithin(stop(), timeoutMs);
     },
   };
 }
