@@ -1,0 +1,408 @@
+// Approvals on any replica (exec.replicated), with REAL separate `kubetriage run` processes on a real
+// Kafka broker and a real kube-apiserver; Slack is the FAKE of test/exec/slack-fake.ts. Proposals are
+// put on the commands topic as any replica's triage would forward them (a `propose` command); the
+// replica that owns the proposal's partition posts it to Slack and decides every click, wherever the
+// click arrived. Exactly once is checked on the cluster itself: the Deployment's metadata.generation
+// grows by one per spec change, so a second scale write (or a scale back) would show.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import type { AuditEntry } from '../../src/exec/audit.ts';
+import { COMMAND_SCHEMA, encodeCommand } from '../../src/exec/commands.ts';
+import { partitionOf } from '../../src/exec/partitioner.ts';
+import { decodeProposalRecord, verifyProposalRecords } from '../../src/exec/proposal-record.ts';
+import { ACTION_APPROVE } from '../../src/exec/slack-message.ts';
+import { watchEnd } from '../harness/child.ts';
+import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
+import { freePort } from '../harness/ports.ts';
+import { brokers, consumeUntil, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
+import { reportWith } from './helpers.ts';
+import {
+  applyRbac,
+  createDeployment,
+  replicasOf,
+  scalerToken,
+  tolerateTextReadyz,
+  uniqueNs,
+} from './kube-world.ts';
+import { interaction, type SlackFake, startSlackFake } from './slack-fake.ts';
+
+// Never skips: throws (failing this file with the build command) when the part is missing.
+requireKubeBinaries();
+
+const BIN = new URL('../../bin/kubetriage.js', import.meta.url).pathname;
+const SECRET = 'replicas-signing-secret-5d2b';
+const APPROVER = { id: 'U0APPROVER', username: 'alice' };
+const BOB = { id: 'U0BOB', username: 'bob' };
+const PARTITIONS = 2;
+
+interface Replica {
+  child: ChildProcess;
+  base: string;
+  /** As the replica names itself in commands and entries (hostname-pid). */
+  pid: number;
+  stderr: string[];
+  ended: ReturnType<typeof watchEnd>;
+  metrics(): Promise<string>;
+  owned(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+describe('approvals on any replica (real kubetriage run processes, real broker, real kube-apiserver)', () => {
+  let kube: KubeApiServer;
+  let slack: SlackFake;
+  let dir: string;
+  let kubeconfig: string;
+  const scaler = scalerToken();
+  const running: Replica[] = [];
+
+  before(async () => {
+    tolerateTextReadyz();
+    kube = await startKubeApiServer({ tokens: [scaler] });
+    await applyRbac(kube.client);
+    slack = await startSlackFake();
+    dir = mkdtempSync(join(tmpdir(), 'kt-replicas-'));
+    // The scale-only identity, as a kubeconfig file (exec.kube.kubeconfig).
+    const kc = structuredClone(kube.kubeconfig) as { users: { user: { token: string } }[] };
+    kc.users[0]!.user.token = scaler.token;
+    kubeconfig = join(dir, 'scaler.kubeconfig');
+    writeFileSync(kubeconfig, stringify(kc), { mode: 0o600 });
+  });
+  after(async () => {
+    for (const r of running) await r.stop().catch(() => {});
+    await slack?.close();
+    await kube?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One world: input topics for `run`, a fresh commands/proposals pair, one config file. */
+  async function world() {
+    const t = await testTopics(1);
+    const commands = unique('approval-commands');
+    const proposals = unique('proposals');
+    const cfg = join(dir, `${unique('cfg')}.yaml`);
+    writeFileSync(
+      cfg,
+      stringify({
+        kafka: {
+          groupId: t.group,
+          topics: {
+            logs: [t.logs],
+            metrics: [t.metrics],
+            traces: [t.traces],
+            contexts: t.contexts,
+            dlq: t.dlq,
+          },
+        },
+        exec: {
+          mode: 'execute',
+          approvers: [APPROVER.id, BOB.id],
+          policy: { cooldown: '0s' },
+          kube: { kubeconfig },
+          audit: { file: join(dir, `${unique('audit')}.jsonl`) },
+          replicated: {
+            commandsTopic: commands,
+            proposalsTopic: proposals,
+            partitions: PARTITIONS,
+            replicationFactor: 1,
+            // Failover within seconds in a test (the broker's group.min.session.timeout.ms is 6 s).
+            sessionTimeout: '6s',
+          },
+        },
+      }),
+    );
+
+    async function startReplica(env: Record<string, string> = {}): Promise<Replica> {
+      const port = await freePort();
+      const stderr: string[] = [];
+      const child = spawn(process.execPath, [BIN, 'run', '--config', cfg, '--port', String(port)], {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: brokers(),
+          SLACK_WEBHOOK_URL: slack.webhookUrl,
+          SLACK_SIGNING_SECRET: SECRET,
+          ...env,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      child.stderr?.on('data', (d: Buffer) => stderr.push(d.toString()));
+      const ended = watchEnd(child);
+      const base = `http://127.0.0.1:${port}`;
+      const metrics = () => fetch(`${base}/metrics`).then((r) => r.text());
+      const r: Replica = {
+        child,
+        base,
+        pid: child.pid!,
+        stderr,
+        ended,
+        metrics,
+        async owned() {
+          const text = await metrics();
+          return [...text.matchAll(/kubetriage_exec_owned_partitions\{partition="(\d+)"\} 1\b/g)].map((m) =>
+            Number(m[1]),
+          );
+        },
+        async stop() {
+          if (ended.reason() === undefined) child.kill('SIGTERM');
+          await Promise.race([ended.done, new Promise((res) => setTimeout(res, 20_000))]);
+          if (ended.reason() === undefined) child.kill('SIGKILL');
+          await ended.done;
+        },
+      };
+      running.push(r);
+      await waitFor(
+        async () => {
+          if (ended.reason() !== undefined)
+            throw new Error(`run ended (${ended.reason()}): ${stderr.join('').slice(-3000)}`);
+          return (await fetch(`${base}/healthz`)).status === 200;
+        },
+        90_000,
+        'the replica to answer /healthz',
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n${stderr.join('').slice(-3000)}`);
+      });
+      return r;
+    }
+
+    /** What any replica's triage forwards: the proposal, on its partition of the commands topic. */
+    async function propose(ns: string, name: string, from: number, to: number) {
+      const report = reportWith({ incident: `inc-${ns}`, namespace: ns, name, from, to });
+      const id = report.proposal.id;
+      const posted = slack.messages.length;
+      await produce(commands, [
+        {
+          key: id,
+          partition: partitionOf(id, PARTITIONS),
+          value: encodeCommand({
+            schema: COMMAND_SCHEMA,
+            id: unique('cmd'),
+            receivedBy: 'test-triage',
+            at: new Date().toISOString(),
+            type: 'propose',
+            proposalId: id,
+            report,
+          }),
+        },
+      ]);
+      await waitFor(
+        () => slack.messages.slice(posted).some((m) => JSON.stringify(m).includes(id)),
+        60_000,
+        `proposal ${id} posted to Slack by its owner`,
+      );
+      return id;
+    }
+
+    async function click(
+      r: Replica,
+      id: string,
+      o: { user?: typeof APPROVER; signWith?: string; actionTs?: string } = {},
+    ) {
+      const u = o.user ?? APPROVER;
+      const req = interaction({
+        secret: SECRET,
+        userId: u.id,
+        username: u.username,
+        actionId: ACTION_APPROVE,
+        value: id,
+        responseUrl: slack.responseUrl,
+        ...(o.signWith ? { signWith: o.signWith } : {}),
+        ...(o.actionTs ? { actionTs: o.actionTs } : {}),
+      });
+      const t0 = performance.now();
+      const res = await fetch(`${r.base}/slack/interactions`, {
+        method: 'POST',
+        headers: req.headers,
+        body: req.body,
+      });
+      await res.text();
+      return { status: res.status, ms: performance.now() - t0 };
+    }
+
+    /** Everything on the proposals topic so far, and each proposal's latest chain. */
+    async function ledger(expect: (chains: Map<string, AuditEntry[]>) => boolean) {
+      let records: Awaited<ReturnType<typeof consumeUntil>> = [];
+      const chains = new Map<string, AuditEntry[]>();
+      await waitFor(
+        async () => {
+          records = await consumeUntil(proposals, () => false, 1500);
+          chains.clear();
+          for (const rec of records) {
+            const d = decodeProposalRecord(rec.key, rec.value);
+            if (d.ok) chains.set(d.record.proposal, d.record.entries);
+          }
+          return expect(chains);
+        },
+        60_000,
+        'the proposals topic',
+      );
+      const verified = verifyProposalRecords(
+        records.map((r) => ({ partition: r.partition, offset: r.offset, key: r.key, value: r.value })),
+      );
+      return { chains, verified, records };
+    }
+
+    const commandRecords = () => consumeUntil(commands, () => false, 1500);
+    return { startReplica, propose, click, ledger, commandRecords, commands, proposals };
+  }
+
+  const generation = async (ns: string, name: string) =>
+    (
+      await kube.client.get<{ metadata: { generation: number } }>(
+        `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+      )
+    ).metadata.generation;
+  const events = (chain: AuditEntry[] | undefined) => (chain ?? []).map((e) => e.event);
+  const replicaName = (chain: AuditEntry[], event: string) =>
+    chain.find((e) => e.event === event)?.detail.replica as string | undefined;
+
+  test('a click at the replica that does not own the proposal executes once; racing clicks on two replicas execute once; a forged click at a non-owner is refused there and never forwarded', {
+    timeout: 300_000,
+  }, async () => {
+    const w = await world();
+    const a = await w.startReplica();
+    const b = await w.startReplica();
+    // Two members, two partitions: one each.
+    await waitFor(
+      async () => {
+        const [oa, ob] = [await a.owned(), await b.owned()];
+        return oa.length === 1 && ob.length === 1 && oa[0] !== ob[0];
+      },
+      90_000,
+      'one partition owned by each replica',
+    );
+    const ownerOf = async (id: string) => ((await a.owned()).includes(partitionOf(id, PARTITIONS)) ? a : b);
+
+    // 1. A click that reaches the replica that does not own the proposal.
+    const ns = uniqueNs('rep');
+    await createDeployment(kube.client, ns, 'checkout', 6);
+    const gen0 = await generation(ns, 'checkout');
+    const id = await w.propose(ns, 'checkout', 6, 2);
+    const owner = await ownerOf(id);
+    const other = owner === a ? b : a;
+    const c = await w.click(other, id);
+    assert.equal(c.status, 200, 'acknowledged by the non-owner once its command is on the topic');
+    assert.ok(c.ms < 3000, `answered in ${c.ms.toFixed(0)} ms: within Slack's 3 s`);
+    await waitFor(async () => (await replicasOf(kube.client, ns, 'checkout')) === 2, 60_000, 'the scale');
+    const one = await w.ledger((ch) => events(ch.get(id)).includes('verified'));
+    const chain = one.chains.get(id)!;
+    assert.deepEqual(events(chain), ['proposed', 'posted', 'approved', 'executing', 'executed', 'verified']);
+    const approved = chain.find((e) => e.event === 'approved')!;
+    assert.equal(approved.detail.receivedBy, `${hostname()}-${other.pid}`, 'received by the non-owner');
+    assert.equal(replicaName(chain, 'executed'), `${hostname()}-${owner.pid}`, 'decided by the owner');
+    assert.equal(await generation(ns, 'checkout'), gen0 + 1, 'one spec change: exactly one scale write');
+    assert.match(
+      await other.metrics(),
+      /kubetriage_exec_commands_forwarded_total\{type="approve",result="acked"\} 1\b/,
+    );
+    assert.match(
+      await owner.metrics(),
+      /kubetriage_exec_commands_decided_total\{type="approve",result="done"\} 1\b/,
+    );
+    await waitFor(
+      () => slack.responses.some((r) => JSON.stringify(r).includes('6 → 2')),
+      30_000,
+      'the outcome at response_url',
+    );
+
+    // 2. Racing clicks, one at each replica, by two approvers.
+    const ns2 = uniqueNs('race');
+    await createDeployment(kube.client, ns2, 'cart', 5);
+    const gen2 = await generation(ns2, 'cart');
+    const id2 = await w.propose(ns2, 'cart', 5, 3);
+    const [ca, cb] = await Promise.all([w.click(a, id2), w.click(b, id2, { user: BOB })]);
+    assert.deepEqual([ca.status, cb.status], [200, 200]);
+    const two = await w.ledger((ch) => {
+      const ev = events(ch.get(id2));
+      return ev.includes('verified') && ev.includes('ignored');
+    });
+    const chain2 = two.chains.get(id2)!;
+    assert.equal(events(chain2).filter((e) => e === 'executed').length, 1, 'one execution');
+    assert.equal(
+      events(chain2).filter((e) => e === 'approved').length,
+      1,
+      'one approval; the other click is a duplicate',
+    );
+    assert.match(
+      JSON.stringify(chain2.find((e) => e.event === 'ignored')!.detail),
+      /already (approved|executed)/,
+    );
+    assert.equal(await replicasOf(kube.client, ns2, 'cart'), 3);
+    assert.equal(await generation(ns2, 'cart'), gen2 + 1, 'one spec change');
+
+    // 3. A forged click at a non-owner: 401 there, nothing forwarded.
+    const ns3 = uniqueNs('forge');
+    await createDeployment(kube.client, ns3, 'api', 4);
+    const id3 = await w.propose(ns3, 'api', 4, 1);
+    const nonOwner = (await ownerOf(id3)) === a ? b : a;
+    const before = (await w.commandRecords()).length;
+    const f = await w.click(nonOwner, id3, { signWith: 'not-the-secret', actionTs: '4242.4242' });
+    assert.equal(f.status, 401);
+    assert.match(await nonOwner.metrics(), /kubetriage_exec_forged_requests_total\{reason="mismatch"\} 1\b/);
+    const after = await w.commandRecords();
+    assert.equal(after.length, before, 'no command produced for a forged click');
+    assert.ok(!after.some((r) => r.value?.toString().includes('4242.4242')));
+    assert.equal(await replicasOf(kube.client, ns3, 'api'), 4);
+
+    const all = await w.ledger(() => true);
+    assert.deepEqual(all.verified.problems, [], 'every proposal chain on the topic verifies');
+    assert.ok(all.verified.ok);
+    for (const r of [a, b])
+      assert.equal(r.ended.reason(), undefined, `replica still running: ${r.stderr.join('').slice(-2000)}`);
+  });
+
+  test('a replica killed between approval and execution: the replica that takes over executes once; the chain verifies', {
+    timeout: 300_000,
+  }, async () => {
+    const w = await world();
+    // This one dies (SIGKILL, by itself) right after its `executing` intent is on the topic.
+    const doomed = await w.startReplica({ KUBETRIAGE_TEST_HOOK: 'crash-before-scale-write' });
+    await waitFor(async () => (await doomed.owned()).length === PARTITIONS, 90_000, 'all partitions owned');
+    const ns = uniqueNs('fail');
+    await createDeployment(kube.client, ns, 'payments', 8);
+    const gen0 = await generation(ns, 'payments');
+    const id = await w.propose(ns, 'payments', 8, 3);
+    assert.equal((await w.click(doomed, id)).status, 200);
+    await doomed.ended.done;
+    assert.equal(doomed.ended.reason(), 'signal SIGKILL');
+    assert.equal(await replicasOf(kube.client, ns, 'payments'), 8, 'killed before its write');
+    const left = await w.ledger((ch) => events(ch.get(id)).includes('executing'));
+    assert.deepEqual(events(left.chains.get(id)), ['proposed', 'posted', 'approved', 'executing']);
+
+    // The survivor takes the partitions over (after the dead member's session times out), restores
+    // the proposal from the topic and completes the approval.
+    const next = await w.startReplica();
+    await waitFor(
+      async () => (await replicasOf(kube.client, ns, 'payments')) === 3,
+      90_000,
+      'the takeover scale',
+    );
+    const done = await w.ledger((ch) => events(ch.get(id)).includes('verified'));
+    const chain = done.chains.get(id)!;
+    assert.equal(events(chain).filter((e) => e === 'executed').length, 1, 'executed exactly once');
+    assert.equal(replicaName(chain, 'executed'), `${hostname()}-${next.pid}`);
+    assert.equal(replicaName(chain, 'approved'), `${hostname()}-${doomed.pid}`);
+    assert.match(await next.metrics(), /kubetriage_exec_resumed_total 1\b/);
+    assert.match(await next.metrics(), /kubetriage_exec_restore_records_total [1-9]/);
+    // A replica joining later (a rebalance, a second restore) changes nothing.
+    const late = await w.startReplica();
+    await waitFor(
+      async () => (await late.owned()).length === 1,
+      90_000,
+      'the third replica gets a partition',
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(await replicasOf(kube.client, ns, 'payments'), 3);
+    assert.equal(
+      await generation(ns, 'payments'),
+      gen0 + 1,
+      'one spec change across the crash and two takeovers',
+    );
+    const final = await w.ledger(() => true);
+    assert.equal(events(final.chains.get(id)).filter((e) => e === 'executed').length, 1);
+    assert.deepEqual(final.verified.problems, []);
+  });
+});
