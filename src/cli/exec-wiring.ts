@@ -166,17 +166,23 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       })
     : undefined;
   const ledger = (kafkaLedger ?? localLedger)!;
-  // Test hook for failover tests: the process dies right after its `executing` intent is durable.
-  const crashBeforeWrite = env.KUBETRIAGE_TEST_HOOK === 'crash-before-scale-write';
-  if (crashBeforeWrite)
+  // Test hooks for failover tests: the process dies right before (its `executing` intent is durable)
+  // or right after its first scale write (before the outcome is recorded).
+  const hook = env.KUBETRIAGE_TEST_HOOK;
+  const die = () => void process.kill(process.pid, 'SIGKILL');
+  if (hook)
     o.log.warn(
-      '!!! KUBETRIAGE_TEST_HOOK=crash-before-scale-write: this process kills itself before its first scale write !!!',
+      { hook },
+      '!!! KUBETRIAGE_TEST_HOOK is set: this process kills itself at that point of its first execution !!!',
     );
   const service = new ApprovalService({
     config: c,
     ledger,
     replicated: replicated !== undefined,
-    ...(crashBeforeWrite ? { beforeScaleWrite: () => void process.kill(process.pid, 'SIGKILL') } : {}),
+    hooks: {
+      ...(hook === 'crash-before-scale-write' ? { beforeScaleWrite: die } : {}),
+      ...(hook === 'crash-after-scale-write' ? { afterScaleWrite: die } : {}),
+    },
     kube,
     webhookUrl: env.SLACK_WEBHOOK_URL || undefined,
     notifier,

@@ -124,8 +124,11 @@ export interface ApprovalServiceOptions {
    * write, and approvals found without an outcome are resumed by `resume()` instead of failed at start.
    */
   replicated?: boolean;
-  /** Test hook (replicated mode): runs after the intent is durable, right before the scale write. */
-  beforeScaleWrite?: () => void | Promise<void>;
+  /**
+   * Test hooks (replicated mode): right before the scale write (the intent is durable) and right after
+   * it (before its outcome is recorded). Failover tests kill the process there.
+   */
+  hooks?: { beforeScaleWrite?: () => void | Promise<void>; afterScaleWrite?: () => void | Promise<void> };
 }
 
 const SERVICE = 'kubetriage';
@@ -142,7 +145,7 @@ export class ApprovalService {
   readonly #c: ExecConfig;
   readonly #ledger: AuditSink;
   readonly #replicated: boolean;
-  readonly #beforeScaleWrite: (() => void | Promise<void>) | undefined;
+  readonly #hooks: NonNullable<ApprovalServiceOptions['hooks']>;
   readonly #kube: ExecKube | null;
   readonly #notifier: ProposalNotifier | undefined;
   readonly #now: () => number;
@@ -165,7 +168,7 @@ export class ApprovalService {
     this.#c = o.config;
     this.#ledger = o.ledger;
     this.#replicated = o.replicated === true;
-    this.#beforeScaleWrite = o.beforeScaleWrite;
+    this.#hooks = o.hooks ?? {};
     this.#kube = o.kube;
     this.#now = o.now ?? Date.now;
     this.#delay = o.delay;
@@ -872,7 +875,7 @@ export class ApprovalService {
         rec.state = 'failed';
         return this.#ledgerRefusal(rec);
       }
-      await this.#beforeScaleWrite?.();
+      await this.#hooks.beforeScaleWrite?.();
     }
     const out = await scaleDeployment(
       this.#kube,
@@ -885,6 +888,7 @@ export class ApprovalService {
       },
       this.#c.kube.maxConflicts,
     );
+    if (this.#replicated && out.ok) await this.#hooks.afterScaleWrite?.();
     // Replicated: a write by a stopped or partitioned former owner may have landed between our read and
     // our write (409, then stale at the target): that is this proposal's execution, not someone else's.
     if (!out.ok && out.reason === 'stale' && this.#replicated && !dryRun && out.observed === p.toReplicas) {

@@ -354,55 +354,108 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       assert.equal(r.ended.reason(), undefined, `replica still running: ${r.stderr.join('').slice(-2000)}`);
   });
 
-  test('a replica killed between approval and execution: the replica that takes over executes once; the chain verifies', {
-    timeout: 300_000,
-  }, async () => {
-    const w = await world();
-    // This one dies (SIGKILL, by itself) right after its `executing` intent is on the topic.
-    const doomed = await w.startReplica({ KUBETRIAGE_TEST_HOOK: 'crash-before-scale-write' });
-    await waitFor(async () => (await doomed.owned()).length === PARTITIONS, 90_000, 'all partitions owned');
-    const ns = uniqueNs('fail');
-    await createDeployment(kube.client, ns, 'payments', 8);
-    const gen0 = await generation(ns, 'payments');
-    const id = await w.propose(ns, 'payments', 8, 3);
-    assert.equal((await w.click(doomed, id)).status, 200);
-    await doomed.ended.done;
-    assert.equal(doomed.ended.reason(), 'signal SIGKILL');
-    assert.equal(await replicasOf(kube.client, ns, 'payments'), 8, 'killed before its write');
-    const left = await w.ledger((ch) => events(ch.get(id)).includes('executing'));
-    assert.deepEqual(events(left.chains.get(id)), ['proposed', 'posted', 'approved', 'executing']);
+  for (const hook of ['crash-before-scale-write', 'crash-after-scale-write'] as const)
+    test(`a replica killed between approval and execution (${hook}): the replica that takes over completes it exactly once, skips foreign records, and the chains verify`, {
+      timeout: 300_000,
+    }, async () => {
+      const w = await world();
+      // This one kills itself (SIGKILL) right before / right after its scale write; its `executing`
+      // intent is on the topic either way, its outcome never is.
+      const doomed = await w.startReplica({ KUBETRIAGE_TEST_HOOK: hook });
+      await waitFor(async () => (await doomed.owned()).length === PARTITIONS, 90_000, 'all partitions owned');
+      const ns = uniqueNs('fail');
+      await createDeployment(kube.client, ns, 'payments', 8);
+      const gen0 = await generation(ns, 'payments');
+      const id = await w.propose(ns, 'payments', 8, 3);
+      assert.equal((await w.click(doomed, id)).status, 200);
+      await doomed.ended.done;
+      assert.equal(doomed.ended.reason(), 'signal SIGKILL');
+      const wrote = hook === 'crash-after-scale-write';
+      assert.equal(await replicasOf(kube.client, ns, 'payments'), wrote ? 3 : 8);
+      const left = await w.ledger((ch) => events(ch.get(id)).includes('executing'));
+      assert.deepEqual(events(left.chains.get(id)), ['proposed', 'posted', 'approved', 'executing']);
 
-    // The survivor takes the partitions over (after the dead member's session times out), restores
-    // the proposal from the topic and completes the approval.
-    const next = await w.startReplica();
-    await waitFor(
-      async () => (await replicasOf(kube.client, ns, 'payments')) === 3,
-      90_000,
-      'the takeover scale',
-    );
-    const done = await w.ledger((ch) => events(ch.get(id)).includes('verified'));
-    const chain = done.chains.get(id)!;
-    assert.equal(events(chain).filter((e) => e === 'executed').length, 1, 'executed exactly once');
-    assert.equal(replicaName(chain, 'executed'), `${hostname()}-${next.pid}`);
-    assert.equal(replicaName(chain, 'approved'), `${hostname()}-${doomed.pid}`);
-    assert.match(await next.metrics(), /kubetriage_exec_resumed_total 1\b/);
-    assert.match(await next.metrics(), /kubetriage_exec_restore_records_total [1-9]/);
-    // A replica joining later (a rebalance, a second restore) changes nothing.
-    const late = await w.startReplica();
-    await waitFor(
-      async () => (await late.owned()).length === 1,
-      90_000,
-      'the third replica gets a partition',
-    );
-    await new Promise((r) => setTimeout(r, 2000));
-    assert.equal(await replicasOf(kube.client, ns, 'payments'), 3);
-    assert.equal(
-      await generation(ns, 'payments'),
-      gen0 + 1,
-      'one spec change across the crash and two takeovers',
-    );
-    const final = await w.ledger(() => true);
-    assert.equal(events(final.chains.get(id)).filter((e) => e === 'executed').length, 1);
-    assert.deepEqual(final.verified.problems, []);
-  });
+      // Foreign and damaged records on both topics: skipped (counted), never a crash loop.
+      const p = partitionOf(id, PARTITIONS);
+      const real = left.records.filter((r) => r.key?.toString() === id).at(-1)!;
+      const tampered = JSON.parse(real.value!.toString()) as { proposal: string; entries: AuditEntry[] };
+      tampered.proposal = 'forged-proposal';
+      for (const e of tampered.entries) e.proposal = 'forged-proposal';
+      await produce(w.proposals, [
+        { key: 'junk', partition: p, value: Buffer.from('not json {') },
+        {
+          key: 'foreign',
+          partition: p,
+          value: Buffer.from(JSON.stringify({ schema: 'someone-else/v9', x: 1 })),
+        },
+        { key: 'forged-proposal', partition: p, value: Buffer.from(JSON.stringify(tampered)) },
+      ]);
+      await produce(w.commands, [{ key: id, partition: p, value: Buffer.from('not a command') }]);
+
+      // The survivor takes the partitions over (after the dead member's session times out), restores
+      // the proposal from the topic and completes the approval.
+      const next = await w.startReplica();
+      const done = await w.ledger((ch) => events(ch.get(id)).includes('verified'));
+      const chain = done.chains.get(id)!;
+      // The click's command was never committed by the dead owner: the survivor reads it again and,
+      // the proposal being approved already, ignores it (idempotent), in whatever order with the resume.
+      const ignored = chain.filter((e) => e.event === 'ignored');
+      assert.equal(ignored.length, 1);
+      assert.match(String(ignored[0]!.detail.reason), /already (approved|executed)/);
+      assert.deepEqual(
+        events(chain).filter((e) => e !== 'ignored'),
+        [
+          'proposed',
+          'posted',
+          'approved',
+          'executing',
+          ...(wrote ? [] : ['executing']),
+          'executed',
+          'verified',
+        ],
+      );
+      const executed = chain.find((e) => e.event === 'executed')!;
+      assert.equal(executed.detail.replica, `${hostname()}-${next.pid}`);
+      assert.equal(replicaName(chain, 'approved'), `${hostname()}-${doomed.pid}`);
+      // After the write: found applied, recorded, not written again.
+      assert.equal(typeof executed.detail.recovered === 'string', wrote);
+      assert.equal(await replicasOf(kube.client, ns, 'payments'), 3);
+      const m = await next.metrics();
+      assert.match(m, /kubetriage_exec_resumed_total 1\b/);
+      assert.match(m, /kubetriage_exec_restore_records_total [1-9]/);
+      assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="not_json"\} 1\b/);
+      assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="foreign"\} 1\b/);
+      assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="broken_chain"\} 1\b/);
+      assert.match(
+        m,
+        /kubetriage_exec_commands_decided_total\{type="unknown",result="skipped_not_json"\} 1\b/,
+      );
+      // A replica joining later (a rebalance, another restore) changes nothing.
+      const late = await w.startReplica();
+      await waitFor(
+        async () => (await late.owned()).length === 1,
+        90_000,
+        'the third replica gets a partition',
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(await replicasOf(kube.client, ns, 'payments'), 3);
+      assert.equal(
+        await generation(ns, 'payments'),
+        gen0 + 1,
+        'one spec change across the crash and two takeovers',
+      );
+      const final = await w.ledger(() => true);
+      assert.equal(
+        events(final.chains.get(id)).filter((e) => e === 'executed').length,
+        1,
+        'executed exactly once',
+      );
+      // The verifier names exactly the three records that are not ours or were tampered with.
+      assert.deepEqual(final.verified.problems.map((x) => x.reason.split(':')[0]).sort(), [
+        'broken_chain',
+        'foreign',
+        'not_json',
+      ]);
+      for (const r of [next, late]) assert.equal(r.ended.reason(), undefined, r.stderr.join('').slice(-2000));
+    });
 });
