@@ -6,7 +6,7 @@ import kafka from '@confluentinc/kafka-javascript';
 import { KubetriageError } from '../core/errors.ts';
 import type { RdKafkaConfig } from '../stream/kafka/client-config.ts';
 import type { AuditEntry } from './audit.ts';
-import { type DecodedProposalRecord, decodeProposalRecord } from './proposal-record.ts';
+import { type DecodedProposalRecord, decodeProposalRecord, type RawTopicRecord } from './proposal-record.ts';
 
 const { AdminClient, KafkaConsumer } = kafka;
 
@@ -150,6 +150,61 @@ export async function readProposalPartitions(
       }
     }
     return out;
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/** Every record of the proposals topic up to its end offsets now (`kubetriage audit verify --kafka`). */
+export async function readAllProposalRecords(
+  config: RdKafkaConfig,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<RawTopicRecord[]> {
+  const consumer = new KafkaConsumer(
+    { ...config, 'group.id': `kubetriage-audit-verify-${process.pid}`, 'enable.auto.commit': false } as never,
+    {},
+  );
+  await promisify<unknown>((cb) => consumer.connect({ timeout: 30_000 } as never, cb as never));
+  const out: RawTopicRecord[] = [];
+  try {
+    const meta = await promisify<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) =>
+      consumer.getMetadata({ topic, timeout: 30_000 } as never, cb as never),
+    );
+    const t = meta.topics.find((x) => x.name === topic);
+    if (!t || t.partitions.length === 0) throw new Error(`topic ${topic} not found`);
+    const ends = new Map<number, number>();
+    const assignment: { topic: string; partition: number; offset: number }[] = [];
+    for (const p of t.partitions) {
+      const w = await promisify<{ lowOffset: number; highOffset: number }>((cb) =>
+        consumer.queryWatermarkOffsets(topic, p.id, 10_000, cb as never),
+      );
+      if (w.highOffset > w.lowOffset) {
+        ends.set(p.id, w.highOffset);
+        assignment.push({ topic, partition: p.id, offset: w.lowOffset });
+      }
+    }
+    if (assignment.length === 0) return out;
+    consumer.assign(assignment);
+    consumer.setDefaultConsumeTimeout(200);
+    const deadline = Date.now() + timeoutMs;
+    while (ends.size > 0) {
+      if (Date.now() > deadline) throw new Error(`timed out reading ${topic}`);
+      const msgs = await promisify<kafka.Message[]>((cb) => consumer.consume(1000, cb as never));
+      for (const m of msgs) {
+        const end = ends.get(m.partition);
+        if (end === undefined || m.offset >= end) continue;
+        if (m.offset + 1 >= end) ends.delete(m.partition);
+        out.push({
+          partition: m.partition,
+          offset: m.offset,
+          key: (m.key ?? null) as Buffer | string | null,
+          value: m.value ?? null,
+        });
+      }
+    }
+    // Offset order per partition: a later record of a proposal must extend the earlier one.
+    return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   } finally {
     await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }

@@ -5,7 +5,7 @@
 // click arrived. Exactly once is checked on the cluster itself: the Deployment's metadata.generation
 // grows by one per spec change, so a second scale write (or a scale back) would show.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -246,7 +246,14 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
     }
 
     const commandRecords = () => consumeUntil(commands, () => false, 1500);
-    return { startReplica, propose, click, ledger, commandRecords, commands, proposals };
+    /** `kubetriage audit verify --kafka` on this world's proposals topic. */
+    const verifyCli = () =>
+      spawnSync(process.execPath, [BIN, 'audit', 'verify', '--kafka', '--config', cfg], {
+        env: { ...process.env, KAFKA_BROKERS: brokers() },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    return { startReplica, propose, click, ledger, commandRecords, verifyCli, commands, proposals };
   }
 
   const generation = async (ns: string, name: string) =>
@@ -350,6 +357,9 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
     const all = await w.ledger(() => true);
     assert.deepEqual(all.verified.problems, [], 'every proposal chain on the topic verifies');
     assert.ok(all.verified.ok);
+    const cli = w.verifyCli();
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stdout, /^ok: .*: 3 proposals, \d+ entries/);
     for (const r of [a, b])
       assert.equal(r.ended.reason(), undefined, `replica still running: ${r.stderr.join('').slice(-2000)}`);
   });
@@ -456,6 +466,10 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
         'foreign',
         'not_json',
       ]);
+      const cli = w.verifyCli();
+      assert.equal(cli.status, 1);
+      assert.match(cli.stderr, /3 bad records; 1 proposals verify/);
+      assert.match(cli.stderr, /broken_chain: entry 1: hash does not match/);
       for (const r of [next, late]) assert.equal(r.ended.reason(), undefined, r.stderr.join('').slice(-2000));
     });
 });
