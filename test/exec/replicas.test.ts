@@ -23,9 +23,11 @@ import { brokers, consumeUntil, produce, testTopics, unique, waitFor } from '../
 import { reportWith } from './helpers.ts';
 import {
   applyRbac,
+  bindApprover,
   createDeployment,
   replicasOf,
   scalerToken,
+  serviceAccountToken,
   tolerateTextReadyz,
   uniqueNs,
 } from './kube-world.ts';
@@ -354,12 +356,57 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
     assert.ok(!after.some((r) => r.value?.toString().includes('4242.4242')));
     assert.equal(await replicasOf(kube.client, ns3, 'api'), 4);
 
+    // 4. `kubetriage approve` at a non-owner: authenticated there (TokenReview), forwarded (202), and
+    // authorised by the owner (SubjectAccessReview in the target namespace): a caller without the
+    // binding is refused there, one with it approves; one execution.
+    const ns4 = uniqueNs('api');
+    await createDeployment(kube.client, ns4, 'search', 7);
+    const gen4 = await generation(ns4, 'search');
+    const allowed = await serviceAccountToken(kube.client, ns4, 'oncall');
+    await bindApprover(kube.client, ns4, { namespace: ns4, name: 'oncall' });
+    const denied = await serviceAccountToken(kube.client, ns4, 'intern');
+    const id4 = await w.propose(ns4, 'search', 7, 4);
+    const notOwner4 = (await ownerOf(id4)) === a ? b : a;
+    const api = (token: string) =>
+      fetch(`${notOwner4.base}/api/proposals/${id4}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { code: string } }));
+    const refused = await api(denied.token);
+    assert.equal(refused.status, 202);
+    assert.equal(refused.body.code, 'forwarded');
+    await w.ledger((ch) => events(ch.get(id4)).includes('refused'));
+    assert.equal((await api(allowed.token)).status, 202);
+    await waitFor(
+      async () => (await replicasOf(kube.client, ns4, 'search')) === 4,
+      60_000,
+      'the API approval',
+    );
+    const four = await w.ledger((ch) => events(ch.get(id4)).includes('verified'));
+    const chain4 = four.chains.get(id4)!;
+    assert.deepEqual(events(chain4), [
+      'proposed',
+      'posted',
+      'refused',
+      'approved',
+      'executing',
+      'executed',
+      'verified',
+    ]);
+    assert.match(
+      String(chain4[2]!.detail.reason),
+      /not allowed to approve proposals.kubetriage.io in namespace/,
+    );
+    assert.equal(chain4[3]!.actor, `k8s:${allowed.username}`);
+    assert.equal(chain4[3]!.detail.receivedBy, `${hostname()}-${notOwner4.pid}`);
+    assert.equal(await generation(ns4, 'search'), gen4 + 1);
+
     const all = await w.ledger(() => true);
     assert.deepEqual(all.verified.problems, [], 'every proposal chain on the topic verifies');
     assert.ok(all.verified.ok);
     const cli = w.verifyCli();
     assert.equal(cli.status, 0, cli.stderr);
-    assert.match(cli.stdout, /^ok: .*: 3 proposals, \d+ entries/);
+    assert.match(cli.stdout, /^ok: .*: 4 proposals, \d+ entries/);
     for (const r of [a, b])
       assert.equal(r.ended.reason(), undefined, `replica still running: ${r.stderr.join('').slice(-2000)}`);
   });
