@@ -35,6 +35,23 @@ export function chainProblem(proposal: string, entries: readonly AuditEntry[]): 
     head = e.hash;
   }
   if (entries[0]?.event !== 'proposed') return 'the chain does not start with `proposed`';
+  // Hashes prove order, not authorship: the state machine also needs the proposal it will act on.
+  const p = entries[0].detail.proposal as
+    | {
+        id?: unknown;
+        target?: { namespace?: unknown; name?: unknown };
+        fromReplicas?: unknown;
+        toReplicas?: unknown;
+      }
+    | undefined;
+  if (
+    p?.id !== proposal ||
+    typeof p.target?.namespace !== 'string' ||
+    typeof p.target?.name !== 'string' ||
+    !Number.isInteger(p.fromReplicas) ||
+    !Number.isInteger(p.toReplicas)
+  )
+    return 'entry 1: `proposed` does not hold this proposal (id, target, fromReplicas, toReplicas)';
   return null;
 }
 

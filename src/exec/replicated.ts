@@ -207,8 +207,19 @@ export class ReplicatedApprovals {
         // Oldest proposals first, each chain in order: the state machine sees what happened as it happened.
         const chains = [...r.chains.entries()].sort((a, b) => (a[1][0]!.at < b[1][0]!.at ? -1 : 1));
         for (const [id, entries] of chains) {
-          this.#ledger!.adopt(id, entries);
-          for (const e of entries) this.#service!.restoreEntry(e);
+          try {
+            for (const e of entries) this.#service!.restoreEntry(e);
+            this.#ledger!.adopt(id, entries);
+          } catch (err) {
+            // A chain that verifies but holds what the state machine cannot use: skipped, never a retry loop.
+            this.#service!.forget((x) => x !== id);
+            r.chains.delete(id);
+            this.#skipped.inc({ reason: 'unusable' });
+            this.#log.warn(
+              { proposal: id, err: (err as Error).message },
+              'exec: skipped an unusable proposal chain',
+            );
+          }
         }
         const seconds = (performance.now() - t0) / 1000;
         this.#restoreSeconds.observe(seconds);

@@ -33,10 +33,21 @@ function memoryLedger(o: { fail?: () => boolean; maxEntries?: number } = {}) {
   return { ledger, sent, registry };
 }
 
+const proposalOf = (id: string) => ({
+  id,
+  action: 'scale',
+  target: { namespace: 'shop', kind: 'Deployment', name: 'web' },
+  fromReplicas: 5,
+  toReplicas: 2,
+});
 const input = (event: string, proposal = 'p-1') =>
-  ({ actor: 'kubetriage', event, incident: 'inc-1', proposal, detail: { n: 1 } }) as Parameters<
-    KafkaProposalLedger['append']
-  >[0];
+  ({
+    actor: 'kubetriage',
+    event,
+    incident: 'inc-1',
+    proposal,
+    detail: event === 'proposed' ? { n: 1, proposal: proposalOf(proposal) } : { n: 1 },
+  }) as Parameters<KafkaProposalLedger['append']>[0];
 
 describe('replicated approvals: partitioner, proposal chains, commands', () => {
   test("partitionOf is Kafka's default partitioner (murmur2, Java's test vectors)", () => {
@@ -86,6 +97,12 @@ describe('replicated approvals: partitioner, proposal chains, commands', () => {
     assert.match(chainProblem('p-1', [entries[0]!, entries[2]!, entries[1]!])!, /entry 2/);
     assert.match(chainProblem('p-2', entries)!, /belongs to proposal p-1/);
     assert.match(chainProblem('p-1', entries.slice(1))!, /seq 2/);
+    // A chain whose hashes hold but whose `proposed` entry carries no usable proposal.
+    const hollow = memoryLedger();
+    await hollow.ledger.append({ ...input('proposed'), detail: { proposal: { id: 'p-1' } } });
+    const h = decodeProposalRecord('p-1', hollow.sent[0]!.value);
+    assert.ok(!h.ok && h.reason === 'broken_chain');
+    assert.match(h.detail, /does not hold this proposal/);
     assert.equal(chainProblem('p-1', entries), null);
 
     assert.equal(decodeProposalRecord('x', Buffer.from('{')).ok, false);

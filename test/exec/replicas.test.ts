@@ -11,10 +11,14 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import type { AuditEntry } from '../../src/exec/audit.ts';
+import { type AuditEntry, GENESIS, sealEntry } from '../../src/exec/audit.ts';
 import { COMMAND_SCHEMA, encodeCommand } from '../../src/exec/commands.ts';
 import { partitionOf } from '../../src/exec/partitioner.ts';
-import { decodeProposalRecord, verifyProposalRecords } from '../../src/exec/proposal-record.ts';
+import {
+  decodeProposalRecord,
+  encodeProposalRecord,
+  verifyProposalRecords,
+} from '../../src/exec/proposal-record.ts';
 import { ACTION_APPROVE } from '../../src/exec/slack-message.ts';
 import { watchEnd } from '../harness/child.ts';
 import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
@@ -270,7 +274,7 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
 
   test('a click at the replica that does not own the proposal executes once; racing clicks on two replicas execute once; a forged click at a non-owner is refused there and never forwarded', {
     timeout: 300_000,
-  }, async () => {
+  }, async (t) => {
     const w = await world();
     const a = await w.startReplica();
     const b = await w.startReplica();
@@ -295,6 +299,9 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
     const c = await w.click(other, id);
     assert.equal(c.status, 200, 'acknowledged by the non-owner once its command is on the topic');
     assert.ok(c.ms < 3000, `answered in ${c.ms.toFixed(0)} ms: within Slack's 3 s`);
+    t.diagnostic(
+      `click at the non-owner answered in ${c.ms.toFixed(0)} ms (its command acknowledged by the broker)`,
+    );
     await waitFor(async () => (await replicasOf(kube.client, ns, 'checkout')) === 2, 60_000, 'the scale');
     const one = await w.ledger((ch) => events(ch.get(id)).includes('verified'));
     const chain = one.chains.get(id)!;
@@ -414,7 +421,7 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
   for (const hook of ['crash-before-scale-write', 'crash-after-scale-write'] as const)
     test(`a replica killed between approval and execution (${hook}): the replica that takes over completes it exactly once, skips foreign records, and the chains verify`, {
       timeout: 300_000,
-    }, async () => {
+    }, async (t) => {
       const w = await world();
       // This one kills itself (SIGKILL) right before / right after its scale write; its `executing`
       // intent is on the topic either way, its outcome never is.
@@ -423,6 +430,7 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       const ns = uniqueNs('fail');
       await createDeployment(kube.client, ns, 'payments', 8);
       const gen0 = await generation(ns, 'payments');
+      const t0 = performance.now();
       const id = await w.propose(ns, 'payments', 8, 3);
       assert.equal((await w.click(doomed, id)).status, 200);
       await doomed.ended.done;
@@ -446,6 +454,9 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
           value: Buffer.from(JSON.stringify({ schema: 'someone-else/v9', x: 1 })),
         },
         { key: 'forged-proposal', partition: p, value: Buffer.from(JSON.stringify(tampered)) },
+        // Hashes that hold around a proposal the state machine cannot use (no target): this one used
+        // to throw inside the restore, which then retried forever.
+        { key: 'hollow', partition: p, value: hollowRecord() },
       ]);
       await produce(w.commands, [{ key: id, partition: p, value: Buffer.from('not a command') }]);
 
@@ -471,6 +482,9 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
           'verified',
         ],
       );
+      t.diagnostic(
+        `${hook}: click → executed after failover in ${((performance.now() - t0) / 1000).toFixed(1)} s (session timeout 6 s)`,
+      );
       const executed = chain.find((e) => e.event === 'executed')!;
       assert.equal(executed.detail.replica, `${hostname()}-${next.pid}`);
       assert.equal(replicaName(chain, 'approved'), `${hostname()}-${doomed.pid}`);
@@ -482,7 +496,7 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       assert.match(m, /kubetriage_exec_restore_records_total [1-9]/);
       assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="not_json"\} 1\b/);
       assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="foreign"\} 1\b/);
-      assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="broken_chain"\} 1\b/);
+      assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="broken_chain"\} 2\b/);
       assert.match(
         m,
         /kubetriage_exec_commands_decided_total\{type="unknown",result="skipped_not_json"\} 1\b/,
@@ -507,16 +521,48 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
         1,
         'executed exactly once',
       );
-      // The verifier names exactly the three records that are not ours or were tampered with.
+      // The verifier names exactly the four records that are not ours, tampered with or unusable.
       assert.deepEqual(final.verified.problems.map((x) => x.reason.split(':')[0]).sort(), [
+        'broken_chain',
         'broken_chain',
         'foreign',
         'not_json',
       ]);
       const cli = w.verifyCli();
       assert.equal(cli.status, 1);
-      assert.match(cli.stderr, /3 bad records; 1 proposals verify/);
+      assert.match(cli.stderr, /4 bad records; 1 proposals verify/);
+      assert.match(cli.stderr, /does not hold this proposal/);
       assert.match(cli.stderr, /broken_chain: entry 1: hash does not match/);
       for (const r of [next, late]) assert.equal(r.ended.reason(), undefined, r.stderr.join('').slice(-2000));
     });
 });
+
+/** A chain whose hashes verify around a `proposed` entry without a usable proposal, then `executed`. */
+function hollowRecord(): Buffer {
+  const at = new Date().toISOString();
+  const e1 = sealEntry(
+    {
+      actor: 'kubetriage',
+      event: 'proposed',
+      incident: 'inc-x',
+      proposal: 'hollow',
+      detail: { proposal: { id: 'hollow' } },
+    },
+    1,
+    GENESIS,
+    at,
+  );
+  const e2 = sealEntry(
+    {
+      actor: 'kubetriage',
+      event: 'executed',
+      incident: 'inc-x',
+      proposal: 'hollow',
+      detail: { dryRun: false },
+    },
+    2,
+    e1.hash,
+    at,
+  );
+  return encodeProposalRecord('hollow', [e1, e2]);
+}
