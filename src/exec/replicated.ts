@@ -289,7 +289,8 @@ export class ReplicatedApprovals {
         await work;
         this.#processed.set(rec.partition, rec.offset + 1);
       }
-      if (records.length) await this.#commit([...this.#processed.keys()]);
+      // Not awaited: a commit's answer arrives through consume calls, so this loop must keep polling.
+      if (records.length) void this.#commit([...this.#processed.keys()]);
     }
   }
 
@@ -445,7 +446,14 @@ export class ReplicatedApprovals {
     await this.#loop?.catch(() => {});
     await this.#current.catch(() => {});
     await this.#consumer?.settled();
-    await this.#commit([...this.#processed.keys()]);
+    // The loop has stopped: poll here until the last commit is answered (records fetched meanwhile are
+    // left uncommitted, for the next owner).
+    let committed = false;
+    const last = this.#commit([...this.#processed.keys()]).finally(() => {
+      committed = true;
+    });
+    while (!committed && this.#consumer) await this.#consumer.consume(1).catch(() => []);
+    await last;
     await this.#consumer?.disconnect();
     await this.#producer.disconnect(5_000);
   }

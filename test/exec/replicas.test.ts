@@ -19,7 +19,7 @@ import {
   encodeProposalRecord,
   verifyProposalRecords,
 } from '../../src/exec/proposal-record.ts';
-import { ACTION_APPROVE } from '../../src/exec/slack-message.ts';
+import { ACTION_APPROVE, ACTION_ROLLBACK } from '../../src/exec/slack-message.ts';
 import { watchEnd } from '../harness/child.ts';
 import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { freePort } from '../harness/ports.ts';
@@ -272,7 +272,7 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
   const replicaName = (chain: AuditEntry[], event: string) =>
     chain.find((e) => e.event === event)?.detail.replica as string | undefined;
 
-  test('a click at the replica that does not own the proposal executes once; racing clicks on two replicas execute once; a forged click at a non-owner is refused there and never forwarded', {
+  test('a click at the replica that does not own the proposal executes once; racing clicks on two replicas execute once; a forged click at a non-owner is refused there and never forwarded; an API approval at a non-owner is authorised by the owner; a clean hand-over keeps the state', {
     timeout: 300_000,
   }, async (t) => {
     const w = await world();
@@ -408,14 +408,47 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
     assert.equal(chain4[3]!.detail.receivedBy, `${hostname()}-${notOwner4.pid}`);
     assert.equal(await generation(ns4, 'search'), gen4 + 1);
 
+    // 5. A clean hand-over: the owner of the first proposal stops (SIGTERM); the other replica gets its
+    // partition, restores it, and a rollback of that proposal (state from the topic) runs there.
+    const stopAt = performance.now();
+    await owner.stop();
+    assert.equal(owner.ended.reason(), 'exit 0', owner.stderr.join('').slice(-2000));
+    t.diagnostic(`SIGTERM → exit 0 of the owner in ${((performance.now() - stopAt) / 1000).toFixed(1)} s`);
+    await waitFor(
+      async () => (await other.owned()).length === PARTITIONS,
+      90_000,
+      'the survivor owns every partition',
+    );
+    const rb = interaction({
+      secret: SECRET,
+      userId: APPROVER.id,
+      username: APPROVER.username,
+      actionId: ACTION_ROLLBACK,
+      value: id,
+      responseUrl: slack.responseUrl,
+    });
+    const rbRes = await fetch(`${other.base}/slack/interactions`, {
+      method: 'POST',
+      headers: rb.headers,
+      body: rb.body,
+    });
+    assert.equal(rbRes.status, 200);
+    await waitFor(async () => (await replicasOf(kube.client, ns, 'checkout')) === 6, 60_000, 'the rollback');
+    const back = await w.ledger((ch) => events(ch.get(id)).includes('rolled_back'));
+    assert.deepEqual(events(back.chains.get(id)).slice(-2), ['rollback_requested', 'rolled_back']);
+    assert.equal(await generation(ns, 'checkout'), gen0 + 2, 'the scale and its rollback, nothing else');
+
     const all = await w.ledger(() => true);
     assert.deepEqual(all.verified.problems, [], 'every proposal chain on the topic verifies');
     assert.ok(all.verified.ok);
     const cli = w.verifyCli();
     assert.equal(cli.status, 0, cli.stderr);
     assert.match(cli.stdout, /^ok: .*: 4 proposals, \d+ entries/);
-    for (const r of [a, b])
-      assert.equal(r.ended.reason(), undefined, `replica still running: ${r.stderr.join('').slice(-2000)}`);
+    assert.equal(
+      other.ended.reason(),
+      undefined,
+      `replica still running: ${other.stderr.join('').slice(-2000)}`,
+    );
   });
 
   for (const hook of ['crash-before-scale-write', 'crash-after-scale-write'] as const)
