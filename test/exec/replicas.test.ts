@@ -526,6 +526,12 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       assert.equal(await replicasOf(kube.client, ns, 'payments'), 3);
       const m = await next.metrics();
       assert.match(m, /kubetriage_exec_resumed_total 1\b/);
+      const restoreSum = Number(/kubetriage_exec_restore_seconds_sum (\S+)/.exec(m)?.[1]);
+      const restoreCount = Number(/kubetriage_exec_restore_seconds_count (\S+)/.exec(m)?.[1]);
+      const restoreRecords = Number(/kubetriage_exec_restore_records_total (\S+)/.exec(m)?.[1]);
+      t.diagnostic(
+        `${hook}: ${restoreCount} restore(s), ${restoreRecords} records, ${((restoreSum / restoreCount) * 1000).toFixed(0)} ms each on average`,
+      );
       assert.match(m, /kubetriage_exec_restore_records_total [1-9]/);
       assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="not_json"\} 1\b/);
       assert.match(m, /kubetriage_exec_proposal_records_skipped_total\{reason="foreign"\} 1\b/);
