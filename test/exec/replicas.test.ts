@@ -23,7 +23,15 @@ import { ACTION_APPROVE, ACTION_ROLLBACK } from '../../src/exec/slack-message.ts
 import { watchEnd } from '../harness/child.ts';
 import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { freePort } from '../harness/ports.ts';
-import { brokers, consumeUntil, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
+import {
+  brokers,
+  consumeUntil,
+  createTopics,
+  produce,
+  testTopics,
+  unique,
+  waitFor,
+} from '../helpers/kafka.ts';
 import { reportWith } from './helpers.ts';
 import {
   applyRbac,
@@ -160,17 +168,21 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
         },
       };
       running.push(r);
+      // Ready, or ended: waitFor would take a throwing condition for "not yet" and wait it out.
       await waitFor(
-        async () => {
-          if (ended.reason() !== undefined)
-            throw new Error(`run ended (${ended.reason()}): ${stderr.join('').slice(-3000)}`);
-          return (await fetch(`${base}/healthz`)).status === 200;
-        },
+        async () =>
+          ended.reason() !== undefined ||
+          (await fetch(`${base}/healthz`).then(
+            (res) => res.status === 200,
+            () => false,
+          )),
         90_000,
         'the replica to answer /healthz',
       ).catch((err: Error) => {
         throw new Error(`${err.message}\n${stderr.join('').slice(-3000)}`);
       });
+      if (ended.reason() !== undefined)
+        throw new Error(`run ended (${ended.reason()}): ${stderr.join('').slice(-3000)}`);
       return r;
     }
 
@@ -449,6 +461,22 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       undefined,
       `replica still running: ${other.stderr.join('').slice(-2000)}`,
     );
+  });
+
+  test('topics that are not co-partitioned stop start-up with the fix', { timeout: 120_000 }, async () => {
+    const w = await world();
+    await createTopics([w.commands], PARTITIONS);
+    await createTopics([w.proposals], PARTITIONS + 1);
+    await assert.rejects(w.startReplica(), (err: Error) => {
+      assert.match(err.message, /run ended \(exit [1-9]/);
+      assert.match(
+        err.message,
+        new RegExp(
+          `${w.commands} has ${PARTITIONS} partitions but ${w.proposals} has ${PARTITIONS + 1}: they must be co-partitioned`,
+        ),
+      );
+      return true;
+    });
   });
 
   for (const hook of ['crash-before-scale-write', 'crash-after-scale-write'] as const)
