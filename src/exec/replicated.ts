@@ -177,8 +177,9 @@ export class ReplicatedApprovals {
     );
     consumer.onError = (err) => this.#log.warn({ err: err.message }, 'exec: commands consumer');
     this.#consumer = consumer;
-    await consumer.connect([this.#s.commandsTopic]);
+    // Before joining: a restore started by the first assignment must not take itself for shut down.
     this.#running = true;
+    await consumer.connect([this.#s.commandsTopic]);
     this.#loop = this.#run(consumer);
   }
 
