@@ -556,7 +556,7 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       assert.match(m, /kubetriage_exec_resumed_total 1\b/);
       const restoreSum = Number(/kubetriage_exec_restore_seconds_sum (\S+)/.exec(m)?.[1]);
       const restoreCount = Number(/kubetriage_exec_restore_seconds_count (\S+)/.exec(m)?.[1]);
-      const restoreRecords = Number(/kubetriage_exec_restore_records_total (\S+)/.exec(m)?.[1]);
+      const restoreRecords = Number(/^kubetriage_exec_restore_records_total (\S+)$/m.exec(m)?.[1]);
       t.diagnostic(
         `${hook}: ${restoreCount} restore(s), ${restoreRecords} records, ${((restoreSum / restoreCount) * 1000).toFixed(0)} ms each on average`,
       );
