@@ -23,6 +23,8 @@ import {
   ExecKubeClient,
   registerExecRoutes,
 } from '../exec/index.ts';
+import { KafkaProposalLedger } from '../exec/proposal-ledger.ts';
+import { ReplicatedApprovals } from '../exec/replicated.ts';
 import { BotNotifier, type ProposalNotifier } from '../exec/slack-notifier.ts';
 
 export interface ExecWiring {
@@ -158,14 +160,46 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       : undefined;
   // The page's history starts with what is on disk (a broken chain fails start() below anyway).
   if (onAudit && existsSync(c.audit.file)) await scanLedger(c.audit.file, onAudit).catch(() => undefined);
-  const ledger = new AuditLedger({
-    file: c.audit.file,
-    registry: o.registry,
-    ...(observe ? { mirror: observe } : {}),
-  });
+  // Replicated mode: the proposals topic is the ledger (the local file an optional copy; the incident
+  // page's history comes from that copy, so a replica shows the history of what it wrote).
+  const replicated = c.replicated.commandsTopic
+    ? new ReplicatedApprovals({ config: o.config, log: o.log, registry: o.registry })
+    : undefined;
+  if (replicated) await replicated.prepare();
+  const localLedger =
+    !replicated || c.audit.localCopy
+      ? new AuditLedger({ file: c.audit.file, registry: o.registry, ...(observe ? { mirror: observe } : {}) })
+      : undefined;
+  const kafkaLedger = replicated
+    ? new KafkaProposalLedger({
+        topic: c.replicated.proposalsTopic,
+        partitions: replicated.partitions,
+        send: replicated.send,
+        local: localLedger,
+        replica: replicated.replica,
+        maxEntries: c.replicated.maxEntriesPerProposal,
+        log: o.log,
+        registry: o.registry,
+      })
+    : undefined;
+  const ledger = (kafkaLedger ?? localLedger)!;
+  // Test hooks for failover tests: the process dies right before (its `executing` intent is durable)
+  // or right after its first scale write (before the outcome is recorded).
+  const hook = env.KUBETRIAGE_TEST_HOOK;
+  const die = () => void process.kill(process.pid, 'SIGKILL');
+  if (hook)
+    o.log.warn(
+      { hook },
+      '!!! KUBETRIAGE_TEST_HOOK is set: this process kills itself at that point of its first execution !!!',
+    );
   const service = new ApprovalService({
     config: c,
     ledger,
+    replicated: replicated !== undefined,
+    hooks: {
+      ...(hook === 'crash-before-scale-write' ? { beforeScaleWrite: die } : {}),
+      ...(hook === 'crash-after-scale-write' ? { afterScaleWrite: die } : {}),
+    },
     kube,
     webhookUrl: env.SLACK_WEBHOOK_URL || undefined,
     notifier,
@@ -187,10 +221,14 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     staticToken,
     registry: o.registry,
   });
+  // Joins the commands group: each assignment restores its proposals before deciding their commands.
+  if (replicated && kafkaLedger) await replicated.start(service, kafkaLedger, identity);
   await registerExecRoutes(o.http, {
     service,
     signingSecret: env.SLACK_SIGNING_SECRET || undefined,
     identity,
+    replicated,
+    outcomeWaitMs: c.replicated.outcomeWait,
     toleranceMs: c.slack.signatureTolerance,
     maxBodyBytes: c.slack.maxBodyBytes,
     forgedMax: c.slack.forgedRateLimit,
@@ -202,8 +240,11 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       approvers: c.approvers.length,
       slack: notifier ? 'bot' : env.SLACK_WEBHOOK_URL ? 'webhook' : 'off',
       api: kube ? 'kubernetes' : staticToken ? 'static-token' : 'off',
-      ledger: c.audit.file,
-      restored: ledger.restoredCount,
+      ledger: replicated
+        ? `${c.replicated.proposalsTopic} (${replicated.partitions} partitions)`
+        : c.audit.file,
+      localCopy: localLedger ? c.audit.file : null,
+      restored: localLedger?.restoredCount ?? 0,
     },
     'exec stage ready',
   );
@@ -216,11 +257,23 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
       } catch {
         return;
       }
-      void service.onReport(report);
+      if (!replicated) return void service.onReport(report);
+      // The proposal's owner posts and decides it; a report without one is not forwarded.
+      void replicated.propose(report)?.then((r) => {
+        if (!r.ok)
+          o.log.error(
+            { err: r.error, incident: report.incident },
+            'exec: proposal not forwarded to its owner',
+          );
+      });
     },
     async close(timeoutMs) {
       // The ledger then stays open for what is still running.
-      return settledWithin(service.close(), timeoutMs);
+      const stop = async () => {
+        await replicated?.close();
+        await service.close();
+      };
+      return settledWithin(stop(), timeoutMs);
     },
   };
 }

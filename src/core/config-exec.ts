@@ -104,6 +104,11 @@ export const execSchema = z
         file: z.string().min(1).default('kubetriage-audit.jsonl'),
         /** Also mirror every entry to kafka.topics.audit (incident-audit). */
         kafka: z.boolean().default(false),
+        /**
+         * Replicated mode (exec.replicated.commandsTopic set): the proposals topic is the ledger; also
+         * keep this replica's entries in `file`, in its own hash chain. Off: no local file at all.
+         */
+        localCopy: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
@@ -155,6 +160,37 @@ export const execSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Approvals on any replica (src/exec/replicated.ts): clicks and API calls are verified where they
+     * arrive and forwarded on `commandsTopic` (keyed by proposal id); the replica owning the proposal's
+     * partition decides on state restored from `proposalsTopic` (compacted, co-partitioned). Null
+     * commandsTopic: off, each process keeps its own proposals (one replica).
+     */
+    replicated: z
+      .object({
+        commandsTopic: z.string().min(1).nullable().default(null),
+        proposalsTopic: z.string().min(1).default('kubetriage-proposals'),
+        /** Partitions of both topics when they are created; existing topics must have equal counts. */
+        partitions: z.number().int().min(1).max(1000).default(6),
+        /** Replication factor of topics created here; -1: the broker's default.replication.factor. */
+        replicationFactor: z.number().int().min(-1).max(10).default(-1),
+        /** Consumer group of the commands topic; null: `<kafka.groupId>-approvals`. */
+        groupId: z.string().min(1).nullable().default(null),
+        /** A click is answered once its command is acknowledged; no ack within this: 503 (Slack retries). */
+        ackTimeout: duration('2s'),
+        /** An API call waits this long for the outcome when this replica owns the proposal; else 202. */
+        outcomeWait: duration('10s'),
+        /** Reading a partition's proposal states back on assignment. */
+        restoreTimeout: duration('60s'),
+        /** On revoke, decisions in flight get this long to finish before the partitions are released. */
+        revokeTimeout: duration('30s'),
+        /** A replica that stops answering loses its partitions after this (librdkafka session.timeout.ms). */
+        sessionTimeout: duration('10s'),
+        /** Refusals and ignored duplicates beyond this many entries of one proposal are not chained (counted). */
+        maxEntriesPerProposal: z.number().int().min(20).max(2000).default(200),
       })
       .strict()
       .prefault({}),

@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.ts';
 import { NO_TRACING, type TraceSpan, type Tracing } from '../core/tracing.ts';
 import { managementOf, NO_MANAGEMENT } from '../enrich/gitops.ts';
 import type { VerifiedIdentity } from './api-identity.ts';
-import type { AuditEntry, AuditEvent, AuditLedger } from './audit.ts';
+import type { AuditEntry, AuditEvent, AuditInput } from './audit.ts';
 import { ForgedRequests } from './forged-requests.ts';
 import { gitopsMode, gitopsVerdict } from './gitops-policy.ts';
 import type { ExecKube } from './kube-client.ts';
@@ -60,6 +60,19 @@ export interface Decision {
   via: 'slack' | 'api' | 'page';
   /** Identifies the request (Slack: action_ts); a second identical one is marked as a replay. */
   requestKey?: string;
+  /** Replicated mode: the replica that received and verified it, when not the one deciding. */
+  receivedBy?: string;
+}
+
+/**
+ * Where entries go: the local hash-chained file (AuditLedger) or, in replicated mode, the proposals
+ * topic (KafkaProposalLedger). `append` resolves once the entry is durable and rejects when it cannot be.
+ */
+export interface AuditSink {
+  open(onRestore?: (entry: AuditEntry) => void): Promise<unknown>;
+  append(input: AuditInput): Promise<AuditEntry>;
+  readonly lastError: string | null;
+  close(): Promise<void>;
 }
 
 export interface DecisionOutcome {
@@ -84,11 +97,15 @@ interface ProposalRecord {
   message?: SlackMessage;
   /** Slack updates of this proposal, one after the other (in state order). */
   shown?: Promise<unknown>;
+  /** An `executing` intent was recorded: a scale write may have happened (a takeover verifies first). */
+  intent?: boolean;
+  /** Who approved it (restored with the state: a takeover executes in their name). */
+  approvedBy?: string;
 }
 
 export interface ApprovalServiceOptions {
   config: ExecConfig;
-  ledger: AuditLedger;
+  ledger: AuditSink;
   /** Null: nothing can be executed (every approval fails, audited). */
   kube: ExecKube | null;
   webhookUrl?: string | undefined;
@@ -103,6 +120,16 @@ export interface ApprovalServiceOptions {
   forgedSummaryIntervalMs?: number;
   /** A span per decision and per execution, in the incident's trace (src/core/tracing.ts). */
   tracing?: Tracing;
+  /**
+   * Replicated mode (src/exec/replicated.ts): an `executing` intent is made durable before every scale
+   * write, and approvals found without an outcome are resumed by `resume()` instead of failed at start.
+   */
+  replicated?: boolean;
+  /**
+   * Test hooks (replicated mode): right before the scale write (the intent is durable) and right after
+   * it (before its outcome is recorded). Failover tests kill the process there.
+   */
+  hooks?: { beforeScaleWrite?: () => void | Promise<void>; afterScaleWrite?: () => void | Promise<void> };
 }
 
 const SERVICE = 'kubetriage';
@@ -117,7 +144,9 @@ function endDecisionSpan(span: TraceSpan, out: DecisionOutcome): DecisionOutcome
 
 export class ApprovalService {
   readonly #c: ExecConfig;
-  readonly #ledger: AuditLedger;
+  readonly #ledger: AuditSink;
+  readonly #replicated: boolean;
+  readonly #hooks: NonNullable<ApprovalServiceOptions['hooks']>;
   readonly #kube: ExecKube | null;
   readonly #notifier: ProposalNotifier | undefined;
   readonly #now: () => number;
@@ -139,6 +168,8 @@ export class ApprovalService {
   constructor(o: ApprovalServiceOptions) {
     this.#c = o.config;
     this.#ledger = o.ledger;
+    this.#replicated = o.replicated === true;
+    this.#hooks = o.hooks ?? {};
     this.#kube = o.kube;
     this.#now = o.now ?? Date.now;
     this.#delay = o.delay;
@@ -199,6 +230,8 @@ export class ApprovalService {
   /** Opens the ledger (streamed, verified, a torn tail recovered) and rebuilds proposal states from it. */
   async start(): Promise<void> {
     await this.#ledger.open((e) => this.#restore(e));
+    // Replicated mode: states come from the proposals topic per partition; see resume().
+    if (this.#replicated) return;
     // An approval whose outcome never reached the ledger (the process died mid-execution) is final:
     // `failed`, so a later click cannot run it a second time; the stale check would catch a repeat anyway.
     for (const rec of this.#records.values())
@@ -274,6 +307,63 @@ export class ApprovalService {
     return this.#ledger.lastError;
   }
 
+  /** Replicated mode: one entry of a proposal chain read back from the proposals topic, in order. */
+  restoreEntry(e: AuditEntry): void {
+    this.#restore(e);
+  }
+
+  /** Replicated mode: drops the proposals another replica now owns (their partition was revoked). */
+  forget(owned: (proposalId: string) => boolean): string[] {
+    const gone: string[] = [];
+    for (const id of [...this.#records.keys()])
+      if (!owned(id)) {
+        this.#records.delete(id);
+        gone.push(id);
+      }
+    return gone;
+  }
+
+  /**
+   * Replicated mode, after a partition's states were restored: an approval without an outcome (its
+   * owner stopped between approval and execution) is carried out now, exactly once: the scale write
+   * is conditional on the expected replicas and the read resourceVersion, and when an `executing`
+   * intent shows a write may have happened the Deployment is read first (already at the target: the
+   * execution is recorded as done, verified, and nothing is written again).
+   */
+  resume(ids: Iterable<string>): number {
+    let n = 0;
+    for (const id of ids) {
+      const rec = this.#records.get(id);
+      if (rec?.state !== 'approved') continue;
+      n++;
+      const actor = rec.approvedBy ?? SERVICE;
+      this.#log?.warn(
+        { proposal: id, intent: rec.intent === true },
+        'exec: resuming an approval whose owner stopped',
+      );
+      void this.#track(
+        this.#execute(rec, actor)
+          .then((out) =>
+            this.#show(
+              rec,
+              out.ok
+                ? `✅ executed (resumed after a failover), approved by ${actor}`
+                : `⛔ ${out.code} after approval by ${actor}`,
+              out.message,
+              out.rollbackable ? rec.proposal.id : undefined,
+            ),
+          )
+          .catch((err: unknown) =>
+            this.#unexpected(
+              { proposalId: id, action: 'approve', actor: { name: actor }, via: 'slack' },
+              err,
+            ),
+          ),
+      );
+    }
+    return n;
+  }
+
   /** Rebuilds proposal states from the ledger, one entry at a time (a restart keeps idempotency). */
   #restore(e: AuditEntry): void {
     {
@@ -300,8 +390,10 @@ export class ApprovalService {
         rec.postedAt = at;
         const { channel, ts } = e.detail;
         if (typeof channel === 'string' && typeof ts === 'string') rec.ref = { channel, ts };
-      } else if (e.event === 'approved' || e.event === 'rejected' || e.event === 'expired')
+      } else if (e.event === 'approved' || e.event === 'rejected' || e.event === 'expired') {
         rec.state = e.event;
+        if (e.event === 'approved') rec.approvedBy = e.actor;
+      } else if (e.event === 'executing') rec.intent = true;
       else if (e.event === 'failed' || (e.event === 'refused' && rec.state === 'approved'))
         rec.state = 'failed';
       else if (e.event === 'executed') {
@@ -607,6 +699,7 @@ export class ApprovalService {
     const base = {
       action: d.action,
       via: d.via,
+      ...(d.receivedBy ? { receivedBy: d.receivedBy } : {}),
       ...(replay ? { replay: true } : {}),
       ...(d.actor.identity ? { identity: { ...d.actor.identity } } : {}),
     };
@@ -681,6 +774,7 @@ export class ApprovalService {
       };
     }
     rec.state = 'approved';
+    rec.approvedBy = actor;
     // Fail closed: nothing executes without its approval on disk.
     if (!(await this.#audit('approved', actor, rec, base))) {
       rec.state = 'pending';
@@ -763,6 +857,27 @@ export class ApprovalService {
         message: 'no Kubernetes connection: nothing was done',
       };
     }
+    if (this.#replicated) {
+      // A takeover after an `executing` intent: the write may have happened before its owner stopped.
+      if (rec.intent && !dryRun) {
+        const done = await this.#alreadyScaled(rec, actor);
+        if (done) return done;
+      }
+      // The intent first, durable, then the write: whoever owns the proposal next knows to check.
+      rec.intent = true;
+      const recorded = await this.#audit('executing', SERVICE, rec, {
+        dryRun,
+        from: p.fromReplicas,
+        to: p.toReplicas,
+        approvedBy: actor,
+      });
+      if (!recorded) {
+        // Still `approved` on the topic (if anything reached it): the next owner resumes it.
+        rec.state = 'failed';
+        return this.#ledgerRefusal(rec);
+      }
+      await this.#hooks.beforeScaleWrite?.();
+    }
     const out = await scaleDeployment(
       this.#kube,
       {
@@ -774,6 +889,13 @@ export class ApprovalService {
       },
       this.#c.kube.maxConflicts,
     );
+    if (this.#replicated && out.ok) await this.#hooks.afterScaleWrite?.();
+    // Replicated: a write by a stopped or partitioned former owner may have landed between our read and
+    // our write (409, then stale at the target): that is this proposal's execution, not someone else's.
+    if (!out.ok && out.reason === 'stale' && this.#replicated && !dryRun && out.observed === p.toReplicas) {
+      const done = await this.#alreadyScaled(rec, actor);
+      if (done) return done;
+    }
     if (!out.ok) {
       rec.state = 'failed';
       void this.#audit(out.reason === 'stale' ? 'refused' : 'failed', SERVICE, rec, {
@@ -816,6 +938,44 @@ export class ApprovalService {
       state: 'executed',
       rollbackable: !dryRun,
       message: `${dryRun ? '[dry run, nothing changed] ' : ''}scaled ${p.target.namespace}/${p.target.name} ${p.fromReplicas} → ${p.toReplicas} (approved by ${actor})`,
+    };
+  }
+
+  /**
+   * After an `executing` intent: is the Deployment already at the target? Then the execution happened
+   * (the former owner's write): recorded as executed and verified (`recovered`), nothing written again.
+   * Null: not there (the write never happened), the caller writes.
+   */
+  async #alreadyScaled(rec: ProposalRecord, actor: string): Promise<DecisionOutcome | null> {
+    const p = rec.proposal;
+    const scale = await this.#kube!.readScale(p.target.namespace, p.target.name);
+    if (scale.spec.replicas !== p.toReplicas) return null;
+    rec.state = 'executed';
+    rec.dryRun = false;
+    const now = this.#now();
+    this.#lastAction.set(workloadKey(p), now);
+    void this.#audit('executed', SERVICE, rec, {
+      dryRun: false,
+      from: p.fromReplicas,
+      to: p.toReplicas,
+      recovered:
+        'the scale write of a former owner (after its executing intent) was found applied; not written again',
+      readResourceVersion: scale.metadata.resourceVersion,
+      kubectl: kubectlLine(p),
+      approvedBy: actor,
+    });
+    void this.#audit('verified', SERVICE, rec, {
+      dryRun: false,
+      specReplicas: scale.spec.replicas,
+      verified: true,
+    });
+    if (rec.postedAt !== undefined) this.#toExecuted.observe(Math.max(0, (now - rec.postedAt) / 1000));
+    return {
+      ok: true,
+      code: 'done',
+      state: 'executed',
+      rollbackable: true,
+      message: `scaled ${p.target.namespace}/${p.target.name} ${p.fromReplicas} → ${p.toReplicas} (approved by ${actor}; completed after a failover)`,
     };
   }
 

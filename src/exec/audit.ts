@@ -32,6 +32,8 @@ export const AUDIT_EVENTS = [
   'ignored',
   'executed',
   'verified',
+  /** The intent written before the scale write (replicated mode): a takeover completes or verifies it. */
+  'executing',
   'failed',
   'rollback_requested',
   'rolled_back',
@@ -73,6 +75,27 @@ export function canonicalJson(v: unknown): string {
 export function entryHash(entry: Omit<AuditEntry, 'hash'> | AuditEntry): string {
   const { hash: _drop, ...rest } = entry as AuditEntry;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+}
+
+/**
+ * The entry as stored: actor and detail redacted before hashing (the chain covers what is stored), then
+ * chained to `prevHash`. Identities the API server vouched for (`k8s:`) and the configured static-token
+ * name (`static:`) are ours, not telemetry: kept exactly as verified.
+ */
+export function sealEntry(input: AuditInput, seq: number, prevHash: string, at: string): AuditEntry {
+  const base: Omit<AuditEntry, 'hash'> = {
+    schema: AUDIT_SCHEMA,
+    seq,
+    at,
+    actor: VERIFIED_ACTOR.test(input.actor) ? input.actor : redactor().text(input.actor, 'audit'),
+    event: input.event,
+    incident: input.incident,
+    proposal: input.proposal,
+    // A JSON round trip: what is hashed is exactly what a reader parses back.
+    detail: JSON.parse(redactor().json(input.detail, 'audit')) as Record<string, unknown>,
+    prevHash,
+  };
+  return { ...base, hash: entryHash(base) };
 }
 
 /** Bytes after the last newline: a write that did not finish. */
@@ -406,22 +429,7 @@ export class AuditLedger {
       const entries: AuditEntry[] = [];
       const lines: string[] = [];
       for (const q of batch) {
-        const base: Omit<AuditEntry, 'hash'> = {
-          schema: AUDIT_SCHEMA,
-          seq: ++seq,
-          at: q.at,
-          // Redacted before hashing (the chain covers what is stored): detail and a Slack actor's claimed
-          // name carry free text. Identities the API server vouched for (`k8s:`) and the configured
-          // static-token name (`static:`) are ours, not telemetry: kept exactly as verified.
-          actor: VERIFIED_ACTOR.test(q.input.actor) ? q.input.actor : redactor().text(q.input.actor, 'audit'),
-          event: q.input.event,
-          incident: q.input.incident,
-          proposal: q.input.proposal,
-          // A JSON round trip: what is hashed is exactly what a reader parses back.
-          detail: JSON.parse(redactor().json(q.input.detail, 'audit')) as Record<string, unknown>,
-          prevHash: head,
-        };
-        const entry: AuditEntry = { ...base, hash: entryHash(base) };
+        const entry = sealEntry(q.input, ++seq, head, q.at);
         head = entry.hash;
         entries.push(entry);
         lines.push(`${JSON.stringify(entry)}\n`);

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type ApiIdentity, actorName, type VerifiedIdentity } from './api-identity.ts';
 import type { ApprovalService, DecisionAction, DecisionOutcome } from './approvals.ts';
+import type { ReplicatedApprovals } from './replicated.ts';
 import { ACTION_APPROVE, ACTION_REJECT, ACTION_ROLLBACK } from './slack-message.ts';
 import { type SignatureCheck, verifySlackSignature } from './slack-signature.ts';
 
@@ -23,6 +24,12 @@ export interface ExecRoutesOptions {
   /** Requests with a failed signature answered per window before 429 (all senders together). */
   forgedMax?: number;
   forgedWindowMs?: number;
+  /**
+   * Replicated mode: verified clicks and API calls are forwarded to the proposal's owner (any replica)
+   * instead of decided here; `outcomeWaitMs`: how long an API call waits for the outcome.
+   */
+  replicated?: Pick<ReplicatedApprovals, 'forward'> | undefined;
+  outcomeWaitMs?: number;
 }
 
 const ACTIONS: Record<string, DecisionAction> = {
@@ -163,9 +170,25 @@ export async function registerExecRoutes(app: FastifyInstance, o: ExecRoutesOpti
         const action = payload.actions[0]!;
         const kind = ACTIONS[action.action_id];
         if (!kind) return reply.code(200).send('');
+        const user = payload.user;
+        const requestKey = action.action_ts ?? header(req, 'x-slack-request-timestamp') ?? '';
+        if (o.replicated) {
+          // Verified here, decided by the owner: answered once the broker holds the command (Slack's
+          // 3 s); the outcome follows through response_url / the message update, from the owner.
+          const f = await o.replicated.forward({
+            type: 'decide',
+            proposalId: action.value,
+            action: kind,
+            via: 'slack',
+            actor: { id: user.id, name: user.username ?? user.name ?? user.id },
+            requestKey,
+            ...(payload.response_url ? { responseUrl: payload.response_url } : {}),
+          });
+          if (f.ok) return reply.code(200).send('');
+          return reply.code(503).send(`could not hand the action to its owner: ${f.error}; try again`);
+        }
         // Acknowledge at once (Slack wants it within 3 s); the outcome goes to response_url.
         reply.code(200).send('');
-        const user = payload.user;
         // decide() never rejects; followUp() neither.
         void o.service
           .decide({
@@ -173,7 +196,7 @@ export async function registerExecRoutes(app: FastifyInstance, o: ExecRoutesOpti
             action: kind,
             actor: { id: user.id, name: user.username ?? user.name ?? user.id },
             via: 'slack',
-            requestKey: action.action_ts ?? header(req, 'x-slack-request-timestamp') ?? '',
+            requestKey,
           })
           .then((outcome) => {
             if (payload.response_url) return o.service.followUp(payload.response_url, outcome, action.value);
@@ -222,6 +245,31 @@ export async function registerExecRoutes(app: FastifyInstance, o: ExecRoutesOpti
           return reply.code(404).send({ error: `unknown action ${action}` });
         const who = await authenticate(req.headers.authorization, reply);
         if (!who) return reply;
+        if (o.replicated) {
+          // Authenticated here; authorised (SubjectAccessReview in the target namespace) by the owner.
+          const f = await o.replicated.forward(
+            {
+              type: 'decide',
+              proposalId: req.params.id,
+              action,
+              via: 'api',
+              actor: { name: actorName(who), identity: who },
+            },
+            o.outcomeWaitMs ?? 10_000,
+          );
+          if (!f.ok)
+            return reply.code(503).send({ error: `could not hand the action to its owner: ${f.error}` });
+          const outcome = await f.outcome;
+          if (outcome) return reply.code(STATUS[outcome.code]).send(outcome);
+          return reply.code(202).send({
+            ok: true,
+            code: 'forwarded',
+            proposal: req.params.id,
+            command: f.commandId,
+            message:
+              'accepted: the replica that owns this proposal decides; see its state with GET or in Slack',
+          });
+        }
         const verdict = await o.identity!.authorize(
           who,
           action,
