@@ -197,7 +197,7 @@ async function drain(
     const cpu0 = cpuOf(instances);
     const main0 = mainThreadsOf(instances);
     const timeline: Tick[] = [];
-    let prev = { records: 0, cpu: cpu0, wait: 0, handle: 0, main: main0 };
+    let prev = { records: 0, cpu: cpu0, wait: 0, handle: 0, main: main0, at: t0 };
     let firstAt: number | undefined;
     let firstCpu = cpu0;
     let firstMain = main0;
@@ -233,11 +233,11 @@ async function drain(
       });
       if (firstAt === undefined && consumed > 0) {
         // The records arrived within the last tick: its start is the best estimate of the first one.
-        firstAt = now - TICK_MS;
+        firstAt = prev.at;
         firstCpu = prev.cpu;
         firstMain = prev.main;
       }
-      prev = { records: consumed, cpu, wait, handle, main };
+      prev = { records: consumed, cpu, wait, handle, main, at: now };
       if (processedAt === undefined && consumed >= batches) {
         processedAt = now;
         cpuProcessed = cpu;
@@ -397,7 +397,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         files['cpu.cpuprofile'] = cpuFile;
         notes.push(
           framesMarkdown(
-            'CPU profile of one instance from ready to done (top frames by self time; the main thread only, librdkafka threads are not sampled)',
+            'CPU profile of one instance from ready to done (top frames by self time, share of the non-idle samples; the main thread only, librdkafka threads are not sampled; the profiler and the allocation sampler run together and cost some of it)',
             'self ms',
             topCpuFrames(JSON.parse(readFileSync(cpuFile, 'utf8'))),
           ),

@@ -45,6 +45,8 @@ export function topCpuFrames(
   const totals = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const k = byId.get(id) ?? '?';
+    // Idle is the thread waiting, not working: left out so the shares are of the work.
+    if (k === '(idle)') return;
     totals.set(k, (totals.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
   });
   return top(totals, n);
