@@ -10,7 +10,7 @@ import { Pipeline } from '../src/stream/pipeline.ts';
 import { decodeLogs } from '../src/stream/wire/decode-logs.ts';
 import { NamePatternResolver } from '../src/stream/workload.ts';
 import { logsStream } from './lib/fixtures.ts';
-import { allocated, fmt } from './lib/measure.ts';
+import { allocated, fmt, MIN_ROUNDS } from './lib/measure.ts';
 import type { BenchOptions, BenchResult, BenchRow, Chart } from './lib/result.ts';
 import { runAlone } from './lib/standalone.ts';
 
@@ -88,7 +88,10 @@ function median(xs: number[]): number {
 }
 
 /** Median of `reps` timed passes, interleaving the full pipeline and the baseline. */
-function timeAll(batches: Buffer[], reps: number): { fullMs: number; groupedMs: number; normMs: number } {
+function timeAll(
+  batches: Buffer[],
+  reps: number,
+): { fullMs: number; groupedMs: number; normMs: number; fullMinMs: number; fullMaxMs: number } {
   pass(batches);
   normaliseOnly(batches);
   const full: number[] = [];
@@ -101,12 +104,18 @@ function timeAll(batches: Buffer[], reps: number): { fullMs: number; groupedMs: 
     normaliseOnly(batches);
     norm.push(performance.now() - t0);
   }
-  return { fullMs: median(full), groupedMs: median(grouped), normMs: median(norm) };
+  return {
+    fullMs: median(full),
+    groupedMs: median(grouped),
+    normMs: median(norm),
+    fullMinMs: Math.min(...full),
+    fullMaxMs: Math.max(...full),
+  };
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const batchesPerPass = opts.quick ? 10 : 40;
-  const reps = opts.quick ? 3 : 7;
+  const reps = opts.quick ? MIN_ROUNDS : 7;
   const rows: BenchRow[] = [];
   const chart: Chart = { title: 'Pipeline without Kafka: records/s per core', unit: 'records/s', groups: [] };
   const headline: Record<string, number> = {};
@@ -114,7 +123,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   for (const repeat of [0, 0.5, 0.95]) {
     const batches = logsStream(batchesPerPass, SIZE, repeat);
     const records = batchesPerPass * SIZE;
-    const { fullMs, groupedMs, normMs } = timeAll(batches, reps);
+    const { fullMs, groupedMs, normMs, fullMinMs, fullMaxMs } = timeAll(batches, reps);
     let bytes = 0;
     const res = pass(batches, (work) => {
       bytes = allocated(work);
@@ -129,6 +138,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       values: {
         records,
         'records/s': Math.round(recPerSec),
+        'records/s min–max': `${fmt((records * 1000) / fullMaxMs)}–${fmt((records * 1000) / fullMinMs)}`,
         'decode+normalise records/s': Math.round((records * 1000) / normMs),
         'dedup hit ratio': round(hit),
         'dedup+grouping share': round(share),
@@ -164,6 +174,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     columns: [
       'records',
       'records/s',
+      'records/s min–max',
       'decode+normalise records/s',
       'dedup hit ratio',
       'dedup+grouping share',

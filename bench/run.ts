@@ -2,15 +2,22 @@
 //   [--ollama URL --model NAME]` (the last two reach the agents benchmark)
 // Runs the benchmarks, writes bench/results/<date>.json, <date>.md and one SVG per chart, and with
 // --compare prints the ratio of every headline figure to the old run, flagging regressions beyond 15%.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine, markdownReport, markdownTable, svgChart } from './lib/report.ts';
+import {
+  beforeAfterMarkdown,
+  machine,
+  markdownReport,
+  markdownTable,
+  svgChart,
+  targetLine,
+} from './lib/report.ts';
 import type { BenchOptions, BenchResult, Chart } from './lib/result.ts';
 
-const ALL = ['decode', 'pipeline', 'memory', 'agents', 'e2e', 'collector-peer'] as const;
+const ALL = ['decode', 'pipeline', 'memory', 'agents', 'startup', 'e2e', 'collector-peer'] as const;
 /** Headline figures where lower is better (everything else: higher is better). */
-const LOWER_IS_BETTER = /(Ms|Bytes|PerRecord|share|RssMB|HeapMB|walkOver|p50|p95|p99)/i;
+const LOWER_IS_BETTER = /(Ms|Bytes|PerRecord|share|RssMB|HeapMB|walkOver|p50|p95|p99|CpuSeconds)/i;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -42,6 +49,8 @@ async function main(): Promise<void> {
     quick,
     machine: machine(),
     command: `npm run bench --${quick ? ' --quick' : ''}${arg('--only') ? ` --only ${arg('--only')}` : ''}${
+      compareWith ? ` --compare ${compareWith}` : ''
+    }${
       arg('--ollama')
         ? ` --ollama ${arg('--ollama')}${arg('--model') ? ` --model ${arg('--model')}` : ''}`
         : ''
@@ -56,21 +65,25 @@ async function main(): Promise<void> {
       chartFiles.set(c, f);
     });
   }
+  for (const r of results)
+    for (const [k, path] of Object.entries(r.files ?? {}))
+      if (existsSync(path)) copyFileSync(path, join(dir, `${date}-${r.name}-${k}`));
   const json = { ...meta, results };
   writeFileSync(join(dir, `${date}.json`), `${JSON.stringify(json, null, 2)}\n`);
-  writeFileSync(join(dir, `${date}.md`), markdownReport(results, meta, chartFiles));
+  const old = compareWith
+    ? (JSON.parse(readFileSync(compareWith, 'utf8')) as { results: BenchResult[] })
+    : undefined;
+  const beforeAfter = old ? beforeAfterMarkdown(old, results, LOWER_IS_BETTER) : undefined;
+  writeFileSync(join(dir, `${date}.md`), markdownReport(results, meta, chartFiles, beforeAfter));
   for (const r of results) {
     process.stdout.write(`\n## ${r.title}\n${markdownTable(r)}\n`);
   }
-  process.stdout.write('\n## Targets\n');
-  for (const r of results)
-    for (const t of r.targets)
-      process.stdout.write(`- ${t.met ? 'met    ' : 'NOT met'} ${t.target}: ${t.detail}\n`);
+  process.stdout.write(`\n## Targets${quick ? ' (quick mode: indicative, no verdicts)' : ''}\n`);
+  for (const r of results) for (const t of r.targets) process.stdout.write(`${targetLine(t, quick)}\n`);
   process.stdout.write(
     `\nReport: bench/results/${date}.md (JSON: bench/results/${date}.json), ${meta.seconds} s\n`,
   );
-  if (compareWith)
-    compare(JSON.parse(readFileSync(compareWith, 'utf8')) as { results: BenchResult[] }, results);
+  if (old) compare(old, results);
 }
 
 function compare(old: { results: BenchResult[] }, now: BenchResult[]): void {

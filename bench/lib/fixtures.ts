@@ -35,6 +35,11 @@ export interface FixtureOptions {
   /** Fraction of events that repeat an already-emitted (uid, count): 0, 0.5, 0.95. */
   repeat?: number;
   startMs?: number;
+  /**
+   * Appended to every name and uid (namespaces, pods, nodes, workloads): batches with different
+   * variants share no such string, for decoding with the intern cache cold (bench/decode.ts).
+   */
+  variant?: string;
 }
 
 /**
@@ -66,6 +71,7 @@ export function logsBatch(o: FixtureOptions, state?: StreamState): Buffer {
   const r = st.r;
   const workloads = o.workloads ?? 50;
   const start = o.startMs ?? Date.UTC(2026, 10, 28, 10, 0, 0);
+  const v = o.variant ?? '';
   const resourceLogs: Record<string, unknown>[] = [];
   const emitted = st.emitted;
   for (let i = 0; i < o.records; i++) {
@@ -74,7 +80,7 @@ export function logsBatch(o: FixtureOptions, state?: StreamState): Buffer {
       // One in ten records is an application log line with k8sattributes resource attributes.
       const w = Math.floor(r() * workloads);
       resourceLogs.push({
-        resource: { attributes: podAttrs(w, r) },
+        resource: { attributes: podAttrs(w, r, v) },
         scopeLogs: [
           {
             scope: { name: 'io.opentelemetry.logback' },
@@ -110,34 +116,34 @@ export function logsBatch(o: FixtureOptions, state?: StreamState): Buffer {
       emitted.push(ev);
     }
     const [reason, type, msg] = REASONS[ev.reason]!;
-    const pod = `app-${ev.w}-7d9f8c6b5-x${(ev.w % 100).toString().padStart(4, 'k')}`;
+    const pod = `app-${ev.w}-7d9f8c6b5-x${(ev.w % 100).toString().padStart(4, 'k')}${v}`;
     const e: K8sEvent = {
-      namespace: `team-${ev.w % 8}`,
+      namespace: `team-${ev.w % 8}${v}`,
       reason,
       type,
       message: msg.replace('{pod}', pod),
-      object: { kind: 'Pod', name: pod, uid: `pod-uid-${ev.w}`, fieldPath: 'spec.containers{app}' },
-      uid: ev.uid,
+      object: { kind: 'Pod', name: pod, uid: `pod-uid-${ev.w}${v}`, fieldPath: 'spec.containers{app}' },
+      uid: `${ev.uid}${v}`,
       count: ev.count,
       atMs: at,
-      node: `node-${ev.w % 12}`,
+      node: `node-${ev.w % 12}${v}`,
     };
     resourceLogs.push(k8sEventResourceLogs(e));
   }
   return encodeOtlp('ExportLogsServiceRequest', { resourceLogs });
 }
 
-function podAttrs(w: number, r: () => number): ReturnType<typeof attrs> {
+function podAttrs(w: number, r: () => number, v = ''): ReturnType<typeof attrs> {
   return attrs({
     'k8s.cluster.name': 'prod-eu-1',
-    'k8s.namespace.name': `team-${w % 8}`,
-    'k8s.pod.name': `app-${w}-7d9f8c6b5-x${Math.floor(r() * 1000)}`,
-    'k8s.pod.uid': `0b6f1c2e-${w}-4d3b-9a1e-${Math.floor(r() * 1e6)}`,
-    'k8s.deployment.name': `app-${w}`,
-    'k8s.node.name': `node-${w % 12}`,
+    'k8s.namespace.name': `team-${w % 8}${v}`,
+    'k8s.pod.name': `app-${w}-7d9f8c6b5-x${Math.floor(r() * 1000)}${v}`,
+    'k8s.pod.uid': `0b6f1c2e-${w}-4d3b-9a1e-${Math.floor(r() * 1e6)}${v}`,
+    'k8s.deployment.name': `app-${w}${v}`,
+    'k8s.node.name': `node-${w % 12}${v}`,
     'k8s.pod.start_time': '2026-11-28T09:00:00Z',
     'k8s.container.name': 'app',
-    'service.name': `app-${w}`,
+    'service.name': `app-${w}${v}`,
     'service.version': '2.3.1',
     'container.image.name': 'registry.example.com/shop/app',
     'container.image.tag': 'v2.3.1',

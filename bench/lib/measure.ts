@@ -6,10 +6,37 @@ export interface Rate {
   /** Operations per second (median of rounds). */
   opsPerSec: number;
   rounds: number[];
+  /** Slowest and fastest round. */
+  min: number;
+  max: number;
+}
+
+/** The fewest rounds any figure in a report is the median of (issue 18: "at least 5"). */
+export const MIN_ROUNDS = 5;
+
+/** Median, min and max of a figure measured over several rounds. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+}
+
+export function spread(xs: readonly number[]): Spread {
+  if (xs.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, rounds: 0 };
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return { median, min: s[0]!, max: s.at(-1)!, rounds: s.length };
+}
+
+/** "median (min–max, n rounds)" for tables and logs. */
+export function fmtSpread(x: Spread, f: (n: number) => string = (n) => fmt(n)): string {
+  return `${f(x.median)} (${f(x.min)}–${f(x.max)}, n=${x.rounds})`;
 }
 
 /** Runs `fn` repeatedly for about `ms` per round, `rounds` rounds; returns the median rate. */
-export function rate(fn: () => unknown, ms: number, rounds = 5, warm = true): Rate {
+export function rate(fn: () => unknown, ms: number, rounds = MIN_ROUNDS, warm = true): Rate {
   // Warm-up so the JIT has seen the code.
   const warmEnd = performance.now() + (warm ? Math.min(200, ms) : 0);
   while (performance.now() < warmEnd) fn();
@@ -26,12 +53,16 @@ export function rate(fn: () => unknown, ms: number, rounds = 5, warm = true): Ra
     }
     out.push((n * 1000) / (t - t0));
   }
-  const sorted = [...out].sort((a, b) => a - b);
-  return { opsPerSec: sorted[Math.floor(sorted.length / 2)]!, rounds: out };
+  const x = spread(out);
+  return { opsPerSec: x.median, rounds: out, min: x.min, max: x.max };
 }
 
 /** Several candidates measured round-robin, so drift hits them alike. */
-export function compare(cands: Record<string, () => unknown>, ms: number, rounds = 5): Record<string, Rate> {
+export function compare(
+  cands: Record<string, () => unknown>,
+  ms: number,
+  rounds = MIN_ROUNDS,
+): Record<string, Rate> {
   const names = Object.keys(cands);
   const rounds_: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) rate(cands[n]!, Math.min(ms, 100), 1);
@@ -39,8 +70,8 @@ export function compare(cands: Record<string, () => unknown>, ms: number, rounds
     for (const n of names) rounds_[n]!.push(rate(cands[n]!, ms, 1, false).opsPerSec);
   const out: Record<string, Rate> = {};
   for (const n of names) {
-    const s = [...rounds_[n]!].sort((a, b) => a - b);
-    out[n] = { opsPerSec: s[Math.floor(s.length / 2)]!, rounds: rounds_[n]! };
+    const x = spread(rounds_[n]!);
+    out[n] = { opsPerSec: x.median, rounds: rounds_[n]!, min: x.min, max: x.max };
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // Turns benchmark results into the report: a JSON file, a Markdown page and one SVG chart per chart.
 import { cpus, totalmem } from 'node:os';
-import type { BenchResult, Chart } from './result.ts';
+import type { BenchResult, Chart, Target } from './result.ts';
 
 export function markdownTable(r: BenchResult): string {
   const head = `| case | ${r.columns.join(' | ')} |`;
@@ -91,10 +91,85 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * The targets as a table. Quick mode measures too few records and rounds to judge by (its logs ratio
+ * against the Collector read 1.12 on a day the full run read 0.57): it is labelled indicative and
+ * gives no verdict.
+ */
+export function targetsMarkdown(results: BenchResult[], quick: boolean): string[] {
+  const targets = results.flatMap((r) => r.targets);
+  if (targets.length === 0) return ['No targets in the benchmarks run.'];
+  const head = quick
+    ? [
+        '**Quick mode: indicative only, no verdicts** (fewer records and shorter rounds; run `npm run bench` for verdicts).',
+        '',
+        '| target | goal | measured median | min | max | rounds |',
+        '|---|---|---:|---:|---:|---:|',
+      ]
+    : [
+        '| verdict | target | goal | measured median | min | max | rounds |',
+        '|---|---|---|---:|---:|---:|---:|',
+      ];
+  const lines = targets.map((t) => {
+    const m = t.measured;
+    const nums = m ? [num(m.median), num(m.min), num(m.max), String(m.rounds)] : [t.detail, '', '', ''];
+    const row = [t.target, t.goal ?? '', ...nums];
+    return `| ${quick ? '' : `${t.met ? '✅ pass' : '❌ fail'} | `}${row.join(' | ')} |`;
+  });
+  const details = targets.map((t) => `- ${t.target}: ${t.detail}`);
+  return [...head, ...lines, '', ...details];
+}
+
+/** One line per target for the console; verdicts only in full mode. */
+export function targetLine(t: Target, quick: boolean): string {
+  const m = t.measured;
+  const fig = m ? `${num(m.median)} (min ${num(m.min)}, max ${num(m.max)}, n=${m.rounds})` : t.detail;
+  const goal = t.goal ? ` [goal ${t.goal}]` : '';
+  return quick
+    ? `- indicative ${t.target}${goal}: ${fig}`
+    : `- ${t.met ? 'PASS' : 'FAIL'} ${t.target}${goal}: ${fig}${m ? ` — ${t.detail}` : ''}`;
+}
+
+function num(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  return String(Math.round(n * 1000) / 1000);
+}
+
+/** Before/after for every headline figure both runs have (the old run's JSON is `compareWith`). */
+export function beforeAfterMarkdown(
+  old: { date?: string; command?: string; results: BenchResult[] },
+  now: BenchResult[],
+  lowerIsBetter: RegExp,
+): string[] {
+  const out = [
+    `Before: \`${old.command ?? '?'}\` (${old.date ?? '?'}); after: this report. Ratio = after / before; "better" reads the direction of each figure.`,
+    '',
+    '| figure | before | after | after / before | |',
+    '|---|---:|---:|---:|---|',
+  ];
+  for (const r of now) {
+    const o = old.results.find((x) => x.name === r.name);
+    if (!o) continue;
+    for (const [k, v] of Object.entries(r.headline)) {
+      const before = o.headline[k];
+      if (before === undefined || before === 0) continue;
+      const ratio = v / before;
+      const better = lowerIsBetter.test(k) ? ratio < 1 : ratio > 1;
+      const same = Math.abs(ratio - 1) < 0.05;
+      out.push(
+        `| ${r.name}.${k} | ${num(before)} | ${num(v)} | ${ratio.toFixed(2)}× | ${same ? 'within 5%' : better ? 'better' : 'worse'} |`,
+      );
+    }
+  }
+  return out;
+}
+
 export function markdownReport(
   results: BenchResult[],
   meta: Record<string, unknown>,
   chartFiles: Map<Chart, string>,
+  beforeAfter?: string[],
 ): string {
   const m = meta.machine as Record<string, unknown>;
   const parts = [
@@ -104,9 +179,8 @@ export function markdownReport(
     '',
     '## Targets',
     '',
-    ...results.flatMap((r) =>
-      r.targets.map((t) => `- ${t.met ? '✅ met' : '❌ not met'} — ${t.target}: ${t.detail}`),
-    ),
+    ...targetsMarkdown(results, meta.quick === true),
+    ...(beforeAfter ? ['', '## Before / after', '', ...beforeAfter] : []),
   ];
   for (const r of results) {
     parts.push(
@@ -124,6 +198,13 @@ export function markdownReport(
       const f = chartFiles.get(c);
       if (f) parts.push(`![${c.title}](${f})`, '');
     }
+    for (const n of r.notes ?? []) parts.push(n, '');
+    const files = Object.keys(r.files ?? {});
+    if (files.length > 0)
+      parts.push(
+        `Saved with this report: ${files.map((k) => `[${k}](${meta.date}-${r.name}-${k})`).join(', ')} (open .cpuprofile/.heapprofile in Chrome DevTools or speedscope).`,
+        '',
+      );
   }
   return parts.join('\n');
 }

@@ -25,8 +25,23 @@ export interface BenchResult {
   /** Headline ratios and figures, also compared across runs. */
   headline: Record<string, number>;
   /** Target checks: description → [met, detail]. */
-  targets: { target: string; met: boolean; detail: string }[];
+  targets: Target[];
   charts: Chart[];
+  /** Markdown appended after the table (timelines, top profile frames). */
+  notes?: string[];
+  /** Files saved next to the report as <date>-<name>-<key> (e.g. profiles): key → temporary path. */
+  files?: Record<string, string>;
+}
+
+/** A target of the issue and what was measured against it. */
+export interface Target {
+  target: string;
+  met: boolean;
+  detail: string;
+  /** The measured figure over the rounds (median, min, max), when the target is one number. */
+  measured?: { median: number; min: number; max: number; rounds: number };
+  /** The threshold as written, e.g. "≥ 1.0×". */
+  goal?: string;
 }
 
 export interface BenchOptions {

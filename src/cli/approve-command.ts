@@ -7,9 +7,9 @@
 // Token, first found: --token, env KUBETRIAGE_TOKEN, env KUBETRIAGE_API_TOKEN (the opt-in static token
 // for local use), the kubeconfig's user (--kubeconfig/--context or KUBECONFIG, ~/.kube/config; token,
 // token file, exec credential plugin or OIDC, through @kubernetes/client-node).
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { KubetriageError } from '../core/errors.ts';
+import { kubeClientLib } from '../core/kube-lib.ts';
 
 interface ApproveOptions {
   url: string;
@@ -26,7 +26,7 @@ export async function callerToken(
   if (o.token) return { token: o.token, from: '--token' };
   if (env.KUBETRIAGE_TOKEN) return { token: env.KUBETRIAGE_TOKEN, from: 'KUBETRIAGE_TOKEN' };
   if (env.KUBETRIAGE_API_TOKEN) return { token: env.KUBETRIAGE_API_TOKEN, from: 'KUBETRIAGE_API_TOKEN' };
-  const kc = new KubeConfig();
+  const kc = new (kubeClientLib().KubeConfig)();
   let from = o.kubeconfig ?? 'the default kubeconfig';
   try {
     if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);

@@ -6,7 +6,8 @@
 // injectable delay); it stores whatever it is given, so both its list and its watch see slim
 // projections only; lists are paged. A snapshot file goes through this same class: its list is the
 // file and its watch never delivers (snapshot.ts).
-import { ListWatch, type Watch } from '@kubernetes/client-node';
+import type { ListWatch, Watch } from '@kubernetes/client-node';
+import { kubeClientLib } from '../core/kube-lib.ts';
 import type { Kind, Projector, SlimObject } from './objects.ts';
 import type { ClusterStore } from './store.ts';
 
@@ -147,7 +148,7 @@ export class ResourceInformer {
           done,
         ),
     };
-    this.#lw = new ListWatch<SlimObject>(
+    this.#lw = new (kubeClientLib().ListWatch)<SlimObject>(
       this.path,
       projecting as unknown as Watch,
       () => this.#list(),

@@ -1,19 +1,14 @@
 // The API server side of the informers: a KubeConfig from `enrich` settings, paged lists over the
 // client's own HTTP stack (its auth, TLS and connection pool), and its Watch for the streams.
-import {
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  RequestContext,
-  Watch,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { EnrichConfig } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
+import { kubeClientLib } from '../core/kube-lib.ts';
 import type { ListRaw, WatchLike } from './informers.ts';
 
 /** in-cluster, a kubeconfig file, or the default loading rules (KUBECONFIG, ~/.kube/config). */
 export function kubeConfigFrom(cfg: Pick<EnrichConfig, 'inCluster' | 'kubeconfig' | 'context'>): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new (kubeClientLib().KubeConfig)();
   try {
     if (cfg.inCluster) kc.loadFromCluster();
     else if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
@@ -56,6 +51,7 @@ export function apiTransport(
 ): { list: ListRaw; watch: WatchLike } {
   const pageSize = o.pageSize ?? 500;
   const timeoutMs = o.timeoutMs ?? 60_000;
+  const { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, Watch } = kubeClientLib();
   const http = new IsomorphicFetchHttpLibrary();
   const server = kc.getCurrentCluster()?.server ?? '';
 

@@ -4,8 +4,8 @@
 // `ExecKube`, so a review sees the whole surface here.
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { User } from '@kubernetes/client-node';
-import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { HttpMethod, KubeConfig, User } from '@kubernetes/client-node';
+import { kubeClientLib } from '../core/kube-lib.ts';
 
 export interface Scale {
   apiVersion?: string;
@@ -124,7 +124,7 @@ export class RotatingTokenFile {
 
 /** The KubeConfig exec uses: a kubeconfig file, or URL (or KUBERNETES_SERVICE_HOST) + token file + CA. */
 export function execKubeConfig(s: ExecKubeSettings, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new (kubeClientLib().KubeConfig)();
   if (s.kubeconfig) {
     kc.loadFromFile(s.kubeconfig);
     if (s.context) {
@@ -162,7 +162,7 @@ const scalePath = (ns: string, name: string) =>
 export class ExecKubeClient implements ExecKube {
   readonly url: string;
   readonly #kc: KubeConfig;
-  readonly #http = new IsomorphicFetchHttpLibrary();
+  readonly #http = new (kubeClientLib().IsomorphicFetchHttpLibrary)();
   readonly #timeoutMs: number;
 
   constructor(kc: KubeConfig, o: { timeoutMs?: number } = {}) {
@@ -178,7 +178,7 @@ export class ExecKubeClient implements ExecKube {
   }
 
   async #request<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
-    const ctx = new RequestContext(this.url + path, method);
+    const ctx = new (kubeClientLib().RequestContext)(this.url + path, method);
     ctx.setHeaderParam('Accept', 'application/json');
     ctx.setHeaderParam('User-Agent', 'kubetriage-exec');
     if (body !== undefined) {
@@ -208,12 +208,12 @@ export class ExecKubeClient implements ExecKube {
   }
 
   readScale(namespace: string, name: string): Promise<Scale> {
-    return this.#request<Scale>(HttpMethod.GET, scalePath(namespace, name));
+    return this.#request<Scale>(kubeClientLib().HttpMethod.GET, scalePath(namespace, name));
   }
 
   async readDeploymentMeta(namespace: string, name: string): Promise<Record<string, unknown>> {
     const d = await this.#request<{ metadata?: Record<string, unknown> }>(
-      HttpMethod.GET,
+      kubeClientLib().HttpMethod.GET,
       scalePath(namespace, name).replace(/\/scale$/, ''),
     );
     return d.metadata ?? {};
@@ -222,7 +222,7 @@ export class ExecKubeClient implements ExecKube {
   replaceScale(scale: Scale, o: { dryRun: boolean }): Promise<Scale> {
     const q = `?fieldManager=kubetriage${o.dryRun ? '&dryRun=All' : ''}`;
     return this.#request<Scale>(
-      HttpMethod.PUT,
+      kubeClientLib().HttpMethod.PUT,
       scalePath(scale.metadata.namespace, scale.metadata.name) + q,
       scale,
     );
@@ -230,7 +230,7 @@ export class ExecKubeClient implements ExecKube {
 
   async selfRulesReview(namespace: string): Promise<{ resourceRules: ResourceRule[]; incomplete: boolean }> {
     const r = await this.#request<{ status?: { resourceRules?: ResourceRule[]; incomplete?: boolean } }>(
-      HttpMethod.POST,
+      kubeClientLib().HttpMethod.POST,
       '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
       { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
     );
@@ -239,7 +239,7 @@ export class ExecKubeClient implements ExecKube {
 
   async selfAccessReview(attributes: ResourceAttributes): Promise<boolean> {
     const r = await this.#request<{ status?: AccessReviewStatus }>(
-      HttpMethod.POST,
+      kubeClientLib().HttpMethod.POST,
       '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
       {
         apiVersion: 'authorization.k8s.io/v1',
@@ -252,7 +252,7 @@ export class ExecKubeClient implements ExecKube {
 
   async tokenReview(token: string, audiences: string[]): Promise<TokenReviewStatus> {
     const r = await this.#request<{ status?: TokenReviewStatus }>(
-      HttpMethod.POST,
+      kubeClientLib().HttpMethod.POST,
       '/apis/authentication.k8s.io/v1/tokenreviews',
       {
         apiVersion: 'authentication.k8s.io/v1',
@@ -268,7 +268,7 @@ export class ExecKubeClient implements ExecKube {
     spec: Parameters<ExecKube['subjectAccessReview']>[0],
   ): Promise<AccessReviewStatus> {
     const r = await this.#request<{ status?: AccessReviewStatus }>(
-      HttpMethod.POST,
+      kubeClientLib().HttpMethod.POST,
       '/apis/authorization.k8s.io/v1/subjectaccessreviews',
       { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec },
     );

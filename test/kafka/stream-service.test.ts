@@ -250,6 +250,26 @@ describe('stream service against a real broker', () => {
     );
     await service.stop();
   });
+
+  it('commits as soon as it is idle instead of waiting out kafka.commitInterval, and times its consume loop', async () => {
+    const t = await testTopics(1);
+    const events = [backoff('checkout-7d9f8c6b5-x2kqz', 'ev-idle', 1, T0)];
+    await produce(t.logs, [{ value: encodeOtlp('ExportLogsServiceRequest', k8sEventsRequest(events)) }]);
+    // A minute between commits under load; an idle loop must not wait for it (bench/e2e.ts: the last
+    // offsets of a drained topic stayed uncommitted for up to commitInterval).
+    const { service, registry } = start(t, { kafka: { commitInterval: '60s' } });
+    await service.start();
+    await consumeUntil(t.contexts, (r) => r.length >= 1);
+    await waitFor(
+      async () => (await committedOffsets(t.group, t.logs, 1)).get(0) === 1,
+      15_000,
+      'the offset committed while idle, well before commitInterval',
+    );
+    const phase = (p: string) => metricValue(registry, 'kubetriage_consume_loop_seconds_total', { phase: p });
+    assert.ok((await phase('consume_wait')) > 0, 'time awaiting consume() is counted');
+    assert.ok((await phase('handle')) > 0, 'time handling records is counted');
+    await service.stop();
+  });
 });
 
 async function sumMetric(registry: Registry, name: string): Promise<number> {

@@ -2,11 +2,17 @@
 // the official `openai` client: non-streaming, `response_format` with the agent's JSON schema. The same
 // bounded fetch as the Ollama client carries our deadline and the body cap; the client's own retries
 // and timeout are off, because the engine owns both (one deadline per call, the breaker counts failures).
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ChatBackend, ChatOutcome } from './backend.ts';
 import { boundedFetch, type ChatOptions, TooLarge } from './client.ts';
 import { failure, type LlmFailure } from './failure.ts';
 import type { ChatMessage } from './prompt.ts';
+
+/**
+ * The `openai` package, imported on the first call: loading it costs ~0.15 CPU-seconds at start-up
+ * (bench/startup.ts) and only a configured OpenAI-compatible model uses it.
+ */
+let openaiLib: typeof OpenAI | undefined;
 
 export interface OpenAIChatOptions extends ChatOptions {
   /** The bearer token; local servers ignore it, so a placeholder is sent when none is configured. */
@@ -25,12 +31,13 @@ function classify(err: unknown, signal: AbortSignal): LlmFailure {
   const cause = e?.cause as { code?: string; name?: string; message?: string } | undefined;
   if (err instanceof TooLarge || cause instanceof TooLarge)
     return failure('bad_response', (cause ?? e)?.message ?? 'too large');
-  if (err instanceof OpenAI.APIConnectionError)
+  // Errors of the client's own classes can only exist once it was loaded.
+  if (openaiLib && err instanceof openaiLib.APIConnectionError)
     return failure(
       'unreachable',
       `${cause?.code ?? cause?.name ?? 'connection'}: ${(cause?.message ?? e.message ?? '').slice(0, 200)}`,
     );
-  if (err instanceof OpenAI.APIError && err.status !== undefined)
+  if (openaiLib && err instanceof openaiLib.APIError && err.status !== undefined)
     return failure('http_error', `HTTP ${err.status}: ${(err.message ?? '').slice(0, 200)}`);
   if ((err as Error)?.name === 'SyntaxError')
     return failure('bad_response', `body is not JSON: ${(e.message ?? '').slice(0, 120)}`);
@@ -56,7 +63,8 @@ export class OpenAIChat implements ChatBackend {
     signal: AbortSignal,
   ): Promise<ChatOutcome> {
     const o = this.#opts;
-    const client = new OpenAI({
+    openaiLib ??= (await import('openai')).default;
+    const client = new openaiLib({
       apiKey: o.apiKey || 'unset',
       baseURL: o.url,
       maxRetries: 0,

@@ -1,0 +1,14 @@
+// @kubernetes/client-node, loaded on first use: it costs ~0.45 CPU-seconds to load even from a warm
+// compile cache (bench/startup.ts), and `kubetriage --help`, `replay` and a `run` without enrichment or
+// exec never use it. require() of the ES module is synchronous, so the callers stay synchronous.
+import { createRequire } from 'node:module';
+
+type KubeClientLib = typeof import('@kubernetes/client-node');
+
+const require = createRequire(import.meta.url);
+let lib: KubeClientLib | undefined;
+
+export function kubeClientLib(): KubeClientLib {
+  lib ??= require('@kubernetes/client-node') as KubeClientLib;
+  return lib;
+}
