@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../src/core/config.ts';
+import { kubeClientLib } from '../src/core/kube-lib.ts';
 import {
   ClusterWatch,
   createEnrichment,
@@ -83,6 +84,9 @@ async function child(pods: number): Promise<Point> {
 
   // Informer path, measured on its own.
   podNames.length = 0;
+  // The client library loads on first use (src/core/kube-lib.ts): load it before the baseline, its
+  // code is not per-pod state.
+  kubeClientLib();
   base = heap();
   const live = createEnrichment(cfg);
   const kindOf = new Map<string, Kind>(KINDS.map((k) => [RESOURCES[k].path, k]));
