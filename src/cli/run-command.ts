@@ -11,6 +11,7 @@ import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster }
 import { wireNotify } from '../notify/index.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
+import { ScaleOutService } from '../stream/scaleout/service.ts';
 import { StreamService } from '../stream/service.ts';
 import { wireExec } from './exec-wiring.ts';
 import { integerOption } from './numeric-options.ts';
@@ -70,25 +71,37 @@ export function registerRun(program: Command): void {
           })
         : undefined;
       if (cluster) registerEnrichMetrics(registry, cluster);
-      const service = new StreamService({
-        config,
-        log,
-        registry,
-        resolver: enrichment.resolver,
-        onContext: (doc) => {
-          traceContextEmitted(tracing, doc);
-          triage.onContext(doc);
-        },
-        onRestored: (docs) =>
-          catchUpTriage({
-            docs,
-            kafka: baseClientConfig(config.kafka),
-            topic: config.kafka.topics.triage,
-            sinceMs: Date.now() - config.grouping.restoreLookback,
-            publisher: triage,
+      // scaleOut.enabled: replicas share ingest and own incident scopes (src/stream/scaleout).
+      const service = config.scaleOut.enabled
+        ? new ScaleOutService({
+            config,
             log,
-          }),
-      });
+            registry,
+            resolver: enrichment.resolver,
+            onContext: (doc) => {
+              traceContextEmitted(tracing, doc);
+              triage.onContext(doc);
+            },
+          })
+        : new StreamService({
+            config,
+            log,
+            registry,
+            resolver: enrichment.resolver,
+            onContext: (doc) => {
+              traceContextEmitted(tracing, doc);
+              triage.onContext(doc);
+            },
+            onRestored: (docs) =>
+              catchUpTriage({
+                docs,
+                kafka: baseClientConfig(config.kafka),
+                topic: config.kafka.topics.triage,
+                sinceMs: Date.now() - config.grouping.restoreLookback,
+                publisher: triage,
+                log,
+              }),
+          });
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
         ready: () => {

@@ -7,6 +7,7 @@ import { duration } from './config-duration.ts';
 import { execSchema } from './config-exec.ts';
 import { floorsSchema } from './config-floors.ts';
 import { notifySchema } from './config-notify.ts';
+import { scaleOutSchema } from './config-scaleout.ts';
 import { KubetriageError } from './errors.ts';
 import { BUILTIN_PATTERN_NAMES, compileCustomPattern } from './redact.ts';
 
@@ -548,6 +549,7 @@ export const configSchema = z
      */
     spanMinSamples: z.number().int().min(1).default(10),
     floors: floorsSchema.prefault({}),
+    scaleOut: scaleOutSchema.prefault({}),
     enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     exec: execSchema.prefault({}),

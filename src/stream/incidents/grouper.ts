@@ -162,6 +162,16 @@ export class IncidentGrouper {
     return n;
   }
 
+  /** Scale-out restore: an incident the previous owner resolved leaves the rebuilt state, unsent. */
+  forget(id: string): boolean {
+    for (const [key, inc] of this.#incidents)
+      if (inc.id === id) {
+        this.#incidents.delete(key);
+        return true;
+      }
+    return false;
+  }
+
   /** A failed client call of `scope`'s workload to `peer`, recorded in its evidence item `evidenceKey`. */
   noteCall(scope: IncidentScope, peer: PeerRef, evidenceKey: string): void {
     if (!this.callGraph) return;

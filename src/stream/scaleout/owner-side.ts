@@ -1,0 +1,165 @@
+// Scale-out owner: the second consumer group, on the signals topic. Each assigned signals partition
+// gets its own PartitionOwner, rebuilt when its first record arrives: changelog partition read, then
+// the signals partition re-read muted up to that record. Contexts go out with a changelog entry on the
+// same partition number; a signals offset is committed once both are acknowledged.
+import type { Config } from '../../core/config.ts';
+import type { Logger } from '../../core/logger.ts';
+import { redactor } from '../../core/redact.ts';
+import type { IncidentContextDoc } from '../incidents/document.ts';
+import { baseClientConfig } from '../kafka/client-config.ts';
+import type { InRecord } from '../kafka/consumer.ts';
+import type { AckedProducer } from '../kafka/producer.ts';
+import type { Hold } from '../offsets.ts';
+import type { WorkloadResolver } from '../workload.ts';
+import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
+import { GroupSide } from './group-side.ts';
+import type { ScaleOutMetrics } from './metrics.ts';
+import { PartitionOwner } from './partition-owner.ts';
+import { readPartition } from './partition-reader.ts';
+
+export class OwnerSide extends GroupSide {
+  readonly owners = new Map<number, PartitionOwner>();
+  readonly #resolver: WorkloadResolver;
+  readonly #producer: AckedProducer;
+  readonly #metrics: ScaleOutMetrics;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
+
+  constructor(opts: {
+    config: Config;
+    log: Logger;
+    resolver: WorkloadResolver;
+    producer: AckedProducer;
+    metrics: ScaleOutMetrics;
+    env?: NodeJS.ProcessEnv;
+    onContext?: (doc: IncidentContextDoc) => void;
+  }) {
+    const so = opts.config.scaleOut;
+    super({
+      config: opts.config,
+      log: opts.log.child({ side: 'owner' }),
+      groupId: so.ownerGroupId ?? `${opts.config.kafka.groupId}-owners`,
+      topics: [so.topics.signals],
+      env: opts.env,
+    });
+    this.#resolver = opts.resolver;
+    this.#producer = opts.producer;
+    this.#metrics = opts.metrics;
+    this.#env = opts.env;
+    this.#onContext = opts.onContext;
+  }
+
+  protected async handle(rec: InRecord): Promise<void> {
+    const owner = this.owners.get(rec.partition) ?? (await this.#restore(rec.partition, rec.offset));
+    const result = owner.apply(rec.offset, rec.value, false);
+    this.#metrics.ownerRecords.inc({ result });
+    if (result === 'malformed')
+      this.log.warn({ partition: rec.partition, offset: rec.offset }, 'skipping a malformed signals record');
+    this.ledger.processed(owner.signals, rec.offset);
+  }
+
+  /** Rebuilds a partition's state from the changelog and the signals records before `upTo`. */
+  async #restore(partition: number, upTo: number): Promise<PartitionOwner> {
+    const started = Date.now();
+    const { topics } = this.cfg.scaleOut;
+    const client = baseClientConfig(this.cfg.kafka, this.#env);
+    const entries = new Map<string, ChangelogEntry>();
+    let invalid = 0;
+    await readPartition(client, topics.changelog, partition, (r) => {
+      const e = decodeChangelog(r.value);
+      if (e) entries.set(e.id, e);
+      else if (r.value) invalid++;
+    });
+    const signals = this.ledger.partition(topics.signals, partition);
+    const owner = new PartitionOwner({
+      config: this.cfg,
+      resolver: this.#resolver,
+      signals,
+      sink: (doc, hold) => this.#send(owner, doc, hold),
+      trackHold: (h) => this.ledger.track(h),
+    });
+    owner.beginRestore(entries.values());
+    let replayed = 0;
+    let skipped = 0;
+    await readPartition(
+      client,
+      topics.signals,
+      partition,
+      (r) => {
+        replayed++;
+        if (owner.apply(r.offset, r.value, true) !== 'applied') skipped++;
+      },
+      { until: upTo },
+    );
+    const continued = owner.endRestore();
+    this.owners.set(partition, owner);
+    this.#metrics.restores.inc();
+    this.#metrics.restoreSeconds.observe((Date.now() - started) / 1000);
+    this.#metrics.ownedPartitions.set(this.owners.size);
+    this.log.info(
+      {
+        partition,
+        changelog: entries.size,
+        invalid,
+        replayed,
+        skipped,
+        continued,
+        upTo,
+        ms: Date.now() - started,
+      },
+      'restored partition state',
+    );
+    return owner;
+  }
+
+  /** A context and its changelog entry; the hold is released once the broker has both. */
+  #send(owner: PartitionOwner, doc: IncidentContextDoc, hold: Hold | undefined): void {
+    const value = Buffer.from(redactor().json(doc, 'context'));
+    const entry = encodeChangelog({
+      id: doc.id,
+      revision: doc.revision,
+      status: doc.status === 'resolved' ? 'resolved' : 'open',
+      at: Math.max(0, owner.signals.next),
+    });
+    Promise.all([
+      this.#producer.send({ topic: this.cfg.kafka.topics.contexts, key: doc.id, value }),
+      this.#producer.send({
+        topic: this.cfg.scaleOut.topics.changelog,
+        key: changelogKey(doc.id),
+        value: entry,
+        partition: owner.signals.partition,
+      }),
+    ]).then(
+      () => {
+        if (hold) this.ledger.release(hold);
+        this.#metrics.contexts.inc({ status: doc.status });
+        this.#onContext?.(doc);
+      },
+      (err: Error) =>
+        this.log.error(
+          { err: err.message, incident: doc.id },
+          'context not sent; its records stay uncommitted',
+        ),
+    );
+  }
+
+  protected flush(): void {
+    for (const o of this.owners.values()) o.pipeline.flushAll();
+  }
+
+  tick(): void {
+    for (const o of this.owners.values()) o.pipeline.tick();
+  }
+
+  protected override revoked(): void {
+    // The next owner rebuilds from what was committed; nothing of ours may linger (or emit) here.
+    this.owners.clear();
+    this.#metrics.ownedPartitions.set(0);
+  }
+
+  get openIncidents(): number {
+    let n = 0;
+    for (const o of this.owners.values()) n += o.pipeline.grouper.open;
+    return n;
+  }
+}

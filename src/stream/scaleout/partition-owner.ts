@@ -1,0 +1,118 @@
+// One signals partition's state on its owner: a whole pipeline (dedup, floors, anomalies, incidents)
+// fed by the partition's records in order, plus, per input partition, the (offset, index) already
+// absorbed. Records at or below that mark are re-deliveries (an ingest replica re-read its input after a
+// crash and produced them again): skipped, so a count never grows twice. The state is a function of
+// the partition's records, so an owner rebuilds it on assignment by re-reading them (muted: nothing
+// is sent, nothing held) and continues the incidents' revisions from the changelog.
+import type { Config } from '../../core/config.ts';
+import { wallClock } from '../clock.ts';
+import type { ContextSink } from '../incidents/grouper.ts';
+import { type Hold, OffsetLedger, type PartitionState } from '../offsets.ts';
+import { Pipeline } from '../pipeline.ts';
+import type { WorkloadResolver } from '../workload.ts';
+import type { ChangelogEntry } from './changelog.ts';
+import { applyOps, decodeSignalsRecord } from './codec.ts';
+
+export type ApplyResult = 'applied' | 'duplicate' | 'malformed';
+
+export class PartitionOwner {
+  readonly pipeline: Pipeline;
+  /** The signals partition (commits and holds). */
+  readonly signals: PartitionState;
+  /** Input partitions, only as identities for the contexts' provenance. */
+  readonly #inputs = new OffsetLedger();
+  /** Per input partition, the last (offset, index) absorbed. */
+  readonly #absorbed = new Map<PartitionState, { offset: number; index: number }>();
+  /** Restore only: incidents the previous owner resolved, by the signals offset they were resolved at. */
+  #resolved: ChangelogEntry[] = [];
+  #revisions = new Map<string, number>();
+
+  constructor(opts: {
+    config: Config;
+    resolver: WorkloadResolver;
+    signals: PartitionState;
+    sink: ContextSink;
+    trackHold: (h: Hold) => void;
+  }) {
+    this.signals = opts.signals;
+    this.pipeline = new Pipeline({
+      config: opts.config,
+      clock: wallClock,
+      resolver: withoutPodStatus(opts.resolver),
+      sink: opts.sink,
+      trackHold: opts.trackHold,
+    });
+  }
+
+  /** Before a rebuild: what the changelog says about this partition's incidents. */
+  beginRestore(entries: Iterable<ChangelogEntry>): void {
+    for (const e of entries) {
+      this.#revisions.set(e.id, e.revision);
+      if (e.status === 'resolved') this.#resolved.push(e);
+    }
+    this.#resolved.sort((a, b) => a.at - b.at);
+  }
+
+  /** After a rebuild: incidents continue from their last revision sent; resolved ones stay gone. */
+  endRestore(): number {
+    this.#forgetResolved(Number.POSITIVE_INFINITY);
+    let n = 0;
+    for (const inc of this.pipeline.grouper.incidents()) {
+      const rev = this.#revisions.get(inc.id);
+      if (rev === undefined) continue;
+      inc.revision = rev;
+      // Its first context went out before; the next one is a revision, not a first.
+      inc.firstContextAt ||= Date.now();
+      n++;
+    }
+    this.#revisions.clear();
+    return n;
+  }
+
+  /**
+   * Applies one signals record. `muted` (rebuild): no holds; its outputs were already acknowledged
+   * before the offset was committed. Otherwise the record holds its signals offset until its
+   * incident's next context is acknowledged.
+   */
+  apply(offset: number, value: Buffer | null, muted: boolean): ApplyResult {
+    const rec = decodeSignalsRecord(value);
+    if (!rec) return 'malformed';
+    if (muted) this.#forgetResolved(offset);
+    const s = rec.src;
+    const input = this.#inputs.partition(s.topic, s.partition);
+    const last = this.#absorbed.get(input);
+    if (last && (s.offset < last.offset || (s.offset === last.offset && s.index <= last.index)))
+      return 'duplicate';
+    this.#absorbed.set(input, { offset: s.offset, index: s.index });
+    this.pipeline.applyRemote(
+      {
+        partition: input,
+        offset: s.offset,
+        timestamp: s.timestamp,
+        holdAt: muted ? null : { partition: this.signals, offset },
+      },
+      (ctx) => applyOps(rec.ops, ctx),
+    );
+    return 'applied';
+  }
+
+  #forgetResolved(upTo: number): void {
+    while (this.#resolved.length > 0 && this.#resolved[0]!.at <= upTo)
+      this.pipeline.grouper.forget(this.#resolved.shift()!.id);
+  }
+}
+
+/**
+ * Pod-status facts come from this process's informers for every workload, not per partition: taking
+ * them in each partition's pipeline would drain one shared queue into whichever ticks first. Owners
+ * group telemetry only (README, "Scaling out": limits).
+ */
+function withoutPodStatus(resolver: WorkloadResolver): WorkloadResolver {
+  return new Proxy(resolver, {
+    get(target, key) {
+      if (key === 'statusChanges') return undefined;
+      const v = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
