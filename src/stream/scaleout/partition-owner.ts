@@ -39,7 +39,19 @@ export class PartitionOwner {
       config: opts.config,
       clock: wallClock,
       resolver: withoutPodStatus(opts.resolver),
-      sink: opts.sink,
+      sink: (doc, hold, inc) => {
+        // An incident the previous owner already sent goes on from its last revision, whether it was
+        // rebuilt from committed records or from records re-read live (sent, but not committed).
+        const sent = this.#revisions.get(doc.id);
+        if (sent !== undefined) {
+          this.#revisions.delete(doc.id);
+          if (doc.revision <= sent) {
+            doc.revision = sent + 1;
+            inc.revision = doc.revision;
+          }
+        }
+        opts.sink(doc, hold, inc);
+      },
       trackHold: opts.trackHold,
     });
   }
@@ -53,19 +65,11 @@ export class PartitionOwner {
     this.#resolved.sort((a, b) => a.at - b.at);
   }
 
-  /** After a rebuild: incidents continue from their last revision sent; resolved ones stay gone. */
+  /** After a rebuild: resolved incidents stay gone. Returns how many rebuilt incidents continue. */
   endRestore(): number {
     this.#forgetResolved(Number.POSITIVE_INFINITY);
     let n = 0;
-    for (const inc of this.pipeline.grouper.incidents()) {
-      const rev = this.#revisions.get(inc.id);
-      if (rev === undefined) continue;
-      inc.revision = rev;
-      // Its first context went out before; the next one is a revision, not a first.
-      inc.firstContextAt ||= Date.now();
-      n++;
-    }
-    this.#revisions.clear();
+    for (const inc of this.pipeline.grouper.incidents()) if (this.#revisions.has(inc.id)) n++;
     return n;
   }
 
