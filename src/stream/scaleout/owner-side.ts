@@ -15,15 +15,15 @@ import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } f
 import { GroupSide } from './group-side.ts';
 import type { ScaleOutMetrics } from './metrics.ts';
 import { PartitionOwner } from './partition-owner.ts';
-import { readPartition } from './partition-reader.ts';
+import { PartitionReader } from './partition-reader.ts';
 
 export class OwnerSide extends GroupSide {
   readonly owners = new Map<number, PartitionOwner>();
   readonly #resolver: WorkloadResolver;
   readonly #producer: AckedProducer;
   readonly #metrics: ScaleOutMetrics;
-  readonly #env: NodeJS.ProcessEnv | undefined;
   readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
+  readonly #reader: PartitionReader;
 
   constructor(opts: {
     config: Config;
@@ -45,8 +45,8 @@ export class OwnerSide extends GroupSide {
     this.#resolver = opts.resolver;
     this.#producer = opts.producer;
     this.#metrics = opts.metrics;
-    this.#env = opts.env;
     this.#onContext = opts.onContext;
+    this.#reader = new PartitionReader(baseClientConfig(opts.config.kafka, opts.env));
   }
 
   protected async handle(rec: InRecord): Promise<void> {
@@ -62,10 +62,9 @@ export class OwnerSide extends GroupSide {
   async #restore(partition: number, upTo: number): Promise<PartitionOwner> {
     const started = Date.now();
     const { topics } = this.cfg.scaleOut;
-    const client = baseClientConfig(this.cfg.kafka, this.#env);
     const entries = new Map<string, ChangelogEntry>();
     let invalid = 0;
-    await readPartition(client, topics.changelog, partition, (r) => {
+    await this.#reader.read(topics.changelog, partition, (r) => {
       const e = decodeChangelog(r.value);
       if (e) entries.set(e.id, e);
       else if (r.value) invalid++;
@@ -81,8 +80,7 @@ export class OwnerSide extends GroupSide {
     owner.beginRestore(entries.values());
     let replayed = 0;
     let skipped = 0;
-    await readPartition(
-      client,
+    await this.#reader.read(
       topics.signals,
       partition,
       (r) => {
@@ -141,6 +139,12 @@ export class OwnerSide extends GroupSide {
           'context not sent; its records stay uncommitted',
         ),
     );
+  }
+
+  override async stop(ms: number): Promise<boolean> {
+    const done = await super.stop(ms);
+    await this.#reader.close();
+    return done;
   }
 
   protected flush(): void {

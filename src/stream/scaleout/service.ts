@@ -4,7 +4,7 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
-import { gaugeFrom } from '../../core/metrics.ts';
+import { counterFromStats, gaugeFrom } from '../../core/metrics.ts';
 import type { IncidentContextDoc } from '../incidents/document.ts';
 import { baseClientConfig, reliableProducerConfig } from '../kafka/client-config.ts';
 import { AckedProducer } from '../kafka/producer.ts';
@@ -54,6 +54,14 @@ export class ScaleOutService {
     };
     this.ingest = new IngestSide(common);
     this.owner = new OwnerSide({ ...common, onContext: opts.onContext });
+    const split = this.ingest.splitter.stats;
+    counterFromStats(
+      opts.registry,
+      'kubetriage_records_total',
+      'Kafka records consumed, by signal',
+      ['signal'],
+      () => Object.entries(split.records).map(([signal, v]) => [{ signal }, v]),
+    );
     gaugeFrom(opts.registry, 'kubetriage_incidents_open', 'Incidents currently open', [], () => [
       [{}, this.owner.openIncidents],
     ]);
