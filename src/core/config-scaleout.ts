@@ -24,14 +24,15 @@ export const scaleOutSchema = z
       .strict()
       .prefault({}),
     /**
-     * Retention of the signals topic when this service creates it. An owner rebuilds a partition's
-     * state by re-reading it, so it must cover the longest-lived state: open incidents and the
-     * floors' and anomalies' windows (resolveTimeout, 1 h baselines). 24 h is a day of slack.
+     * Retention of the signals topic when this service creates it. Open incidents come back whole from
+     * the changelog; an owner re-reads the signals partition to rebuild the floors, baselines and dedup
+     * windows, whose longest reach is 1 h (anomaly series, span baselines' half-life; held context
+     * 30 m). 2 h covers them with slack and bounds what each assignment re-reads.
      */
     signalsRetentionMs: z
       .number()
       .int()
       .positive()
-      .default(24 * 3_600_000),
+      .default(2 * 3_600_000),
   })
   .strict();

@@ -148,6 +148,48 @@ describe('scale-out hop (in process)', () => {
     }
   });
 
+  it('open incidents come back whole from their changelog context: records older than the signals topic keeps are not needed', () => {
+    const signals = signalsOf(run.records);
+    // The cut: contexts sent here; the records before `lost` have left the signals topic since.
+    const half = Math.floor(signals.length * 0.8);
+    const lost = Math.floor(signals.length * 0.4);
+    const docs: IncidentContextDoc[] = [];
+    const a = owner(config, docs);
+    signals.slice(0, half).forEach((v, i) => {
+      a.apply(i, v, false);
+    });
+    a.pipeline.flushAll();
+    const mid = latestByWorkload(docs);
+    const entries: ChangelogEntry[] = [...mid.values()].map((d) => ({
+      id: d.id,
+      revision: d.revision,
+      status: 'open',
+      at: half,
+      doc: JSON.parse(JSON.stringify(d)),
+    }));
+    signals.slice(half).forEach((v, i) => {
+      a.apply(half + i, v, false);
+    });
+    a.pipeline.flushAll();
+    const final = latestByWorkload(docs);
+
+    // Records from `lost` to the cut are re-read for floors, baselines and dedup only.
+    const next: IncidentContextDoc[] = [];
+    const b = owner(config, next);
+    b.beginRestore(entries);
+    for (let o = lost; o < half; o++) b.apply(o, signals[o]!, true);
+    b.endRestore();
+    for (let o = half; o < signals.length; o++) b.apply(o, signals[o]!, false);
+    b.pipeline.flushAll();
+    const after = latestByWorkload(next);
+    assert.ok(mid.size >= 2, 'incidents open at the cut');
+    for (const [name, d] of final) {
+      if (!mid.has(name)) continue;
+      assert.equal(after.get(name)?.id, d.id, `${name}: same id`);
+      assert.deepEqual(counts(after.get(name)!), counts(d), `${name}: same counts`);
+    }
+  });
+
   it('decodes what it encodes and gives each partition pipeline its share of the bounds', () => {
     const [v] = signalsOf(run.records);
     const d = decodeSignalsRecord(v!);

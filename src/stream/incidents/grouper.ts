@@ -101,10 +101,17 @@ export class IncidentGrouper {
     return this.#incidents.get(scopeKey(scope));
   }
 
+  /**
+   * Scale-out restore: scopes whose incident was restored from a context that already holds the
+   * records now being re-read; their evidence is not absorbed twice (floors and baselines still are).
+   */
+  frozen: Set<string> | undefined;
+
   /** A problem signal's evidence: opens the scope's incident or adds to it. */
   absorb(scope: IncidentScope, u: EvidenceUpdate, src: RecordSource | undefined): void {
     const now = this.#clock.now();
     const key = scopeKey(scope);
+    if (this.frozen?.has(key)) return;
     let inc = this.#incidents.get(key);
     if (!inc) {
       if (this.#incidents.size >= this.#cfg.maxOpenIncidents) this.#evictOldest();

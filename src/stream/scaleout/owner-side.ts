@@ -112,13 +112,18 @@ export class OwnerSide extends GroupSide {
 
   /** A context and its changelog entry; the hold is released once the broker has both. */
   #send(owner: PartitionOwner, doc: IncidentContextDoc, hold: Hold | undefined): void {
-    const value = Buffer.from(redactor().json(doc, 'context'));
-    const entry = encodeChangelog({
-      id: doc.id,
-      revision: doc.revision,
-      status: doc.status === 'resolved' ? 'resolved' : 'open',
-      at: Math.max(0, owner.signals.next),
-    });
+    const json = redactor().json(doc, 'context');
+    const value = Buffer.from(json);
+    const open = doc.status !== 'resolved';
+    const entry = encodeChangelog(
+      {
+        id: doc.id,
+        revision: doc.revision,
+        status: open ? 'open' : 'resolved',
+        at: Math.max(0, owner.signals.next),
+      },
+      open ? json : undefined,
+    );
     Promise.all([
       this.#producer.send({ topic: this.cfg.kafka.topics.contexts, key: doc.id, value }),
       this.#producer.send({

@@ -6,6 +6,7 @@
 // is sent, nothing held) and continues the incidents' revisions from the changelog.
 import type { Config } from '../../core/config.ts';
 import { wallClock } from '../clock.ts';
+import type { IncidentContextDoc } from '../incidents/document.ts';
 import type { ContextSink } from '../incidents/grouper.ts';
 import { type Hold, OffsetLedger, type PartitionState } from '../offsets.ts';
 import { Pipeline } from '../pipeline.ts';
@@ -26,6 +27,8 @@ export class PartitionOwner {
   /** Restore only: incidents the previous owner resolved, by the signals offset they were resolved at. */
   #resolved: ChangelogEntry[] = [];
   #revisions = new Map<string, number>();
+  /** Restore only: incidents restored from their context, by the signals offset the context holds up to. */
+  #frozenUntil: { key: string; at: number }[] = [];
 
   constructor(opts: {
     config: Config;
@@ -58,11 +61,26 @@ export class PartitionOwner {
 
   /** Before a rebuild: what the changelog says about this partition's incidents. */
   beginRestore(entries: Iterable<ChangelogEntry>): void {
+    const grouper = this.pipeline.grouper;
+    const docs: IncidentContextDoc[] = [];
     for (const e of entries) {
       this.#revisions.set(e.id, e.revision);
       if (e.status === 'resolved') this.#resolved.push(e);
+      else if (e.doc) {
+        docs.push(e.doc);
+        const s = e.doc.scope;
+        this.#frozenUntil.push({
+          key: `${s.cluster}/${s.namespace}/${s.workload.kind}/${s.workload.name}`,
+          at: e.at,
+        });
+      }
     }
     this.#resolved.sort((a, b) => a.at - b.at);
+    // Open incidents come back whole from their last context; the records it already holds are re-read
+    // for the floors, baselines and dedup only (frozen until the offset the context was sent at).
+    grouper.restore(docs, (topic, partition) => this.#inputs.partition(topic, partition));
+    this.#frozenUntil.sort((a, b) => a.at - b.at);
+    grouper.frozen = new Set(this.#frozenUntil.map((f) => f.key));
   }
 
   /** After a rebuild: resolved incidents stay gone. Returns how many rebuilt incidents continue. */
@@ -82,6 +100,8 @@ export class PartitionOwner {
     const rec = decodeSignalsRecord(value);
     if (!rec) return 'malformed';
     if (muted) this.#forgetResolved(offset);
+    // Also live: records sent in a context but not committed before a crash are re-read live.
+    if (this.#frozenUntil.length > 0) this.#thaw(offset);
     const s = rec.src;
     const input = this.#inputs.partition(s.topic, s.partition);
     const last = this.#absorbed.get(input);
@@ -98,6 +118,13 @@ export class PartitionOwner {
       (ctx) => applyOps(rec.ops, ctx),
     );
     return 'applied';
+  }
+
+  #thaw(offset: number): void {
+    const frozen = this.pipeline.grouper.frozen;
+    while (this.#frozenUntil.length > 0 && this.#frozenUntil[0]!.at <= offset)
+      frozen?.delete(this.#frozenUntil.shift()!.key);
+    if (this.#frozenUntil.length === 0) this.pipeline.grouper.frozen = undefined;
   }
 
   #forgetResolved(upTo: number): void {
