@@ -9,6 +9,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { validateConfig } from '../src/core/config.ts';
+import { OffsetLedger } from '../src/stream/offsets.ts';
+import { encodeSignalsRecord } from '../src/stream/scaleout/codec.ts';
+import { SignalSplitter } from '../src/stream/scaleout/ingest.ts';
+import { PartitionOwner } from '../src/stream/scaleout/partition-owner.ts';
+import { NamePatternResolver } from '../src/stream/workload.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { createTopics, produce, type RawRecord, unique } from '../test/helpers/kafka.ts';
 import { logsStream } from './lib/fixtures.ts';
@@ -141,6 +147,44 @@ async function drain(
   }
 }
 
+/**
+ * What an owner's restore re-reads per second: the stream's signals records applied muted to one
+ * partition owner, in this process (no broker: the fetch is librdkafka's, the rest is this).
+ */
+function rereadRate(stream: Buffer[]): number {
+  const config = validateConfig({ kafka: { topics: { logs: ['bench'] } }, scaleOut: { partitions: 1 } });
+  const splitter = new SignalSplitter(config, new NamePatternResolver());
+  const signals: Buffer[] = [];
+  stream.forEach((v, i) => {
+    const { groups } = splitter.split('bench', v, 1_800_000_000_000 + i);
+    groups.forEach((g, index) => {
+      signals.push(
+        encodeSignalsRecord({
+          src: { topic: 'bench', partition: 0, offset: i, index, timestamp: 1_800_000_000_000 + i },
+          ops: g.ops,
+        }),
+      );
+    });
+  });
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    const owner = new PartitionOwner({
+      config,
+      resolver: new NamePatternResolver(),
+      signals: new OffsetLedger().partition('signals', 0),
+      sink: () => {},
+      trackHold: () => {},
+    });
+    const cpu0 = process.cpuUsage();
+    signals.forEach((v, o) => {
+      owner.apply(o, v, true);
+    });
+    const cpu = process.cpuUsage(cpu0);
+    best = Math.max(best, (stream.length * SIZE) / ((cpu.user + cpu.system) / 1e6));
+  }
+  return best;
+}
+
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const batches = opts.quick ? 20 : 100;
   const total = batches * SIZE;
@@ -179,6 +223,13 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       chart.groups.push({ label, bars: { 'records / CPU-second': r.recPerCpuSec } });
       headline[so ? `scaleOut${n}.recPerCpuSec` : 'single.recPerCpuSec'] = Math.round(r.recPerCpuSec);
     }
+    const reread = rereadRate(stream);
+    opts.log(`owner re-read (restore, in process): ${fmt(reread)} records per CPU-second`);
+    rows.push({
+      case: 'owner re-read on restore (in process, muted)',
+      values: { records: total, 'records / CPU-second': Math.round(reread) },
+    });
+    headline['restore.rereadRecPerCpuSec'] = Math.round(reread);
     const base = headline['single.recPerCpuSec'] ?? 0;
     const worst = Math.min(...[1, 2, 3].map((n) => headline[`scaleOut${n}.recPerCpuSec`] ?? 0));
     // Cost per record relative to today's path: CPU per record is the inverse of records per CPU-second.

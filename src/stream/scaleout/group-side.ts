@@ -101,17 +101,18 @@ export abstract class GroupSide {
         try {
           await this.handle(rec);
         } catch (err) {
-          // A bug, not bad input: reported, and the record is not marked processed (re-read later).
+          // A bug, not bad input (that is dead-lettered or counted as malformed): reported with where it
+          // happened, and the loop goes on (stopping here would wedge the partition on the same record).
           this.log.error(
             {
               err: (err as Error).stack ?? String(err),
+              stage: this.constructor.name,
               topic: rec.topic,
               partition: rec.partition,
               offset: rec.offset,
             },
-            'internal error handling a record',
+            'internal error handling a record: a bug, please report it',
           );
-          break;
         }
         if (performance.now() - sliceStart > 10) {
           await new Promise<void>((r) => setImmediate(r));

@@ -50,12 +50,28 @@ export class OwnerSide extends GroupSide {
   }
 
   protected async handle(rec: InRecord): Promise<void> {
-    const owner = this.owners.get(rec.partition) ?? (await this.#restore(rec.partition, rec.offset));
+    const owner = this.owners.get(rec.partition) ?? (await this.#restoreRetrying(rec.partition, rec.offset));
     const result = owner.apply(rec.offset, rec.value, false);
     this.#metrics.ownerRecords.inc({ result });
     if (result === 'malformed')
       this.log.warn({ partition: rec.partition, offset: rec.offset }, 'skipping a malformed signals record');
     this.ledger.processed(owner.signals, rec.offset);
+  }
+
+  /** A restore that fails (broker away, a read timing out) is retried: skipping would lose the record. */
+  async #restoreRetrying(partition: number, upTo: number): Promise<PartitionOwner> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#restore(partition, upTo);
+      } catch (err) {
+        if (!this.running) throw err;
+        this.log.warn(
+          { partition, attempt, err: (err as Error).message },
+          'partition restore failed; retrying',
+        );
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+      }
+    }
   }
 
   /** Rebuilds a partition's state from the changelog and the signals records before `upTo`. */
