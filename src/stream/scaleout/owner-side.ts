@@ -8,7 +8,7 @@ import { redactor } from '../../core/redact.ts';
 import type { IncidentContextDoc } from '../incidents/document.ts';
 import { baseClientConfig } from '../kafka/client-config.ts';
 import type { InRecord } from '../kafka/consumer.ts';
-import type { AckedProducer } from '../kafka/producer.ts';
+import { type AckedProducer, PermanentProduceError } from '../kafka/producer.ts';
 import type { Hold } from '../offsets.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
@@ -154,11 +154,22 @@ export class OwnerSide extends GroupSide {
         this.#metrics.contexts.inc({ status: doc.status });
         this.#onContext?.(doc);
       },
-      (err: Error) =>
+      (err: Error) => {
+        if (!(err instanceof PermanentProduceError)) {
+          this.log.error(
+            { err: err.message, incident: doc.id },
+            'context not sent at shutdown; its records stay uncommitted',
+          );
+          return;
+        }
+        // Larger than the topic takes: retrying forever would hold the partition's commits forever.
+        this.#metrics.contexts.inc({ status: 'refused' });
         this.log.error(
-          { err: err.message, incident: doc.id },
-          'context not sent; its records stay uncommitted',
-        ),
+          { err: err.message, incident: doc.id, revision: doc.revision, bytes: value.length },
+          'broker refused a context or its changelog entry; its records are committed without it',
+        );
+        if (hold) this.ledger.release(hold);
+      },
     );
   }
 
