@@ -36,6 +36,8 @@ export class SignalSplitter {
     records: { logs: 0, metrics: 0, traces: 0 } as Record<SignalTopicKind, number>,
     bytes: { logs: 0, metrics: 0, traces: 0 } as Record<SignalTopicKind, number>,
     signals: 0,
+    /** Signals no owner would act on (Normal events not of interest, container states an Event reported). */
+    dropped: 0,
   };
   readonly #kinds = new Map<string, SignalTopicKind>();
   readonly #maxRecordBytes: number;
@@ -55,6 +57,7 @@ export class SignalSplitter {
       clock: new ManualClock(),
     }).watchedMetrics;
     const logClasses = new LogClassifier(config.floors.logPatterns);
+    const normalReasons = new Set(config.normalReasonsOfInterest);
     const add = (site: SignalSite, op: string) => {
       const key = scopeKey(scopeOf(site));
       let ops = this.#groups.get(key);
@@ -71,6 +74,16 @@ export class SignalSplitter {
       watchedMetrics: new Set([...watched, ...WORKLOAD_STATE_METRICS.keys()]),
       emit: (s) => {
         this.stats.signals++;
+        // What Pipeline.#onSignal returns on at once, whatever its state, never crosses the hop: most
+        // Kubernetes Events are Normal (Scheduled, Pulled, Started, Killing), and the container state an
+        // Event reports is that Event's fact. Only its ignored-signal statistics differ.
+        if (
+          (s.type === 'event' && s.eventType !== 'Warning' && !normalReasons.has(s.reason)) ||
+          (s.type === 'container' && s.via === 'event')
+        ) {
+          this.stats.dropped++;
+          return;
+        }
         add(s, encodeSignal(s));
       },
       observeServerSpan: (site, service, atMs, durationMs, failed) =>
