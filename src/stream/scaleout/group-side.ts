@@ -48,9 +48,9 @@ export abstract class GroupSide {
         onRevoke: async (parts, lost) => {
           if (!this.#stopping) {
             this.log.info({ partitions: parts, lost }, 'partitions revoked: draining');
-            await this.drain(lost ? 5000 : 30_000, lost);
-          }
-          this.revoked();
+            const complete = await this.drain(lost ? 5000 : 30_000, lost);
+            this.revoked(complete);
+          } else this.revoked(false);
           this.ledger.forgetAll();
         },
       },
@@ -66,7 +66,8 @@ export abstract class GroupSide {
   /** Timers: called every loop turn and every second. */
   abstract tick(): void;
   protected assigned(_partitions: number[]): void {}
-  protected revoked(): void {}
+  /** After a revoke; `complete`: everything derived was acknowledged and committed. */
+  protected revoked(_complete: boolean): void {}
 
   async start(): Promise<void> {
     await this.consumer.connect(this.#topics);

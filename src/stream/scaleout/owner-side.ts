@@ -19,6 +19,12 @@ import { PartitionReader } from './partition-reader.ts';
 
 export class OwnerSide extends GroupSide {
   readonly owners = new Map<number, PartitionOwner>();
+  /**
+   * Partitions given up in a complete revoke, with the next offset they had committed: an eager
+   * rebalance mostly hands a member its own partitions back, and when it resumes exactly there the
+   * state is still right (Kafka Streams keeps its local stores the same way).
+   */
+  readonly #kept = new Map<number, { owner: PartitionOwner; next: number }>();
   readonly #resolver: WorkloadResolver;
   readonly #producer: AckedProducer;
   readonly #metrics: ScaleOutMetrics;
@@ -50,12 +56,37 @@ export class OwnerSide extends GroupSide {
   }
 
   protected async handle(rec: InRecord): Promise<void> {
-    const owner = this.owners.get(rec.partition) ?? (await this.#restoreRetrying(rec.partition, rec.offset));
+    const owner =
+      this.owners.get(rec.partition) ??
+      (await this.#resume(rec.partition, rec.offset)) ??
+      (await this.#restoreRetrying(rec.partition, rec.offset));
     const result = owner.apply(rec.offset, rec.value, false);
     this.#metrics.ownerRecords.inc({ result });
     if (result === 'malformed')
       this.log.warn({ partition: rec.partition, offset: rec.offset }, 'skipping a malformed signals record');
     this.ledger.processed(owner.signals, rec.offset);
+  }
+
+  /** The partition's kept state when this record is exactly where it stopped; undefined otherwise. */
+  async #resume(partition: number, offset: number): Promise<PartitionOwner | undefined> {
+    const kept = this.#kept.get(partition);
+    this.#kept.delete(partition);
+    if (!kept || kept.next !== offset) return undefined;
+    const entries: ChangelogEntry[] = [];
+    try {
+      await this.#reader.read(this.cfg.scaleOut.topics.changelog, partition, (r) => {
+        const e = decodeChangelog(r.value);
+        if (e) entries.push(e);
+      });
+    } catch {
+      return undefined;
+    }
+    kept.owner.continueRevisions(entries);
+    kept.owner.signals = this.ledger.partition(this.cfg.scaleOut.topics.signals, partition);
+    this.owners.set(partition, kept.owner);
+    this.#metrics.ownedPartitions.set(this.owners.size);
+    this.log.info({ partition, offset }, 'resumed partition state kept across the rebalance');
+    return kept.owner;
   }
 
   /** A restore that fails (broker away, a read timing out) is retried: skipping would lose the record. */
@@ -187,7 +218,15 @@ export class OwnerSide extends GroupSide {
     for (const o of this.owners.values()) o.pipeline.tick();
   }
 
-  protected override revoked(): void {
+  protected override assigned(partitions: number[]): void {
+    // State kept for partitions that went to another member is stale from now on.
+    for (const p of this.#kept.keys()) if (!partitions.includes(p)) this.#kept.delete(p);
+  }
+
+  protected override revoked(complete: boolean): void {
+    this.#kept.clear();
+    if (complete)
+      for (const [p, owner] of this.owners) this.#kept.set(p, { owner, next: owner.signals.next });
     // The next owner rebuilds from what was committed; nothing of ours may linger (or emit) here.
     this.owners.clear();
     this.#metrics.ownedPartitions.set(0);

@@ -18,8 +18,8 @@ export type ApplyResult = 'applied' | 'duplicate' | 'malformed';
 
 export class PartitionOwner {
   readonly pipeline: Pipeline;
-  /** The signals partition (commits and holds). */
-  readonly signals: PartitionState;
+  /** The signals partition (commits and holds); a new ledger entry when the partition comes back. */
+  signals: PartitionState;
   /** Input partitions, only as identities for the contexts' provenance. */
   readonly #inputs = new OffsetLedger();
   /** Per input partition, the last (offset, index) absorbed. */
@@ -57,6 +57,11 @@ export class PartitionOwner {
       },
       trackHold: opts.trackHold,
     });
+  }
+
+  /** Kept across a rebalance: revisions another owner may have sent meanwhile still go on from theirs. */
+  continueRevisions(entries: Iterable<ChangelogEntry>): void {
+    for (const e of entries) this.#revisions.set(e.id, Math.max(e.revision, this.#revisions.get(e.id) ?? 0));
   }
 
   /** Before a rebuild: what the changelog says about this partition's incidents. */
