@@ -375,6 +375,21 @@ async function settledContexts(
   return { ends, docs, latest };
 }
 
+/** Every context at or after the offsets `since`, and the latest per workload. */
+async function contextsSince(
+  t: TestTopics,
+  since: Map<number, number>,
+): Promise<{ docs: IncidentContextDoc[]; latest: Map<string, IncidentContextDoc> }> {
+  const records = await consumeUntil(t.contexts, () => false, 3000);
+  const docs = records
+    .filter((r) => r.offset >= (since.get(r.partition) ?? 0))
+    .map((r) => JSON.parse(r.value!.toString()) as IncidentContextDoc);
+  const latest = new Map<string, IncidentContextDoc>();
+  for (const d of docs)
+    if ((latest.get(workloadOf(d))?.revision ?? -1) <= d.revision) latest.set(workloadOf(d), d);
+  return { docs, latest };
+}
+
 /** The first test's result, for the time-order comparison of the scenario's workloads (todo below). */
 let lastRun:
   | { mine: Map<string, IncidentContextDoc>; inTimeOrder: Map<string, IncidentContextDoc> }
@@ -482,11 +497,32 @@ describe('scale-out (scaleOut.enabled) with several kubetriage run processes', (
 
       const second = await startRun(cfgFile);
       everyRun.push(second);
-      const after = await settledContexts(t, before.ends);
-      const metrics = await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text();
+      // The restart re-ingests every input record (nothing was committed) and its owner takes every
+      // signals record, the re-produced ones included. It need not send anything: its incidents come
+      // back from the changelog already holding what they were sent with.
+      let metrics = '';
+      const sum = (name: string) =>
+        [...metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+          (a, m) => a + Number(m[1]),
+          0,
+        );
+      await waitFor(
+        async () => {
+          metrics = await (await fetch(`http://127.0.0.1:${second.port}/metrics`)).text();
+          if (sum('kubetriage_records_total') < input.length) return false;
+          const end = [...(await highWatermarks(signals, SIGNALS_PARTITIONS)).values()].reduce(
+            (a, b) => a + b,
+            0,
+          );
+          return sum('kubetriage_scaleout_owner_records_total') >= end;
+        },
+        120_000,
+        'the restarted process to re-ingest and re-own everything',
+      );
       const dup = /kubetriage_scaleout_owner_records_total\{result="duplicate"\} (\d+)/.exec(metrics);
       second.child.kill('SIGTERM');
       assert.equal((await second.exited).code, 0);
+      const after = await contextsSince(t, before.ends);
 
       const counts = (d: IncidentContextDoc) => Object.fromEntries(d.evidence.map((e) => [e.key, e.count]));
       // Never above what was sent before the crash, at any revision after it; the last one equal.
