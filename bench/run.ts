@@ -15,7 +15,17 @@ import {
 } from './lib/report.ts';
 import type { BenchOptions, BenchResult, Chart } from './lib/result.ts';
 
-const ALL = ['decode', 'pipeline', 'memory', 'agents', 'startup', 'replay', 'e2e', 'collector-peer'] as const;
+const ALL = [
+  'decode',
+  'pipeline',
+  'memory',
+  'agents',
+  'startup',
+  'replay',
+  'e2e',
+  'collector-peer',
+  'scaleout',
+] as const;
 /** Headline figures where lower is better (everything else: higher is better). */
 const LOWER_IS_BETTER = /(Ms|Bytes|PerRecord|share|RssMB|HeapMB|walkOver|p50|p95|p99|CpuSeconds)/i;
 

@@ -10,8 +10,10 @@ import { startTracing, traceContextEmitted } from '../core/tracing.ts';
 import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
 import { wireNotify } from '../notify/index.ts';
 import { IncidentStore, parseReport, registerPageRoutes, setPageLinks } from '../page/index.ts';
+import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
+import { ScaleOutService } from '../stream/scaleout/service.ts';
 import { StreamService } from '../stream/service.ts';
 import { wireExec } from './exec-wiring.ts';
 import { integerOption } from './numeric-options.ts';
@@ -78,28 +80,32 @@ export function registerRun(program: Command): void {
           })
         : undefined;
       if (cluster) registerEnrichMetrics(registry, cluster);
-      const service = new StreamService({
-        config,
-        log,
-        registry,
-        resolver: enrichment.resolver,
-        onContext: (doc) => {
-          traceContextEmitted(tracing, doc);
-          page?.onContext(doc);
-          triage.onContext(doc);
-        },
-        onRestored: (docs) => {
-          for (const d of docs) page?.onContext(d);
-          return catchUpTriage({
-            docs,
-            kafka: baseClientConfig(config.kafka),
-            topic: config.kafka.topics.triage,
-            sinceMs: Date.now() - config.grouping.restoreLookback,
-            publisher: triage,
+      // scaleOut.enabled: replicas share ingest and own incident scopes (src/stream/scaleout).
+      const onContext = (doc: IncidentContextDoc) => {
+        traceContextEmitted(tracing, doc);
+        page?.onContext(doc);
+        triage.onContext(doc);
+      };
+      const service = config.scaleOut.enabled
+        ? new ScaleOutService({ config, log, registry, resolver: enrichment.resolver, onContext })
+        : new StreamService({
+            config,
             log,
+            registry,
+            resolver: enrichment.resolver,
+            onContext,
+            onRestored: (docs) => {
+              for (const d of docs) page?.onContext(d);
+              return catchUpTriage({
+                docs,
+                kafka: baseClientConfig(config.kafka),
+                topic: config.kafka.topics.triage,
+                sinceMs: Date.now() - config.grouping.restoreLookback,
+                publisher: triage,
+                log,
+              });
+            },
           });
-        },
-      });
       const http = createHttpServer(registry, {
         healthy: () => service.health(),
         ready: () => {

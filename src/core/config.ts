@@ -8,6 +8,7 @@ import { execSchema } from './config-exec.ts';
 import { floorsSchema } from './config-floors.ts';
 import { notifySchema } from './config-notify.ts';
 import { pageSchema } from './config-page.ts';
+import { scaleOutSchema } from './config-scaleout.ts';
 import { KubetriageError } from './errors.ts';
 import { BUILTIN_PATTERN_NAMES, compileCustomPattern } from './redact.ts';
 
@@ -550,6 +551,7 @@ export const configSchema = z
      */
     spanMinSamples: z.number().int().min(1).default(10),
     floors: floorsSchema.prefault({}),
+    scaleOut: scaleOutSchema.prefault({}),
     enrich: enrichSchema.prefault({}),
     agents: agentsSchema.prefault({}),
     exec: execSchema.prefault({}),

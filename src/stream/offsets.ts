@@ -29,6 +29,12 @@ export interface RecordSource {
   partition: PartitionState;
   offset: number;
   timestamp: number;
+  /**
+   * Scale-out owners (stream/scaleout): the record to hold for commits when it is not the one named
+   * in provenance (the signals-topic record of an input record); null: hold nothing (state rebuilt
+   * from records already committed).
+   */
+  holdAt?: { partition: PartitionState; offset: number } | null;
 }
 
 export class Hold {

@@ -243,6 +243,19 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Scale-out owners (stream/scaleout): what another replica's normalisers emitted for one record, applied
+   * here as if this pipeline had decoded it, its signals holding `src`.
+   */
+  applyRemote(src: RecordSource | undefined, apply: (ctx: NormaliseContext) => void): void {
+    this.#src = src;
+    try {
+      apply(this.#ctx);
+    } finally {
+      this.#src = undefined;
+    }
+  }
+
   /** Closes span buckets and fires grouping timers that are due at the clock's current time. */
   tick(): void {
     this.#takePodStatus();
@@ -512,7 +525,7 @@ const EXPLAINING_LOG = new Set(['config_error', 'crash']);
 const PULL_STATES = new Set(['ErrImagePull', 'ImagePullBackOff']);
 
 /** Signals with no identifiable workload still count: they group per namespace. */
-function scopeOf(s: SignalSite): IncidentScope {
+export function scopeOf(s: SignalSite): IncidentScope {
   return {
     cluster: s.cluster,
     namespace: s.namespace,

@@ -101,10 +101,17 @@ export class IncidentGrouper {
     return this.#incidents.get(scopeKey(scope));
   }
 
+  /**
+   * Scale-out restore: scopes whose incident was restored from a context that already holds the
+   * records now being re-read; their evidence is not absorbed twice (floors and baselines still are).
+   */
+  frozen: Set<string> | undefined;
+
   /** A problem signal's evidence: opens the scope's incident or adds to it. */
   absorb(scope: IncidentScope, u: EvidenceUpdate, src: RecordSource | undefined): void {
     const now = this.#clock.now();
     const key = scopeKey(scope);
+    if (this.frozen?.has(key)) return;
     let inc = this.#incidents.get(key);
     if (!inc) {
       if (this.#incidents.size >= this.#cfg.maxOpenIncidents) this.#evictOldest();
@@ -160,6 +167,16 @@ export class IncidentGrouper {
     }
     this.#due = Math.min(this.#due, this.nextDue());
     return n;
+  }
+
+  /** Scale-out restore: an incident the previous owner resolved leaves the rebuilt state, unsent. */
+  forget(id: string): boolean {
+    for (const [key, inc] of this.#incidents)
+      if (inc.id === id) {
+        this.#incidents.delete(key);
+        return true;
+      }
+    return false;
   }
 
   /** A failed client call of `scope`'s workload to `peer`, recorded in its evidence item `evidenceKey`. */

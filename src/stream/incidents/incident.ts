@@ -137,10 +137,12 @@ export class Incident {
    */
   source(src: RecordSource): Hold | undefined {
     const { partition: p, offset } = src;
+    this.#addRange(p, offset);
+    if (src.holdAt === null) return undefined;
     const fresh = this.hold === undefined;
     this.hold ??= new Hold();
-    this.hold.add(p, offset, src.timestamp);
-    this.#addRange(p, offset);
+    const held = src.holdAt ?? src;
+    this.hold.add(held.partition, held.offset, src.timestamp);
     return fresh ? this.hold : undefined;
   }
 

@@ -1,0 +1,258 @@
+// Scale-out through a real broker: what the repartition hop costs. A pre-filled 4-partition topic of
+// N batches × 1000 log records (50 workloads) is consumed to acknowledged contexts by `kubetriage
+// run` processes: today's single-process path (scaleOut off, 1 instance), then scale-out mode with 1,
+// 2 and 3 instances (ingest → signals topic keyed by incident scope → owners → contexts + changelog).
+// The figure is log records per CPU-second of the kubetriage processes (the broker not counted).
+// Run alone: node bench/scaleout.ts [--quick]   (starts a broker unless KAFKA_BROKERS is set)
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { validateConfig } from '../src/core/config.ts';
+import { OffsetLedger } from '../src/stream/offsets.ts';
+import { encodeSignalsRecord } from '../src/stream/scaleout/codec.ts';
+import { SignalSplitter } from '../src/stream/scaleout/ingest.ts';
+import { PartitionOwner } from '../src/stream/scaleout/partition-owner.ts';
+import { NamePatternResolver } from '../src/stream/workload.ts';
+import { freePort } from '../test/harness/ports.ts';
+import { createTopics, produce, type RawRecord, unique } from '../test/helpers/kafka.ts';
+import { logsStream } from './lib/fixtures.ts';
+import { withBroker } from './lib/kafka.ts';
+import { fmt } from './lib/measure.ts';
+import type { BenchOptions, BenchResult, BenchRow, Chart } from './lib/result.ts';
+import { runAlone } from './lib/standalone.ts';
+
+const BIN = new URL('../bin/kubetriage.js', import.meta.url).pathname;
+const SIZE = 1000;
+const INPUT_PARTITIONS = 4;
+const SIGNALS_PARTITIONS = 12;
+
+interface Instance {
+  child: ChildProcess;
+  port: number;
+}
+
+async function scrape(port: number): Promise<Map<string, number>> {
+  const m = new Map<string, number>();
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (line.startsWith('#') || !line) continue;
+      const i = line.lastIndexOf(' ');
+      m.set(line.slice(0, i), Number(line.slice(i + 1)));
+    }
+  } catch {
+    // Not listening yet.
+  }
+  return m;
+}
+
+const sum = (ms: Map<string, number>[], prefix: string) =>
+  ms.reduce((a, m) => {
+    let s = 0;
+    for (const [k, v] of m) if (k.startsWith(prefix)) s += v;
+    return a + s;
+  }, 0);
+
+async function stop(instances: Instance[]): Promise<void> {
+  await Promise.all(
+    instances.map(
+      (i) =>
+        new Promise<void>((resolve) => {
+          i.child.once('exit', () => resolve());
+          i.child.kill('SIGTERM');
+          setTimeout(() => i.child.kill('SIGKILL'), 20_000).unref();
+        }),
+    ),
+  );
+}
+
+/** One measured run: `n` instances, scale-out or not, on the pre-filled topic. */
+async function drain(
+  n: number,
+  scaleOut: boolean,
+  brokers: string,
+  topic: string,
+  batches: number,
+  dir: string,
+): Promise<{ recPerCpuSec: number; recPerSec: number; signalBytesPerRecord: number }> {
+  const group = unique('bench-group');
+  const f = join(dir, `${group}.yaml`);
+  writeFileSync(
+    f,
+    stringify({
+      log: { level: 'warn' },
+      grouping: { groupWait: '1s', groupInterval: '1s', restore: false },
+      kafka: {
+        brokers: brokers.split(','),
+        groupId: group,
+        topics: { logs: [topic], contexts: unique('bench-contexts') },
+        batchSize: 2000,
+      },
+      scaleOut: {
+        enabled: scaleOut,
+        partitions: SIGNALS_PARTITIONS,
+        topics: { signals: unique('bench-signals'), changelog: unique('bench-changelog') },
+      },
+    }),
+  );
+  const instances: Instance[] = [];
+  for (let i = 0; i < n; i++) {
+    const port = await freePort();
+    instances.push({
+      child: spawn(process.execPath, [BIN, 'run', '--config', f, '--port', String(port)], {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      }),
+      port,
+    });
+  }
+  try {
+    // Clocks start once every instance answers: process start-up does not count; joining does.
+    const deadline = Date.now() + 900_000;
+    let cpu0 = 0;
+    for (;;) {
+      const s = await Promise.all(instances.map((i) => scrape(i.port)));
+      if (s.every((m) => m.size > 0)) {
+        cpu0 = sum(s, 'kubetriage_process_cpu_seconds_total');
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('instances did not start');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const t0 = performance.now();
+    let doneOnce = false;
+    while (Date.now() < deadline) {
+      const s = await Promise.all(instances.map((i) => scrape(i.port)));
+      const consumed = sum(s, 'kubetriage_records_total');
+      // Scale-out: done when every signals record acknowledged has also been applied by its owner.
+      const produced = sum(s, 'kubetriage_scaleout_signal_records_total');
+      const owned = sum(s, 'kubetriage_scaleout_owner_records_total');
+      const done = consumed >= batches && (!scaleOut || (produced > 0 && owned >= produced));
+      if (done && doneOnce) {
+        const total = batches * SIZE;
+        const cpu = sum(s, 'kubetriage_process_cpu_seconds_total') - cpu0;
+        return {
+          recPerCpuSec: total / cpu,
+          recPerSec: total / ((performance.now() - t0) / 1000),
+          signalBytesPerRecord: sum(s, 'kubetriage_scaleout_signal_bytes_total') / total,
+        };
+      }
+      doneOnce = done;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('scale-out benchmark timed out');
+  } finally {
+    await stop(instances);
+  }
+}
+
+/**
+ * What an owner's restore re-reads per second: the stream's signals records applied muted to one
+ * partition owner, in this process (no broker: the fetch is librdkafka's, the rest is this).
+ */
+function rereadRate(stream: Buffer[]): number {
+  const config = validateConfig({ kafka: { topics: { logs: ['bench'] } }, scaleOut: { partitions: 1 } });
+  const splitter = new SignalSplitter(config, new NamePatternResolver());
+  const signals: Buffer[] = [];
+  stream.forEach((v, i) => {
+    const { groups } = splitter.split('bench', v, 1_800_000_000_000 + i);
+    groups.forEach((g, index) => {
+      signals.push(
+        encodeSignalsRecord({
+          src: { topic: 'bench', partition: 0, offset: i, index, timestamp: 1_800_000_000_000 + i },
+          ops: g.ops,
+        }),
+      );
+    });
+  });
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    const owner = new PartitionOwner({
+      config,
+      resolver: new NamePatternResolver(),
+      signals: new OffsetLedger().partition('signals', 0),
+      sink: () => {},
+      trackHold: () => {},
+    });
+    const cpu0 = process.cpuUsage();
+    signals.forEach((v, o) => {
+      owner.apply(o, v, true);
+    });
+    const cpu = process.cpuUsage(cpu0);
+    best = Math.max(best, (stream.length * SIZE) / ((cpu.user + cpu.system) / 1e6));
+  }
+  return best;
+}
+
+export async function run(opts: BenchOptions): Promise<BenchResult> {
+  const batches = opts.quick ? 20 : 100;
+  const total = batches * SIZE;
+  return withBroker(opts.log, async (brokers) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-bench-scaleout-'));
+    const topic = unique('bench-logs');
+    await createTopics([topic], INPUT_PARTITIONS);
+    const stream = logsStream(batches, SIZE, 0.5);
+    opts.log(`producing ${batches} batches × ${SIZE} records to ${topic}`);
+    await produce(
+      topic,
+      stream.map((value, i): RawRecord => ({ value, partition: i % INPUT_PARTITIONS })),
+      { compression: 'lz4' },
+    );
+    const rows: BenchRow[] = [];
+    const chart: Chart = { title: 'Log records per CPU-second', unit: 'records / CPU-second', groups: [] };
+    const headline: Record<string, number> = {};
+    const cases: [string, number, boolean][] = [
+      ['single process (scaleOut off)', 1, false],
+      ['scale-out, 1 instance', 1, true],
+      ['scale-out, 2 instances', 2, true],
+      ['scale-out, 3 instances', 3, true],
+    ];
+    for (const [label, n, so] of cases) {
+      const r = await drain(n, so, brokers, topic, batches, dir);
+      opts.log(`${label}: ${fmt(r.recPerCpuSec)} records per CPU-second, ${fmt(r.recPerSec)} records/s`);
+      rows.push({
+        case: label,
+        values: {
+          records: total,
+          'records / CPU-second': Math.round(r.recPerCpuSec),
+          'records/s': Math.round(r.recPerSec),
+          'signals bytes / record': Math.round(r.signalBytesPerRecord * 10) / 10,
+        },
+      });
+      chart.groups.push({ label, bars: { 'records / CPU-second': r.recPerCpuSec } });
+      headline[so ? `scaleOut${n}.recPerCpuSec` : 'single.recPerCpuSec'] = Math.round(r.recPerCpuSec);
+    }
+    const reread = rereadRate(stream);
+    opts.log(`owner re-read (restore, in process): ${fmt(reread)} records per CPU-second`);
+    rows.push({
+      case: 'owner re-read on restore (in process, muted)',
+      values: { records: total, 'records / CPU-second': Math.round(reread) },
+    });
+    headline['restore.rereadRecPerCpuSec'] = Math.round(reread);
+    const base = headline['single.recPerCpuSec'] ?? 0;
+    const worst = Math.min(...[1, 2, 3].map((n) => headline[`scaleOut${n}.recPerCpuSec`] ?? 0));
+    // Cost per record relative to today's path: CPU per record is the inverse of records per CPU-second.
+    const extra = base > 0 && worst > 0 ? base / worst - 1 : Number.NaN;
+    headline['hop.extraCpuPerRecordShare'] = Math.round(extra * 1000) / 1000;
+    return {
+      name: 'scaleout',
+      title: 'Scale-out: the repartition hop',
+      method: `${batches} batches of ${SIZE} log records (k8s events over 50 workloads, 50% re-deliveries, lz4) are produced to a ${INPUT_PARTITIONS}-partition topic first; then \`kubetriage run\` processes consume them to acknowledged contexts: today's single-process path, then scale-out mode (signals topic of ${SIGNALS_PARTITIONS} partitions) with 1, 2 and 3 instances, each a separate process. Records per CPU-second divides the log records by the instances' own CPU time (user + system, librdkafka threads included, start-up excluded; the broker's CPU is not counted). On this 2-core machine the broker and other work share the cores, so records/s is indicative only.`,
+      reproduce: 'node bench/scaleout.ts',
+      columns: ['records', 'records / CPU-second', 'records/s', 'signals bytes / record'],
+      rows,
+      headline,
+      targets: [
+        {
+          target: 'the repartition hop costs at most 25% more CPU per record than the single-process path',
+          met: extra <= 0.25,
+          detail: `${fmt(base)} records per CPU-second single-process, ${fmt(worst)} in the slowest scale-out case: ${Math.round(extra * 100)}% more CPU per record`,
+        },
+      ],
+      charts: [chart],
+    };
+  });
+}
+
+await runAlone(import.meta.url, run);

@@ -1,0 +1,240 @@
+// Scale-out owner: the second consumer group, on the signals topic. Each assigned signals partition
+// gets its own PartitionOwner, rebuilt when its first record arrives: changelog partition read, then
+// the signals partition re-read muted up to that record. Contexts go out with a changelog entry on the
+// same partition number; a signals offset is committed once both are acknowledged.
+import type { Config } from '../../core/config.ts';
+import type { Logger } from '../../core/logger.ts';
+import { redactor } from '../../core/redact.ts';
+import type { IncidentContextDoc } from '../incidents/document.ts';
+import { baseClientConfig } from '../kafka/client-config.ts';
+import type { InRecord } from '../kafka/consumer.ts';
+import { type AckedProducer, PermanentProduceError } from '../kafka/producer.ts';
+import type { Hold } from '../offsets.ts';
+import type { WorkloadResolver } from '../workload.ts';
+import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
+import { GroupSide } from './group-side.ts';
+import type { ScaleOutMetrics } from './metrics.ts';
+import { PartitionOwner } from './partition-owner.ts';
+import { PartitionReader } from './partition-reader.ts';
+
+export class OwnerSide extends GroupSide {
+  readonly owners = new Map<number, PartitionOwner>();
+  /**
+   * Partitions given up in a complete revoke, with the next offset they had committed: an eager
+   * rebalance mostly hands a member its own partitions back, and when it resumes exactly there the
+   * state is still right (Kafka Streams keeps its local stores the same way).
+   */
+  readonly #kept = new Map<number, { owner: PartitionOwner; next: number }>();
+  readonly #resolver: WorkloadResolver;
+  readonly #producer: AckedProducer;
+  readonly #metrics: ScaleOutMetrics;
+  readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
+  readonly #reader: PartitionReader;
+
+  constructor(opts: {
+    config: Config;
+    log: Logger;
+    resolver: WorkloadResolver;
+    producer: AckedProducer;
+    metrics: ScaleOutMetrics;
+    env?: NodeJS.ProcessEnv;
+    onContext?: (doc: IncidentContextDoc) => void;
+  }) {
+    const so = opts.config.scaleOut;
+    super({
+      config: opts.config,
+      log: opts.log.child({ side: 'owner' }),
+      groupId: so.ownerGroupId ?? `${opts.config.kafka.groupId}-owners`,
+      topics: [so.topics.signals],
+      env: opts.env,
+    });
+    this.#resolver = opts.resolver;
+    this.#producer = opts.producer;
+    this.#metrics = opts.metrics;
+    this.#onContext = opts.onContext;
+    this.#reader = new PartitionReader(baseClientConfig(opts.config.kafka, opts.env));
+  }
+
+  protected async handle(rec: InRecord): Promise<void> {
+    const owner =
+      this.owners.get(rec.partition) ??
+      (await this.#resume(rec.partition, rec.offset)) ??
+      (await this.#restoreRetrying(rec.partition, rec.offset));
+    const result = owner.apply(rec.offset, rec.value, false);
+    this.#metrics.ownerRecords.inc({ result });
+    if (result === 'malformed')
+      this.log.warn({ partition: rec.partition, offset: rec.offset }, 'skipping a malformed signals record');
+    this.ledger.processed(owner.signals, rec.offset);
+  }
+
+  /** The partition's kept state when this record is exactly where it stopped; undefined otherwise. */
+  async #resume(partition: number, offset: number): Promise<PartitionOwner | undefined> {
+    const kept = this.#kept.get(partition);
+    this.#kept.delete(partition);
+    if (!kept || kept.next !== offset) return undefined;
+    const entries: ChangelogEntry[] = [];
+    try {
+      await this.#reader.read(this.cfg.scaleOut.topics.changelog, partition, (r) => {
+        const e = decodeChangelog(r.value);
+        if (e) entries.push(e);
+      });
+    } catch {
+      return undefined;
+    }
+    kept.owner.continueRevisions(entries);
+    kept.owner.signals = this.ledger.partition(this.cfg.scaleOut.topics.signals, partition);
+    this.owners.set(partition, kept.owner);
+    this.#metrics.ownedPartitions.set(this.owners.size);
+    this.log.info({ partition, offset }, 'resumed partition state kept across the rebalance');
+    return kept.owner;
+  }
+
+  /** A restore that fails (broker away, a read timing out) is retried: skipping would lose the record. */
+  async #restoreRetrying(partition: number, upTo: number): Promise<PartitionOwner> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#restore(partition, upTo);
+      } catch (err) {
+        if (!this.running) throw err;
+        this.log.warn(
+          { partition, attempt, err: (err as Error).message },
+          'partition restore failed; retrying',
+        );
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+      }
+    }
+  }
+
+  /** Rebuilds a partition's state from the changelog and the signals records before `upTo`. */
+  async #restore(partition: number, upTo: number): Promise<PartitionOwner> {
+    const started = Date.now();
+    const { topics } = this.cfg.scaleOut;
+    const entries = new Map<string, ChangelogEntry>();
+    let invalid = 0;
+    await this.#reader.read(topics.changelog, partition, (r) => {
+      const e = decodeChangelog(r.value);
+      if (e) entries.set(e.id, e);
+      else if (r.value) invalid++;
+    });
+    const signals = this.ledger.partition(topics.signals, partition);
+    const owner = new PartitionOwner({
+      config: this.cfg,
+      resolver: this.#resolver,
+      signals,
+      sink: (doc, hold) => this.#send(owner, doc, hold),
+      trackHold: (h) => this.ledger.track(h),
+    });
+    owner.beginRestore(entries.values());
+    let replayed = 0;
+    let skipped = 0;
+    await this.#reader.read(
+      topics.signals,
+      partition,
+      (r) => {
+        replayed++;
+        if (owner.apply(r.offset, r.value, true) !== 'applied') skipped++;
+      },
+      { until: upTo },
+    );
+    const continued = owner.endRestore();
+    this.owners.set(partition, owner);
+    this.#metrics.restores.inc();
+    this.#metrics.restoreSeconds.observe((Date.now() - started) / 1000);
+    this.#metrics.ownedPartitions.set(this.owners.size);
+    this.log.info(
+      {
+        partition,
+        changelog: entries.size,
+        invalid,
+        replayed,
+        skipped,
+        continued,
+        upTo,
+        ms: Date.now() - started,
+      },
+      'restored partition state',
+    );
+    return owner;
+  }
+
+  /** A context and its changelog entry; the hold is released once the broker has both. */
+  #send(owner: PartitionOwner, doc: IncidentContextDoc, hold: Hold | undefined): void {
+    const json = redactor().json(doc, 'context');
+    const value = Buffer.from(json);
+    const open = doc.status !== 'resolved';
+    const entry = encodeChangelog(
+      {
+        id: doc.id,
+        revision: doc.revision,
+        status: open ? 'open' : 'resolved',
+        at: Math.max(0, owner.signals.next),
+      },
+      open ? json : undefined,
+    );
+    Promise.all([
+      this.#producer.send({ topic: this.cfg.kafka.topics.contexts, key: doc.id, value }),
+      this.#producer.send({
+        topic: this.cfg.scaleOut.topics.changelog,
+        key: changelogKey(doc.id),
+        value: entry,
+        partition: owner.signals.partition,
+      }),
+    ]).then(
+      () => {
+        if (hold) this.ledger.release(hold);
+        this.#metrics.contexts.inc({ status: doc.status });
+        this.#onContext?.(doc);
+      },
+      (err: Error) => {
+        if (!(err instanceof PermanentProduceError)) {
+          this.log.error(
+            { err: err.message, incident: doc.id },
+            'context not sent at shutdown; its records stay uncommitted',
+          );
+          return;
+        }
+        // Larger than the topic takes: retrying forever would hold the partition's commits forever.
+        this.#metrics.contexts.inc({ status: 'refused' });
+        this.log.error(
+          { err: err.message, incident: doc.id, revision: doc.revision, bytes: value.length },
+          'broker refused a context or its changelog entry; its records are committed without it',
+        );
+        if (hold) this.ledger.release(hold);
+      },
+    );
+  }
+
+  override async stop(ms: number): Promise<boolean> {
+    const done = await super.stop(ms);
+    await this.#reader.close();
+    return done;
+  }
+
+  protected flush(): void {
+    for (const o of this.owners.values()) o.pipeline.flushAll();
+  }
+
+  tick(): void {
+    for (const o of this.owners.values()) o.pipeline.tick();
+  }
+
+  protected override assigned(partitions: number[]): void {
+    // State kept for partitions that went to another member is stale from now on.
+    for (const p of this.#kept.keys()) if (!partitions.includes(p)) this.#kept.delete(p);
+  }
+
+  protected override revoked(complete: boolean): void {
+    this.#kept.clear();
+    if (complete)
+      for (const [p, owner] of this.owners) this.#kept.set(p, { owner, next: owner.signals.next });
+    // The next owner rebuilds from what was committed; nothing of ours may linger (or emit) here.
+    this.owners.clear();
+    this.#metrics.ownedPartitions.set(0);
+  }
+
+  get openIncidents(): number {
+    let n = 0;
+    for (const o of this.owners.values()) n += o.pipeline.grouper.open;
+    return n;
+  }
+}

@@ -1,0 +1,117 @@
+// `kubetriage run` with scaleOut.enabled: the ingest side (input topics → signals topic keyed by incident
+// scope) and the owner side (signals topic → incidents → contexts and changelog) in one process, each
+// its own consumer group, so replicas share both halves and each workload has exactly one owner.
+import type { Registry } from 'prom-client';
+import type { Config } from '../../core/config.ts';
+import type { Logger } from '../../core/logger.ts';
+import { counterFromStats, gaugeFrom } from '../../core/metrics.ts';
+import type { IncidentContextDoc } from '../incidents/document.ts';
+import { baseClientConfig, reliableProducerConfig } from '../kafka/client-config.ts';
+import { AckedProducer } from '../kafka/producer.ts';
+import type { WorkloadResolver } from '../workload.ts';
+import { IngestSide } from './ingest-side.ts';
+import { scaleOutMetrics } from './metrics.ts';
+import { OwnerSide } from './owner-side.ts';
+import { ensureScaleOutTopics } from './topics.ts';
+
+export interface ScaleOutServiceOptions {
+  config: Config;
+  log: Logger;
+  registry: Registry;
+  resolver: WorkloadResolver;
+  env?: NodeJS.ProcessEnv;
+  onContext?: (doc: IncidentContextDoc) => void;
+}
+
+export class ScaleOutService {
+  readonly ingest: IngestSide;
+  readonly owner: OwnerSide;
+  readonly #producer: AckedProducer;
+  readonly #cfg: Config;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+  readonly #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #started = false;
+
+  constructor(opts: ScaleOutServiceOptions) {
+    this.#cfg = opts.config;
+    this.#env = opts.env;
+    this.#log = opts.log;
+    const metrics = scaleOutMetrics(opts.registry);
+    this.#producer = new AckedProducer(reliableProducerConfig(opts.config.kafka, opts.env));
+    this.#producer.onError = (err, topic, attempt) =>
+      this.#log.error(
+        { err: err.message, topic, attempt },
+        'produce failed; retrying (offsets stay uncommitted)',
+      );
+    const common = {
+      config: opts.config,
+      log: opts.log,
+      resolver: opts.resolver,
+      producer: this.#producer,
+      metrics,
+      env: opts.env,
+    };
+    this.ingest = new IngestSide(common);
+    this.owner = new OwnerSide({ ...common, onContext: opts.onContext });
+    const split = this.ingest.splitter.stats;
+    counterFromStats(
+      opts.registry,
+      'kubetriage_records_total',
+      'Kafka records consumed, by signal',
+      ['signal'],
+      () => Object.entries(split.records).map(([signal, v]) => [{ signal }, v]),
+    );
+    gaugeFrom(opts.registry, 'kubetriage_incidents_open', 'Incidents currently open', [], () => [
+      [{}, this.owner.openIncidents],
+    ]);
+  }
+
+  async start(): Promise<void> {
+    await ensureScaleOutTopics(baseClientConfig(this.#cfg.kafka, this.#env), this.#cfg.scaleOut);
+    await this.#producer.connect();
+    await this.owner.start();
+    await this.ingest.start();
+    this.#started = true;
+    // Timers fire even when no records arrive (group_wait, resolve_timeout).
+    this.#timer = setInterval(() => this.owner.tick(), 1000);
+    this.#log.info(
+      { signals: this.#cfg.scaleOut.topics.signals, group: this.#cfg.kafka.groupId },
+      'consuming',
+    );
+  }
+
+  /** Ingest stops first (its signals reach the owners' partitions), then the owners flush and commit. */
+  async stop(graceMs = 30_000): Promise<{ complete: boolean }> {
+    if (!this.#started) return { complete: true };
+    const deadline = Date.now() + graceMs;
+    if (this.#timer) clearInterval(this.#timer);
+    const ingested = await this.ingest.stop(Math.max(0, (deadline - Date.now()) / 2 - 1000));
+    const owned = await this.owner.stop(Math.max(0, deadline - Date.now() - 3000));
+    await this.#producer.disconnect(Math.max(0, deadline - Date.now() - 500));
+    const complete = ingested && owned;
+    if (complete) this.#log.info('stopped: everything flushed and committed');
+    else this.#log.warn('stopped with records not committed: they are re-read after a restart');
+    return { complete };
+  }
+
+  health(): { ok: boolean; detail: Record<string, unknown> } {
+    const stalled = Date.now() - Math.min(this.ingest.lastLoopAt, this.owner.lastLoopAt);
+    return { ok: !this.#started || stalled < 60_000, detail: { loopStalledMs: stalled } };
+  }
+
+  readiness(): { ok: boolean; detail: Record<string, unknown> } {
+    const reasons: string[] = [];
+    if (!this.#started || !this.ingest.running) reasons.push('not consuming');
+    if (this.ingest.draining || this.owner.draining) reasons.push('draining');
+    const failing = [this.ingest.commitFailingSince, this.owner.commitFailingSince].filter(
+      (x) => x !== undefined,
+    );
+    if (failing.some((t) => Date.now() - t > this.#cfg.kafka.readiness.commitFailureTimeout))
+      reasons.push('offset commits failing');
+    return {
+      ok: reasons.length === 0,
+      detail: { ownedPartitions: this.owner.owners.size, ...(reasons.length ? { reasons } : {}) },
+    };
+  }
+}
