@@ -84,8 +84,10 @@ export class PageFeed {
       try {
         if (!this.#consumer) this.#consumer = await this.#connect();
         if (performance.now() >= nextDiscover) {
-          await this.#discover(this.#consumer);
-          nextDiscover = performance.now() + (this.#o.discoverMs ?? 30_000);
+          const every = this.#o.discoverMs ?? 30_000;
+          // A topic not there yet (nothing written to it so far) is looked for again soon.
+          const complete = await this.#discover(this.#consumer);
+          nextDiscover = performance.now() + (complete ? every : Math.min(every, 2_000));
         }
         if (this.#next.size === 0) {
           await sleep(500);
@@ -123,43 +125,21 @@ export class PageFeed {
   }
 
   /** New topics and partitions: each starts at the first record since `sinceMs`. */
-  async #discover(consumer: kafka.KafkaConsumer): Promise<void> {
+  async #discover(consumer: kafka.KafkaConsumer): Promise<boolean> {
     let added = 0;
+    let complete = true;
     for (const [topic, kind] of this.#kinds) {
-      let ids: number[];
       try {
-        const meta = await promisify<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) =>
-          consumer.getMetadata({ topic, timeout: 10_000 } as never, cb as never),
-        );
-        ids = (meta.topics.find((t) => t.name === topic)?.partitions ?? []).map((p) => p.id);
-      } catch {
-        // Not there yet (nothing produced to it so far): looked for again at the next round.
-        continue;
+        added += await this.#discoverTopic(consumer, topic, kind);
+      } catch (err) {
+        complete = false;
+        // Not there yet, or its leader is moving: looked for again at the next round.
+        this.#o.log.debug({ topic, err: (err as Error).message }, 'page feed: topic not readable yet');
       }
-      const fresh = ids.filter((p) => !this.#next.has(`${topic}\0${p}`));
-      if (fresh.length === 0) continue;
-      const starts = await promisify<{ partition: number; offset: number }[]>((cb) =>
-        consumer.offsetsForTimes(
-          fresh.map((partition) => ({ topic, partition, offset: this.#o.sinceMs })),
-          10_000,
-          cb as never,
-        ),
-      );
-      for (const partition of fresh) {
-        const w = await promisify<{ lowOffset: number; highOffset: number }>((cb) =>
-          consumer.queryWatermarkOffsets(topic, partition, 10_000, cb as never),
-        );
-        const s = starts.find((x) => x.partition === partition)?.offset ?? -1;
-        // offsetsForTimes answers -1 when nothing is that new.
-        const start = s < 0 ? w.highOffset : Math.max(s, w.lowOffset);
-        const key = `${topic}\0${partition}`;
-        this.#next.set(key, start);
-        if (w.highOffset > start) this.#behind.set(key, w.highOffset);
-        added++;
-      }
-      this.#m.partitions.set({ kind }, ids.length);
     }
-    if (added === 0) return;
+    for (const topic of this.#kinds.keys())
+      if (![...this.#next.keys()].some((k) => k.startsWith(`${topic}\0`))) complete = false;
+    if (added === 0) return complete;
     // The whole assignment again, at the offsets reached: the partitions already followed go on.
     consumer.assign(
       [...this.#next].map(([key, offset]) => {
@@ -172,6 +152,40 @@ export class PageFeed {
       'page feed: following the topics',
     );
     this.#checkCaughtUp();
+    return complete;
+  }
+
+  /** A topic's partitions not followed yet, added (all of them or none); how many. */
+  async #discoverTopic(consumer: kafka.KafkaConsumer, topic: string, kind: FeedKind): Promise<number> {
+    const meta = await promisify<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) =>
+      consumer.getMetadata({ topic, timeout: 10_000 } as never, cb as never),
+    );
+    const ids = (meta.topics.find((t) => t.name === topic)?.partitions ?? []).map((p) => p.id);
+    const fresh = ids.filter((p) => !this.#next.has(`${topic}\0${p}`));
+    if (fresh.length === 0) return 0;
+    const starts = await promisify<{ partition: number; offset: number }[]>((cb) =>
+      consumer.offsetsForTimes(
+        fresh.map((partition) => ({ topic, partition, offset: this.#o.sinceMs })),
+        10_000,
+        cb as never,
+      ),
+    );
+    const found: [string, number, number][] = [];
+    for (const partition of fresh) {
+      const w = await promisify<{ lowOffset: number; highOffset: number }>((cb) =>
+        consumer.queryWatermarkOffsets(topic, partition, 10_000, cb as never),
+      );
+      const s = starts.find((x) => x.partition === partition)?.offset ?? -1;
+      // offsetsForTimes answers -1 when nothing is that new.
+      const start = s < 0 ? w.highOffset : Math.max(s, w.lowOffset);
+      found.push([`${topic}\0${partition}`, start, w.highOffset]);
+    }
+    for (const [key, start, end] of found) {
+      this.#next.set(key, start);
+      if (end > start) this.#behind.set(key, end);
+    }
+    this.#m.partitions.set({ kind }, ids.length);
+    return found.length;
   }
 
   #take(m: kafka.Message): void {
