@@ -202,7 +202,12 @@ describe('the incident page on every replica (real kubetriage run processes, bro
     await waitFor(
       async () => /kubetriage_page_feed_partitions\{kind="proposals"\} 1\b/.test(await b.metrics()),
       30_000,
-      `B's page feed on the proposals topic (B: ${b.stderr.join('').split('\n').filter((l) => l.includes('page')).join('\n').slice(-1500)})`,
+      `B's page feed on the proposals topic (B: ${b.stderr
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('page'))
+        .join('\n')
+        .slice(-1500)})`,
     );
 
     // The workload's telemetry: a canary crash-looping, 8 replicas desired (what the cluster reports).
@@ -253,6 +258,7 @@ describe('the incident page on every replica (real kubetriage run processes, bro
     assert.doesNotMatch(await b.metrics(), /kubetriage_triage_published_total\{result="sent"\} [1-9]/);
 
     // 1. B's page shows it: the incident, the report and the proposal pending (its chain on the topic).
+    const reportSeen = performance.now();
     let html = '';
     await waitFor(
       async () => {
@@ -262,6 +268,9 @@ describe('the incident page on every replica (real kubetriage run processes, bro
       },
       60_000,
       `the incident on B's page (B stderr: ${b.stderr.join('').slice(-1500)})`,
+    );
+    t.diagnostic(
+      `incident with its pending proposal on B's page ${(performance.now() - reportSeen).toFixed(0)} ms after the test's own consumer read the report (polled every 100 ms)`,
     );
     assert.ok(html.includes(`sev-${report.severity}`));
     assert.ok(html.includes(p.id));
@@ -337,13 +346,18 @@ describe('the incident page on every replica (real kubetriage run processes, bro
     // 5. The approver, on B's page: Approve (keyboard). B does not own the proposal: "forwarded", then
     // the outcome arrives on the proposals topic and the page shows it without a reload.
     await o.page.getByRole('button', { name: `Approve proposal ${p.id}` }).focus();
+    const pressed = performance.now();
     await o.page.keyboard.press('Enter');
     await o.page.waitForURL(/outcome=forwarded/);
+    const answered = performance.now() - pressed;
     assert.match(
       (await o.page.getByRole('alert').textContent()) ?? '',
       /Forwarded to the replica that owns this proposal/,
     );
     await waitUntil(o.page, `document.getElementById('proposal-state')?.textContent === 'executed'`, 60_000);
+    t.diagnostic(
+      `Approve on B: "forwarded" page in ${answered.toFixed(0)} ms; executed shown by live update ${(performance.now() - pressed).toFixed(0)} ms after the key press`,
+    );
     const history = (await o.page.locator('table.audit').textContent()) ?? '';
     assert.ok(history.includes(`k8s:${oncall.username} via page`), history);
     assert.ok(history.includes('executed'), history);
@@ -372,5 +386,8 @@ describe('the incident page on every replica (real kubetriage run processes, bro
       /kubetriage_exec_commands_decided_total\{type="approve",result="done"\} 1\b/,
     );
     for (const r of [a, b]) assert.equal(r.ended.reason(), undefined, r.stderr.join('').slice(-2000));
+    // The feed's consumer goes away with the rest on SIGTERM: a clean stop.
+    await b.stop();
+    assert.equal(b.ended.reason(), 'exit 0', b.stderr.join('').slice(-2000));
   });
 });
