@@ -63,6 +63,8 @@ export class PageFeed {
   #loop: Promise<void> | undefined;
   #started = 0;
   #caughtUp = false;
+  /** Ends the current wait between tries at once (close). */
+  #wake: () => void = () => {};
 
   constructor(o: PageFeedOptions) {
     this.#o = o;
@@ -80,6 +82,7 @@ export class PageFeed {
 
   async #run(): Promise<void> {
     let nextDiscover = 0;
+    let failures = 0;
     while (this.#running) {
       try {
         if (!this.#consumer) this.#consumer = await this.#connect();
@@ -90,16 +93,22 @@ export class PageFeed {
           nextDiscover = performance.now() + (complete ? every : Math.min(every, 2_000));
         }
         if (this.#next.size === 0) {
-          await sleep(500);
+          await this.#pause(500);
           continue;
         }
         const consumer = this.#consumer;
         const msgs = await promisify<kafka.Message[]>((cb) => consumer.consume(500, cb as never));
         for (const m of msgs) this.#take(m);
+        failures = 0;
       } catch (err) {
         if (!this.#running) break;
-        this.#o.log.warn({ err: (err as Error).message }, 'page feed: reading Kafka failed; retrying');
-        await sleep(1000);
+        // 1 s, 2 s, 4 s … 30 s: a broker away for long is one log line every 30 s, not a flood.
+        const wait = Math.min(30_000, 1000 * 2 ** failures++);
+        this.#o.log.warn(
+          { err: (err as Error).message, retryInMs: wait },
+          'page feed: reading Kafka failed; retrying',
+        );
+        await this.#pause(wait);
       }
     }
   }
@@ -115,7 +124,13 @@ export class PageFeed {
       } as never,
       {},
     );
-    await promisify<unknown>((cb) => consumer.connect({ timeout: 30_000 } as never, cb as never));
+    try {
+      await promisify<unknown>((cb) => consumer.connect({ timeout: 30_000 } as never, cb as never));
+    } catch (err) {
+      // Each try makes a new client: this one must not linger (threads, sockets) while the broker is away.
+      await Promise.race([new Promise<void>((r) => consumer.disconnect(() => r())), sleep(5_000)]);
+      throw err;
+    }
     consumer.setDefaultConsumeTimeout(500);
     // The first record is waited for, then what is already fetched is taken: live updates stay prompt.
     (
@@ -265,10 +280,21 @@ export class PageFeed {
     );
   }
 
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Stops reading and disconnects (bounded: librdkafka's close may wait for an absent broker). */
   async close(timeoutMs = 5_000): Promise<void> {
     this.#running = false;
-    await this.#loop?.catch(() => {});
+    this.#wake();
+    await Promise.race([this.#loop?.catch(() => {}), sleep(timeoutMs)]);
     const c = this.#consumer;
     if (!c) return;
     await Promise.race([new Promise<void>((resolve) => c.disconnect(() => resolve())), sleep(timeoutMs)]);
