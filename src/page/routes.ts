@@ -195,6 +195,8 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
             inc,
             {
               state,
+              // Replicated: the owner posts it; its chain reaches this replica's feed shortly after.
+              unknownState: o.approvals?.replicated ? 'not posted yet (its owner posts it)' : undefined,
               history,
               signedIn: s !== undefined && canSignIn,
               refusal,
