@@ -36,7 +36,12 @@ export interface ExecWiring {
    */
   close(timeoutMs: number): Promise<boolean>;
   /** The approval service and the API's identity check, for the incident page's buttons (absent when inert). */
-  approvals?: { service: ApprovalService; identity: ApiIdentity };
+  approvals?: {
+    service: ApprovalService;
+    identity: ApiIdentity;
+    /** Replicated mode: the page forwards its decisions to the proposal's owner, as the API does. */
+    replicated?: { forward: ReplicatedApprovals['forward']; outcomeWaitMs: number };
+  };
 }
 
 export interface ExecWiringOptions {
@@ -249,7 +254,18 @@ export async function wireExec(o: ExecWiringOptions): Promise<ExecWiring> {
     'exec stage ready',
   );
   return {
-    approvals: { service, identity },
+    approvals: {
+      service,
+      identity,
+      ...(replicated
+        ? {
+            replicated: {
+              forward: replicated.forward.bind(replicated),
+              outcomeWaitMs: c.replicated.outcomeWait,
+            },
+          }
+        : {}),
+    },
     onReport(value) {
       let report: TriageReport;
       try {

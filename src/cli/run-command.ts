@@ -9,7 +9,14 @@ import { settledWithin } from '../core/settle.ts';
 import { startTracing, traceContextEmitted } from '../core/tracing.ts';
 import { createEnrichment, kubeConfigFrom, registerEnrichMetrics, watchCluster } from '../enrich/index.ts';
 import { wireNotify } from '../notify/index.ts';
-import { IncidentStore, parseReport, registerPageRoutes, setPageLinks } from '../page/index.ts';
+import {
+  IncidentStore,
+  pageFeedFor,
+  pageSourceOf,
+  parseReport,
+  registerPageRoutes,
+  setPageLinks,
+} from '../page/index.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { baseClientConfig, reliableProducerConfig } from '../stream/kafka/client-config.ts';
 import { AckedProducer } from '../stream/kafka/producer.ts';
@@ -53,6 +60,10 @@ export function registerRun(program: Command): void {
         ? new IncidentStore({ maxIncidents: config.page.maxIncidents })
         : undefined;
       setPageLinks(config.page.externalUrl);
+      // page.source kafka (several replicas): every replica reads every incident (and, with replicated
+      // approvals, every proposal chain) from the topics; what this process produces is added at once too.
+      const pageFeed = page ? pageFeedFor(config, page, log, registry) : undefined;
+      const chainsFromTopic = pageFeed !== undefined && config.exec.replicated.commandsTopic !== null;
       // Agents: every acknowledged context is triaged and its report sent to the triage topic.
       const triageProducer = new AckedProducer(reliableProducerConfig(config.kafka));
       triageProducer.onError = (err, topic, attempt) =>
@@ -123,7 +134,8 @@ export function registerRun(program: Command): void {
         http,
         send: (topic, key, value) => triageProducer.send({ topic, key, value }),
         tracing,
-        ...(page ? { onAudit: (e) => page.onAudit(e) } : {}),
+        // Replicated with the page feed: histories are the chains on the proposals topic, not this file.
+        ...(page && !chainsFromTopic ? { onAudit: (e) => page.onAudit(e) } : {}),
       });
       if (page)
         await registerPageRoutes(http, {
@@ -133,7 +145,8 @@ export function registerRun(program: Command): void {
           registry,
         });
       const address = await http.listen({ host: config.http.host, port: config.http.port });
-      log.info({ address }, 'http listening');
+      log.info({ address, page: page ? pageSourceOf(config) : 'off' }, 'http listening');
+      pageFeed?.start();
       await triageProducer.connect();
       log.info(
         { topic: config.kafka.topics.triage, llm: config.agents.llm.url ? config.agents.llm.model : null },
@@ -202,6 +215,7 @@ export function registerRun(program: Command): void {
                 );
             })
             .then(() => notify.close(Math.min(5_000, left(7_000))))
+            .then(() => pageFeed?.close(Math.min(3_000, left(6_500))))
             // librdkafka's close itself may take up to 5 s more when the broker is away.
             .then(() => triageProducer.disconnect(left(6000)))
             // The last spans (this shutdown's approvals and reports) are flushed, bounded.

@@ -26,6 +26,13 @@ export const pageSchema = z
     maxLiveClients: z.number().int().min(1).default(200),
     /** A comment line on idle live-update connections this often, so proxies do not cut them. */
     heartbeat: duration('25s'),
+    /**
+     * Where the page's incidents come from. `local`: what this process produced (and its audit file).
+     * `kafka`: the contexts, triage and (replicated approvals) proposals topics, read in full by every
+     * replica, so a link that lands on any replica shows the incident. `auto`: kafka with scale-out or
+     * replicated approvals (several replicas behind one Service), else local (one process holds it all).
+     */
+    source: z.enum(['auto', 'local', 'kafka']).default('auto'),
   })
   .strict();
 

@@ -29,7 +29,8 @@ const decideSchema = z.object({
   type: z.literal('decide'),
   proposalId: z.string().min(1).max(2000),
   action: z.enum(['approve', 'reject', 'rollback']),
-  via: z.enum(['slack', 'api']),
+  /** page: the incident page's buttons, authenticated (TokenReview) at sign-in like the API. */
+  via: z.enum(['slack', 'api', 'page']),
   actor: z.object({
     id: z.string().max(64).optional(),
     name: z.string().max(512),

@@ -13,6 +13,8 @@ import { legend, timelineSvg } from './timeline-svg.ts';
 export interface ProposalView {
   /** Current state (the approval service's, else the last one in the audit history), or null: unknown. */
   state: string | null;
+  /** What to say when the state is unknown; default: the approval stage is off here. */
+  unknownState?: string | undefined;
   history: AuditEntry[];
   /** The viewer may press buttons (signed in); the form's CSRF token. */
   signedIn: boolean;
@@ -95,7 +97,7 @@ function proposalSection(inc: PageIncident, pv: ProposalView): Html {
   if (!r) return html`<p>Not triaged yet.</p>`;
   const p = r.proposal;
   if (!p) return html`<p>No action proposed: ${r.noProposalReason ?? 'none'}.</p>`;
-  const state = pv.state ?? 'not posted (the approval stage is off here)';
+  const state = pv.state ?? pv.unknownState ?? 'not posted (the approval stage is off here)';
   let buttons: Html | string = '';
   if (pv.state === 'pending' || pv.state === 'executed') {
     if (pv.signedIn && pv.refusal)

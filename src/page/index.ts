@@ -4,6 +4,7 @@
 import type { TriageReport } from '../agents/report.ts';
 import type { PageConfig } from '../core/config-page.ts';
 
+export { PageFeed, pageFeedFor, pageSourceOf } from './kafka-feed.ts';
 export { setPageLinks } from './links.ts';
 export { type PageApprovals, registerPageRoutes } from './routes.ts';
 export { servePage, untilSignal } from './serve.ts';

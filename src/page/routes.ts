@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import type { PageConfig } from '../core/config-page.ts';
 import { type ApiIdentity, actorName } from '../exec/api-identity.ts';
 import type { ApprovalService, DecisionOutcome } from '../exec/approvals.ts';
+import type { ReplicatedApprovals } from '../exec/replicated.ts';
 import { type Html, html } from './html.ts';
 import { incidentView } from './incident-view.ts';
 import { layout, type Viewer } from './layout.ts';
@@ -25,6 +26,12 @@ import type { IncidentStore } from './store.ts';
 export interface PageApprovals {
   service: Pick<ApprovalService, 'state' | 'targetNamespace' | 'decide'>;
   identity: Pick<ApiIdentity, 'enabled' | 'authenticate' | 'authorize'>;
+  /**
+   * Replicated approvals: decisions are forwarded to the replica that owns the proposal, which
+   * authorises (SubjectAccessReview) and decides; the state of proposals owned elsewhere comes from
+   * their chains on the proposals topic (the page feed).
+   */
+  replicated?: { forward: ReplicatedApprovals['forward']; outcomeWaitMs: number } | undefined;
 }
 
 export interface PageRoutesOptions {
@@ -59,6 +66,9 @@ const FLASH: Record<DecisionOutcome['code'], string> = {
   refused: 'Refused by policy.',
   failed: 'The action failed; check the workload before acting by hand.',
 };
+
+const FORWARDED =
+  'Forwarded to the replica that owns this proposal: it checks your authorisation and decides; this page shows the outcome when it arrives.';
 
 const ACTIONS = new Set(['approve', 'reject', 'rollback']);
 
@@ -151,12 +161,17 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
         m.views.inc({ view: 'incident' });
         const pid = inc.report?.proposal?.id;
         const history = pid ? store.history(pid) : [];
-        const state = pid ? (o.approvals?.service.state(pid) ?? null) : null;
-        const code = req.query.outcome as DecisionOutcome['code'] | undefined;
+        // The owner's state machine where this replica owns the proposal, else its chain on the topic.
+        const state = pid
+          ? (o.approvals?.service.state(pid) ?? (o.approvals?.replicated ? store.chainState(pid) : null))
+          : null;
+        const code = req.query.outcome as DecisionOutcome['code'] | 'forwarded' | undefined;
         const flash =
-          code && Object.hasOwn(FLASH, code)
-            ? `${FLASH[code]}${state ? ` The proposal is ${state}.` : ''}`
-            : undefined;
+          code === 'forwarded'
+            ? FORWARDED
+            : code && Object.hasOwn(FLASH, code)
+              ? `${FLASH[code]}${state ? ` The proposal is ${state}.` : ''}`
+              : undefined;
         // Buttons only for those the click would be allowed for (the same review, cached by ApiIdentity).
         let refusal: string | undefined;
         if (s && pid && o.approvals && (state === 'pending' || state === 'executed')) {
@@ -164,7 +179,9 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
             s.identity,
             state === 'pending' ? 'approve' : 'rollback',
             pid,
-            o.approvals.service.targetNamespace(pid),
+            // A proposal owned by another replica: the namespace its report names (the owner's is the same).
+            o.approvals.service.targetNamespace(pid) ??
+              (o.approvals.replicated ? inc.report?.proposal?.target.namespace : undefined),
           );
           if ('error' in verdict) refusal = `authorisation could not be checked (${verdict.error})`;
           else if (!verdict.allowed) refusal = verdict.reason;
@@ -178,6 +195,8 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
             inc,
             {
               state,
+              // Replicated: the owner posts it; its chain reaches this replica's feed shortly after.
+              unknownState: o.approvals?.replicated ? 'not posted yet (its owner posts it)' : undefined,
               history,
               signedIn: s !== undefined && canSignIn,
               refusal,
@@ -270,6 +289,35 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
         const inc = store.get(id);
         if (!inc || inc.report?.proposal?.id !== pid)
           return refuse(404, 'bad_request', 'This incident has no such proposal: nothing was done.', s);
+        const back = `/incidents/${encodeURIComponent(id)}`;
+        const replicated = o.approvals.replicated;
+        if (replicated) {
+          // Signed in here (TokenReview); authorised and decided by the proposal's owner, as for the API.
+          const f = await replicated.forward(
+            {
+              type: 'decide',
+              proposalId: pid,
+              action: action as 'approve' | 'reject' | 'rollback',
+              via: 'page',
+              actor: { name: actorName(s.identity), identity: s.identity },
+            },
+            replicated.outcomeWaitMs,
+          );
+          if (!f.ok) {
+            m.decisions.inc({ action, result: 'not_forwarded' });
+            return refuse(
+              503,
+              'not_forwarded',
+              `Could not hand the action to the replica that owns the proposal (${f.error}): nothing was done; try again.`,
+              s,
+            );
+          }
+          // This replica owns it: the outcome within outcomeWait; else the page updates when it arrives.
+          const outcome = await f.outcome;
+          const result = outcome?.code ?? 'forwarded';
+          m.decisions.inc({ action, result });
+          return reply.code(303).header('location', `${back}?outcome=${result}#proposal`).send();
+        }
         const verdict = await o.approvals.identity.authorize(
           s.identity,
           action,
@@ -286,10 +334,7 @@ export async function registerPageRoutes(app: FastifyInstance, o: PageRoutesOpti
         });
         m.decisions.inc({ action, result: outcome.code });
         // Post/redirect/get: a reload does not send the decision again.
-        return reply
-          .code(303)
-          .header('location', `/incidents/${encodeURIComponent(id)}?outcome=${outcome.code}#proposal`)
-          .send();
+        return reply.code(303).header('location', `${back}?outcome=${outcome.code}#proposal`).send();
       },
     );
 

@@ -5,8 +5,10 @@
 import { LRUCache } from 'lru-cache';
 import type { TriageReport } from '../agents/report.ts';
 import { redactor } from '../core/redact.ts';
+import type { ProposalState } from '../exec/approvals.ts';
 import type { AuditEntry } from '../exec/audit.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
+import { stateOfChain } from './proposal-state.ts';
 
 export interface RevisionSeen {
   revision: number;
@@ -41,6 +43,10 @@ export interface IncidentStoreOptions {
 export class IncidentStore {
   readonly #incidents: LRUCache<string, PageIncident>;
   readonly #history: LRUCache<string, AuditEntry[]>;
+  /** Reports read before their context (the page feed reads two topics at their own pace). */
+  readonly #early: LRUCache<string, TriageReport>;
+  /** Each proposal's state from its chain on the proposals topic (replicated approvals). */
+  readonly #chainStates: LRUCache<string, ProposalState>;
   readonly #listeners = new Set<(c: StoreChange) => void>();
   readonly #maxRevisions: number;
   readonly #maxHistory: number;
@@ -51,6 +57,8 @@ export class IncidentStore {
   constructor(o: IncidentStoreOptions = {}) {
     this.#incidents = new LRUCache({ max: o.maxIncidents ?? 2000 });
     this.#history = new LRUCache({ max: (o.maxIncidents ?? 2000) * 4 });
+    this.#chainStates = new LRUCache({ max: (o.maxIncidents ?? 2000) * 4 });
+    this.#early = new LRUCache({ max: Math.max(16, Math.ceil((o.maxIncidents ?? 2000) / 4)) });
     this.#maxRevisions = o.maxRevisions ?? 200;
     this.#maxHistory = o.maxHistory ?? 100;
   }
@@ -69,6 +77,13 @@ export class IncidentStore {
     const prev = this.#incidents.get(doc.id);
     // Contexts can arrive again (restore, replays of a topic): an older revision never replaces a newer one.
     if (prev && prev.context.revision > doc.revision) return;
+    // The same context again (this process's own, then read back from the topic): nothing changed.
+    if (
+      prev &&
+      prev.context.revision === doc.revision &&
+      prev.context.timings.updated === doc.timings.updated
+    )
+      return;
     const revisions = prev?.revisions ?? [];
     if (!revisions.some((r) => r.revision === doc.revision)) {
       revisions.push({
@@ -80,10 +95,12 @@ export class IncidentStore {
       if (revisions.length > this.#maxRevisions) revisions.splice(0, revisions.length - this.#maxRevisions);
     }
     this.#tick(doc.timings.updated);
+    const early = prev ? undefined : this.#early.get(doc.id);
+    if (early) this.#early.delete(doc.id);
     const inc: PageIncident = {
       id: doc.id,
       context: doc,
-      report: prev?.report,
+      report: prev?.report ?? early,
       revisions,
       version: ++this.#version,
     };
@@ -93,8 +110,14 @@ export class IncidentStore {
 
   onReport(raw: TriageReport): void {
     const inc = this.#incidents.peek(raw.incident);
-    // A report without its context has nothing to show yet; a stale one never replaces a newer one.
-    if (!inc || (inc.report && inc.report.revision > raw.revision)) return;
+    if (!inc) {
+      // No context yet (read from another topic, not yet reached): kept, bounded, until it comes.
+      const held = this.#early.peek(raw.incident);
+      if (!held || held.revision <= raw.revision) this.#early.set(raw.incident, redactor().deep(raw, 'page'));
+      return;
+    }
+    // A stale report never replaces a newer one.
+    if (inc.report && inc.report.revision > raw.revision) return;
     inc.report = redactor().deep(raw, 'page');
     inc.version = ++this.#version;
     this.#emit(inc);
@@ -115,12 +138,37 @@ export class IncidentStore {
     }
   }
 
+  /**
+   * A proposal's whole chain as the proposals topic holds it (replicated approvals): it replaces what
+   * was held, unless it is shorter (an older record read after a newer one).
+   */
+  onProposalChain(proposal: string, raw: readonly AuditEntry[]): void {
+    const held = this.#history.get(proposal);
+    if (raw.length === 0 || (held && held.length > raw.length)) return;
+    if (held && held.length === raw.length && held.at(-1)?.hash === raw.at(-1)?.hash) return;
+    const state = stateOfChain(raw);
+    if (state) this.#chainStates.set(proposal, state);
+    const list = redactor().deep(raw.slice(-this.#maxHistory), 'page');
+    this.#history.set(proposal, list);
+    const incident = raw[0]!.incident;
+    const inc = incident ? this.#incidents.peek(incident) : undefined;
+    if (inc) {
+      inc.version = ++this.#version;
+      this.#emit(inc);
+    }
+  }
+
   get(id: string): PageIncident | undefined {
     return this.#incidents.get(id);
   }
 
   all(): PageIncident[] {
     return [...this.#incidents.values()];
+  }
+
+  /** The proposal's state by its chain on the proposals topic; null when no chain was read. */
+  chainState(proposal: string): ProposalState | null {
+    return this.#chainStates.get(proposal) ?? null;
   }
 
   history(proposal: string): AuditEntry[] {
