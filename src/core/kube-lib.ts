@@ -12,3 +12,8 @@ export function kubeClientLib(): KubeClientLib {
   lib ??= require('@kubernetes/client-node') as KubeClientLib;
   return lib;
 }
+
+/** Whether the library has been loaded in this process (start-up stays without it where it can). */
+export function kubeClientLibLoaded(): boolean {
+  return lib !== undefined;
+}
