@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
 import { installRedactor } from '../core/redact.ts';
-import { runScenario } from '../eval/scenario-run.ts';
 import { IncidentStore, servePage, untilSignal } from '../page/index.ts';
-import { getScenario } from '../sim/scenarios/index.ts';
 import { renderIncident } from './demo-render.ts';
 import { integerOption } from './numeric-options.ts';
 import { scenarioConfig } from './scenario-config.ts';
@@ -27,6 +25,9 @@ export function registerDemo(program: Command): void {
     .option('--port <port>', 'port for --serve (0: any free port)', integerOption(0, 65535), 9464)
     .option('--host <host>', 'bind address for --serve', '127.0.0.1')
     .action(async (opts: DemoOptions) => {
+      // Imported here: the simulator is ~50 modules that `run` and `--help` never use (bench/startup.ts).
+      const { getScenario } = await import('../sim/scenarios/index.ts');
+      const { runScenario } = await import('../eval/scenario-run.ts');
       const scenario = getScenario(opts.scenario);
       const { config, note } = scenarioConfig(undefined);
       if (note) process.stderr.write(`[demo] ${note}\n`);

@@ -3,9 +3,7 @@ import type { Command } from 'commander';
 import { TriageChain } from '../agents/index.ts';
 import { KubetriageError } from '../core/errors.ts';
 import { type Aggregate, formatCount, type SeededScore, type Summary, summarise } from '../eval/aggregate.ts';
-import { runScenario } from '../eval/scenario-run.ts';
 import { type ScenarioScore, scoreScenario, totals } from '../eval/score.ts';
-import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
 import { integerOption } from './numeric-options.ts';
 import { scenarioConfig } from './scenario-config.ts';
 import { snapshotResolver } from './snapshot-resolver.ts';
@@ -40,6 +38,9 @@ export function registerEval(program: Command): void {
         model?: string;
         json?: string;
       }) => {
+        // Imported here: the simulator is ~50 modules that `run` and `--help` never use (bench/startup.ts).
+        const { getScenario, listScenarios } = await import('../sim/scenarios/index.ts');
+        const { runScenario } = await import('../eval/scenario-run.ts');
         const { config, note } = scenarioConfig(opts.config);
         if (note) process.stderr.write(`[eval] ${note}\n`);
         const scenarios =

@@ -2,7 +2,7 @@
 // cluster's production namespaces (its ground truth assumes them production, as its operator would
 // configure). With --config: exactly that file.
 import { type Config, loadConfig } from '../core/config.ts';
-import { PRODUCTION_NAMESPACES } from '../sim/scenarios/index.ts';
+import { PRODUCTION_NAMESPACES } from '../sim/scenarios/types.ts';
 
 export function scenarioConfig(file: string | undefined): { config: Config; note: string | null } {
   const config = loadConfig(file, {});

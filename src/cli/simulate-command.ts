@@ -5,8 +5,6 @@ import type { Command } from 'commander';
 import { loadConfig, validateConfig } from '../core/config.ts';
 import { KubetriageError } from '../core/errors.ts';
 import type { CollectorOptions } from '../sim/collector.ts';
-import { produceRecords } from '../sim/produce.ts';
-import { getScenario, listScenarios } from '../sim/scenarios/index.ts';
 import { type CapturedRecord, formatCaptureLine } from '../stream/capture.ts';
 import { baseClientConfig } from '../stream/kafka/client-config.ts';
 import { integerOption, numberOption } from './numeric-options.ts';
@@ -70,6 +68,9 @@ export function registerSimulate(program: Command): void {
     )
     .option('--partition-traces-by-id', 'one record per trace, keyed by trace id (partition_traces_by_id)')
     .action(async (opts: SimulateOptions) => {
+      // Imported here: the simulator is ~50 modules that `run` and `--help` never use (bench/startup.ts).
+      const { getScenario, listScenarios } = await import('../sim/scenarios/index.ts');
+      const { produceRecords } = await import('../sim/produce.ts');
       if (opts.list) {
         const scenarios = listScenarios();
         const width = Math.max(...scenarios.map((s) => s.name.length));

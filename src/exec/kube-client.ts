@@ -4,7 +4,7 @@
 // `ExecKube`, so a review sees the whole surface here.
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { HttpMethod, KubeConfig, User } from '@kubernetes/client-node';
+import type { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, User } from '@kubernetes/client-node';
 import { kubeClientLib } from '../core/kube-lib.ts';
 
 export interface Scale {
@@ -124,17 +124,26 @@ export class RotatingTokenFile {
 
 /** The KubeConfig exec uses: a kubeconfig file, or URL (or KUBERNETES_SERVICE_HOST) + token file + CA. */
 export function execKubeConfig(s: ExecKubeSettings, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  if (s.kubeconfig) return kubeconfigFileConfig(s.kubeconfig, s.context);
+  return inClusterConfig(inClusterServer(s, env), s);
+}
+
+function kubeconfigFileConfig(file: string, context: string | null): KubeConfig {
   const kc = new (kubeClientLib().KubeConfig)();
-  if (s.kubeconfig) {
-    kc.loadFromFile(s.kubeconfig);
-    if (s.context) {
-      if (!kc.getContextObject(s.context))
-        throw new Error(`exec.kube.context ${s.context} is not in ${s.kubeconfig}`);
-      kc.setCurrentContext(s.context);
-    }
-    if (!kc.getCurrentCluster()) throw new Error(`no current cluster in ${s.kubeconfig}`);
-    return kc;
+  kc.loadFromFile(file);
+  if (context) {
+    if (!kc.getContextObject(context)) throw new Error(`exec.kube.context ${context} is not in ${file}`);
+    kc.setCurrentContext(context);
   }
+  if (!kc.getCurrentCluster()) throw new Error(`no current cluster in ${file}`);
+  return kc;
+}
+
+/**
+ * The in-cluster style settings checked without @kubernetes/client-node (the server URL, and that the
+ * token and CA files exist), so a bad setting still fails at start while the library loads later.
+ */
+function inClusterServer(s: ExecKubeSettings, env: NodeJS.ProcessEnv): string {
   const host = env.KUBERNETES_SERVICE_HOST;
   const url =
     s.url ??
@@ -148,6 +157,11 @@ export function execKubeConfig(s: ExecKubeSettings, env: NodeJS.ProcessEnv = pro
   // Fail at start, not at the first approval, when the files are missing.
   statSync(s.tokenFile);
   statSync(s.caFile);
+  return url;
+}
+
+function inClusterConfig(url: string, s: ExecKubeSettings): KubeConfig {
+  const kc = new (kubeClientLib().KubeConfig)();
   kc.addAuthenticator(new RotatingTokenFile(s.tokenFile));
   kc.loadFromClusterAndUser(
     { name: 'exec', server: url, caFile: s.caFile, skipTLSVerify: false },
@@ -156,25 +170,50 @@ export function execKubeConfig(s: ExecKubeSettings, env: NodeJS.ProcessEnv = pro
   return kc;
 }
 
+/** A KubeConfig built on first use, for a server already known (see ExecKubeClient.fromSettings). */
+export interface DeferredKubeConfig {
+  server: string;
+  load(): KubeConfig;
+}
+
+function isDeferred(kc: KubeConfig | DeferredKubeConfig): kc is DeferredKubeConfig {
+  return typeof (kc as Partial<DeferredKubeConfig>).load === 'function';
+}
+
 const scalePath = (ns: string, name: string) =>
   `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments/${encodeURIComponent(name)}/scale`;
 
 export class ExecKubeClient implements ExecKube {
   readonly url: string;
-  readonly #kc: KubeConfig;
-  readonly #http = new (kubeClientLib().IsomorphicFetchHttpLibrary)();
+  #kc: KubeConfig | undefined;
+  readonly #loadKc: (() => KubeConfig) | undefined;
+  #http: IsomorphicFetchHttpLibrary | undefined;
   readonly #timeoutMs: number;
 
-  constructor(kc: KubeConfig, o: { timeoutMs?: number } = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('exec: the kubeconfig has no current cluster');
-    this.#kc = kc;
-    this.url = cluster.server.replace(/\/$/, '');
+  constructor(kc: KubeConfig | DeferredKubeConfig, o: { timeoutMs?: number } = {}) {
+    if (isDeferred(kc)) {
+      this.#loadKc = kc.load;
+      this.url = kc.server.replace(/\/$/, '');
+    } else {
+      const cluster = kc.getCurrentCluster();
+      if (!cluster) throw new Error('exec: the kubeconfig has no current cluster');
+      this.#kc = kc;
+      this.url = cluster.server.replace(/\/$/, '');
+    }
     this.#timeoutMs = o.timeoutMs ?? 10_000;
   }
 
-  static fromSettings(s: ExecKubeSettings, env?: NodeJS.ProcessEnv): ExecKubeClient {
-    return new ExecKubeClient(execKubeConfig(s, env), { timeoutMs: s.timeout });
+  /**
+   * A kubeconfig file is loaded at once (its contexts and clusters are checked at start). The in-cluster
+   * settings are checked at once but @kubernetes/client-node (~0.3 CPU-s to load from a warm compile
+   * cache, bench/startup.ts) loads on the first request: in dry-run mode that is the first approval or
+   * API call, not start-up; execute mode's start-up permission check makes the first request anyway.
+   */
+  static fromSettings(s: ExecKubeSettings, env: NodeJS.ProcessEnv = process.env): ExecKubeClient {
+    if (s.kubeconfig)
+      return new ExecKubeClient(kubeconfigFileConfig(s.kubeconfig, s.context), { timeoutMs: s.timeout });
+    const server = inClusterServer(s, env);
+    return new ExecKubeClient({ server, load: () => inClusterConfig(server, s) }, { timeoutMs: s.timeout });
   }
 
   async #request<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
@@ -187,6 +226,8 @@ export class ExecKubeClient implements ExecKube {
     }
     ctx.setSignal(AbortSignal.timeout(this.#timeoutMs));
     // Auth per request: token files are re-read when rotated, exec plugins refresh expired credentials.
+    this.#kc ??= this.#loadKc!();
+    this.#http ??= new (kubeClientLib().IsomorphicFetchHttpLibrary)();
     await this.#kc.applySecurityAuthentication(ctx);
     const dispatcher = ctx.getDispatcher() as { close?: () => Promise<void> } | undefined;
     try {

@@ -1,8 +1,13 @@
 // The pinned OTLP protos (proto/, opentelemetry-proto v1.11.0) loaded with protobufjs reflection.
 // Used to *encode* OTLP the way the Collector's pdata marshaler does (the simulator, tests) and as the
 // reference decoder in differential tests and benchmarks. The hot path uses src/stream/wire instead.
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+
+// Loaded on first use: every command imports the simulator (demo, eval, simulate), few encode, and
+// protobufjs costs ~0.015 CPU-s of `kubetriage run` start-up (bench/startup.ts).
+const require = createRequire(import.meta.url);
 
 const PROTO_ROOT = fileURLToPath(new URL('../../proto/', import.meta.url));
 
@@ -10,7 +15,7 @@ let root: protobuf.Root | undefined;
 
 export function otlpRoot(): protobuf.Root {
   if (root) return root;
-  const r = new protobuf.Root();
+  const r = new (require('protobufjs') as typeof protobuf).Root();
   r.resolvePath = (_origin, target) => (target.startsWith('/') ? target : PROTO_ROOT + target);
   r.loadSync(
     [

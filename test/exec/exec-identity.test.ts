@@ -539,6 +539,40 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     );
   });
 
+  test('in-cluster settings are checked at once but @kubernetes/client-node loads on the first request', async () => {
+    const ns = uniqueNs('lazy');
+    await createDeployment(kube.client, ns, 'api', 2);
+    const tokenFile = join(dir, 'lazy-token');
+    const caFile = join(dir, 'lazy-ca.crt');
+    writeFileSync(caFile, kube.ca);
+    writeFileSync(tokenFile, scaler.token);
+    const settings = { kubeconfig: null, context: null, url: kube.url, tokenFile, caFile, timeout: 10_000 };
+    // A missing file still fails at start, with the file in the message.
+    assert.throws(
+      () => ExecKubeClient.fromSettings({ ...settings, tokenFile: join(dir, 'no-such-token') }),
+      /ENOENT.*no-such-token/,
+    );
+    // A fresh process: this one has loaded the library already. ~0.3 CPU-s of start-up (bench/startup.ts).
+    const script = `
+      import { ExecKubeClient } from './src/exec/kube-client.ts';
+      import { kubeClientLibLoaded } from './src/core/kube-lib.ts';
+      const client = ExecKubeClient.fromSettings(${JSON.stringify(settings)});
+      const atStart = kubeClientLibLoaded();
+      const replicas = (await client.readScale(${JSON.stringify(ns)}, 'api')).spec.replicas;
+      console.log(JSON.stringify({ atStart, afterRequest: kubeClientLibLoaded(), replicas, url: client.url }));`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    assert.deepEqual(JSON.parse(out), {
+      atStart: false,
+      afterRequest: true,
+      replicas: 2,
+      url: kube.url.replace(/\/$/, ''),
+    });
+  });
+
   test('a rotated ServiceAccount token file is used by the next call, without a restart', async () => {
     const ns = uniqueNs('rot');
     await createDeployment(kube.client, ns, 'api', 2);
