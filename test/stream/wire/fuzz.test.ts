@@ -1,7 +1,9 @@
 // Time-boxed fuzzing of the decoder (in the spirit of undici's fast-check fuzz tests): random bytes,
 // random protobuf-shaped bytes and mutations of valid batches go into decodeLogs/decodeMetrics/
 // decodeTraces. Property: a call returns or throws a DecodeError with an in-bounds position (never a
-// RangeError, TypeError or stack overflow), and no single call takes more than MAX_CALL_MS.
+// RangeError, TypeError or stack overflow), and no single call takes more than MAX_CALL_MS of the main
+// thread's CPU (a guard against pathological inputs, not a speed target: CPU time, so a loaded machine
+// that preempts the test does not fail it; the speed targets live in bench/decode.ts).
 // Then deliberately nasty inputs with the exact error each must produce.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -44,7 +46,7 @@ after(() => {
 /** The property every input must satisfy, for every decoder. */
 function decodeSafely(bytes: Uint8Array): void {
   for (const decode of DECODERS) {
-    const t0 = performance.now();
+    const t0 = process.threadCpuUsage();
     try {
       decode(bytes);
     } catch (err) {
@@ -57,10 +59,11 @@ function decodeSafely(bytes: Uint8Array): void {
       stats.errors++;
       assertPosition(err, bytes);
     }
-    const ms = performance.now() - t0;
+    const cpu = process.threadCpuUsage(t0);
+    const ms = (cpu.user + cpu.system) / 1000;
     stats.calls++;
     if (ms > stats.slowestMs) stats.slowestMs = ms;
-    assert.ok(ms < MAX_CALL_MS, `${decode.name} took ${ms.toFixed(1)} ms on ${bytes.length} bytes`);
+    assert.ok(ms < MAX_CALL_MS, `${decode.name} took ${ms.toFixed(1)} ms of CPU on ${bytes.length} bytes`);
   }
 }
 
