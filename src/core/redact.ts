@@ -156,11 +156,11 @@ export class Redactor {
    *
    * The walk comes first: its strings are memo lookups (an incident's revisions repeat nearly all of
    * them), where the scan of the whole JSON text this replaced (lower-cased copy, trigger expression,
-   * key-material runs) read every byte of every revision again. bench/pipeline.ts's 2711 contexts with a
-   * fresh redactor per pass: 26.1–27.1 → 18.2–21.1 µs a context, stringify included (7.6–8.9); with a
-   * credential in each, unchanged (29.5–31.0 → 30.2–31.0); `node --expose-gc bench/redact-cost.ts`,
-   * 3 runs each, old and new alternating. A walk that changes nothing returns
-   * the value itself, whose JSON is what the scan let through. Only when it did change something does
+   * key-material runs) read every byte of every revision again. bench/pipeline.ts's 2711 contexts, fresh
+   * documents per pass, one long-lived redactor (`node --expose-gc bench/redact-cost.ts`, 2 runs each,
+   * old and new alternating): clean 27.9–28.1 → 19.6–21.2 µs a context, stringify (7.9–9.7) included;
+   * with a credential in each 32.3–32.8 → 36.0–43.5 (the same steps in another order; rare, noisy).
+   * A walk that changes nothing returns the value itself, whose JSON is what the scan let through. Only when it did change something does
    * the old scan decide, so the output stays byte for byte what it was: the walk turns an Error into
    * {type, message, stack} where JSON.stringify writes {}, and a document whose text the scan passes
    * as clean is still written as that text (test/core/redact-json.test.ts compares both paths).
