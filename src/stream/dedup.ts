@@ -40,17 +40,21 @@ export class WindowDedup {
    * The first sighting of an event counts all its occurrences so far.
    */
   eventDelta(eventUid: string, count: number): number {
+    // setAbsent/renew right after get: one Map operation fewer per new event, two per grown count, than
+    // set() (which looks the key up again). A small gain: dedup+grouping CPU 1.02× (min 1.00, max 1.11),
+    // its share at 0 % repeats 37.9 → 33.2 % (separate processes alternating, 3 × 5 passes of
+    // bench/pipeline.ts's 40 × 1000 stream; identical code on both sides varies ±5 %).
     const seen = this.#window.get(eventUid);
     if (seen === undefined) {
       this.stats.misses++;
-      this.#window.set(eventUid, { count, setAt: 0 });
+      this.#window.setAbsent(eventUid, { count, setAt: 0 });
       return count;
     }
     this.stats.hits++;
     if (count <= seen.count) return 0;
     const delta = count - seen.count;
     seen.count = count;
-    this.#window.set(eventUid, seen);
+    this.#window.renew(seen);
     return delta;
   }
 

@@ -99,6 +99,28 @@ export class TtlLruMap<V extends Expiring> {
     return v !== undefined && !this.#stale(v);
   }
 
+  /**
+   * set() for a key that get() has just missed (so it is absent: get drops an expired entry): skips
+   * set's delete of an entry that is not there. Dedup does this for every new Kubernetes Event.
+   */
+  setAbsent(key: string, value: V): void {
+    value.setAt = this.#clock.now();
+    if (this.#map.size >= this.#max) {
+      const [oldKey, old] = this.#map.entries().next().value as [string, V];
+      this.#map.delete(oldKey);
+      this.#onEvict?.(old, oldKey);
+    }
+    this.#map.set(key, value);
+  }
+
+  /**
+   * set() of the value get() has just returned, which is already the most recent: only its time to
+   * live restarts (set would delete and re-insert it in the same place).
+   */
+  renew(value: V): void {
+    value.setAt = this.#clock.now();
+  }
+
   /** Sets the value and restarts its time to live; the most recent. When full, the least recent goes. */
   set(key: string, value: V): void {
     value.setAt = this.#clock.now();

@@ -101,6 +101,46 @@ export interface RolloutDoc {
   source: string;
 }
 
+const DAY_MS = 86_400_000;
+// 10000-01-01T00:00:00.000Z: from here on toISOString writes a six-digit year with a sign.
+const FOUR_DIGIT_YEARS_END = 253_402_300_800_000;
+/** The last formatted day's "YYYY-MM-DDT" and the time written over it (see iso). */
+const isoBuf = Buffer.from('1970-01-01T00:00:00.000Z', 'latin1');
+let isoDay = 0;
+
+/**
+ * `new Date(Math.round(ms)).toISOString()`, byte for byte: the date part is formatted once per day
+ * and the time written as digits. Each context formats ~6 timestamps plus 2 per changed evidence item;
+ * toISOString was the largest single frame of dedup + grouping: 13.8% → 1.0% of its self time in a CPU
+ * profile of bench/pipeline.ts's 40 × 1000 stream, 0 % repeats (`node --cpu-prof`, frames under
+ * Pipeline's signal routing and ticks); ~2.3× faster a call in isolation (~500 → ~215 ns).
+ * test/stream/iso.test.ts compares it with toISOString.
+ */
 export function iso(ms: number): string {
-  return new Date(Math.round(ms)).toISOString();
+  const t = Math.round(ms);
+  // Before 1970, from year 10000 on, and NaN (which throws, as before): Date's own formatting.
+  if (!(t >= 0 && t < FOUR_DIGIT_YEARS_END)) return new Date(t).toISOString();
+  const day = Math.floor(t / DAY_MS);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoBuf.write(new Date(day * DAY_MS).toISOString(), 0, 11, 'latin1');
+  }
+  let r = t - day * DAY_MS;
+  const milli = r % 1000;
+  r = (r - milli) / 1000;
+  const sec = r % 60;
+  r = (r - sec) / 60;
+  const min = r % 60;
+  const hour = (r - min) / 60;
+  const b = isoBuf;
+  b[11] = 48 + ((hour / 10) | 0);
+  b[12] = 48 + (hour % 10);
+  b[14] = 48 + ((min / 10) | 0);
+  b[15] = 48 + (min % 10);
+  b[17] = 48 + ((sec / 10) | 0);
+  b[18] = 48 + (sec % 10);
+  b[20] = 48 + ((milli / 100) | 0);
+  b[21] = 48 + (((milli / 10) | 0) % 10);
+  b[22] = 48 + (milli % 10);
+  return b.toString('latin1', 0, 24);
 }
