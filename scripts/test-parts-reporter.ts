@@ -51,6 +51,8 @@ interface Tally {
   ran: number;
   failed: number;
   skipped: number;
+  /** Declared known gaps (`todo` with its reason): shown apart from skips, which must not happen. */
+  todo: number;
 }
 
 interface ReporterEvent {
@@ -67,9 +69,10 @@ interface ReporterEvent {
 
 function summary(tallies: Map<string, Tally>): string {
   const lines = PARTS.map(({ name }) => {
-    const t = tallies.get(name) ?? { ran: 0, failed: 0, skipped: 0 };
-    const flag = t.ran === 0 || t.skipped > 0 || t.failed > 0 ? '✖' : 'ℹ';
-    return `${flag} real part ${name}: ${t.ran} tests ran (${t.failed} failed, ${t.skipped} skipped)`;
+    const t = tallies.get(name) ?? { ran: 0, failed: 0, skipped: 0, todo: 0 };
+    const flag = t.ran === 0 || t.skipped > 0 || t.failed > 0 ? '✖' : t.todo > 0 ? '⚠' : 'ℹ';
+    const todo = t.todo > 0 ? `, ${t.todo} todo` : '';
+    return `${flag} real part ${name}: ${t.ran} tests ran (${t.failed} failed, ${t.skipped} skipped${todo})`;
   });
   return `${lines.join('\n')}\n`;
 }
@@ -84,8 +87,9 @@ export default async function* partsReporter(source: AsyncIterable<ReporterEvent
     const d = ev.data;
     if ((ev.type === 'test:pass' || ev.type === 'test:fail') && d.file && d.details?.type !== 'suite') {
       for (const part of partsOf(d.file)) {
-        const t = tallies.get(part) ?? { ran: 0, failed: 0, skipped: 0 };
-        if (d.skip !== undefined || d.todo !== undefined) t.skipped++;
+        const t = tallies.get(part) ?? { ran: 0, failed: 0, skipped: 0, todo: 0 };
+        if (d.todo !== undefined) t.todo++;
+        else if (d.skip !== undefined) t.skipped++;
         else {
           t.ran++;
           if (ev.type === 'test:fail') t.failed++;
