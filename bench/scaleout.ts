@@ -237,11 +237,13 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     const rows: BenchRow[] = [];
     const chart: Chart = { title: 'Log records per CPU-second', unit: 'records / CPU-second', groups: [] };
     const headline: Record<string, number> = {};
-    const all: [string, string, number, boolean][] = [
+    const all: [string, string, number, boolean, boolean?][] = [
       ['single', 'single process (scaleOut off)', 1, false],
       ['1', 'scale-out, 1 instance', 1, true],
       ['2', 'scale-out, 2 instances', 2, true],
       ['3', 'scale-out, 3 instances', 3, true],
+      // What scale-out runs by default besides the hop: page.source auto reads the contexts back.
+      ['1page', 'scale-out, 1 instance, page.source kafka', 1, true, true],
     ];
     const picked = process.env.SCALEOUT_CASES?.split(',');
     const cases = all.filter(([id]) => !picked || picked.includes(id));
@@ -251,14 +253,14 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       { recPerCpuSec: number; recPerSec: number; signalBytesPerRecord: number }[]
     >();
     for (let round = 0; round < rounds; round++)
-      for (const [id, label, n, so] of cases) {
-        const r = await drain(n, so, brokers, topic, batches, dir);
+      for (const [id, label, n, so, page] of cases) {
+        const r = await drain(n, so, brokers, topic, batches, dir, page);
         opts.log(
           `round ${round + 1}, ${label}: ${fmt(r.recPerCpuSec)} records per CPU-second, ${fmt(r.recPerSec)} records/s`,
         );
         runs.set(id, [...(runs.get(id) ?? []), r]);
       }
-    for (const [id, label, n, so] of cases) {
+    for (const [id, label] of cases) {
       const rs = runs.get(id) ?? [];
       const cpu = rs.map((r) => r.recPerCpuSec).sort((a, b) => a - b);
       const med = (xs: number[]) =>
@@ -280,7 +282,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         },
       });
       chart.groups.push({ label, bars: { 'records / CPU-second': r.recPerCpuSec } });
-      headline[so ? `scaleOut${n}.recPerCpuSec` : 'single.recPerCpuSec'] = Math.round(r.recPerCpuSec);
+      headline[id === 'single' ? 'single.recPerCpuSec' : `scaleOut${id}.recPerCpuSec`] = Math.round(
+        r.recPerCpuSec,
+      );
     }
     const reread = rereadRate(stream);
     opts.log(`owner re-read (restore, in process): ${fmt(reread)} records per CPU-second`);
