@@ -4,8 +4,9 @@
 // 2 and 3 instances (ingest → signals topic keyed by incident scope → owners → contexts + changelog).
 // The figure is log records per CPU-second of the kubetriage processes (the broker not counted).
 // Run alone: node bench/scaleout.ts [--quick]   (starts a broker unless KAFKA_BROKERS is set)
-// SCALEOUT_ROUNDS=5 measures every case that many times (median, min and max; the cases alternate
-// within a round, so load on a shared machine hits them alike); SCALEOUT_CASES=single,1 picks cases.
+// SCALEOUT_BATCHES=300 streams more; SCALEOUT_ROUNDS=5 measures every case that many times (median,
+// min and max; the cases alternate within a round, so load on a shared machine hits them alike);
+// SCALEOUT_CASES=single,1,2,3,1page picks cases; SCALEOUT_THREADS=1 logs CPU by thread.
 // NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -221,7 +222,8 @@ function rereadRate(stream: Buffer[]): number {
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
-  const batches = opts.quick ? 20 : 100;
+  // SCALEOUT_BATCHES: a longer stream, where one-off costs (JIT, group joins, partition set-up) weigh less.
+  const batches = Number(process.env.SCALEOUT_BATCHES) || (opts.quick ? 20 : 100);
   const total = batches * SIZE;
   return withBroker(opts.log, async (brokers) => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-bench-scaleout-'));

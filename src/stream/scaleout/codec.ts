@@ -2,14 +2,15 @@
 // with where it came from. Binary (format 2), because JSON text cost about a fifth of a replica's main
 // thread (stringify per signal on ingest, parse and a UTF-8 copy per record on the owner):
 //   0x02 · strings · src · ops
-//   strings: varint n, then n × (varint byte length, UTF-8). Every string of the record once (keys too).
+//   strings: varint n, then n × (varint byte length, UTF-8): every string of the record once.
 //   src:     varint topic (string index), varint partition, f64 offset, varint index, f64 timestamp
 //   ops:     varint n, then n × (tag byte, fields): 'g' type byte, each value of SIGNAL_FIELDS[type]
 //            (0xff: value(signal), keys and all) | 'v' value(site) varint(service)
 //            value(atMs) value(durationMs) bool(failed) | 't' value(site) value(atMs) bool(failed) varint(traceId)
 //   value:   a type byte, then: string index | f64 | varint | object (varint n, n × (key index, value)) | …
-// Format 1 (JSON, `{"v":1,…}`: what replicas before format 2 produce) is still read, so a rolling upgrade
-// loses nothing; a record in neither format is malformed (counted and skipped by the owner).
+// Format 1 (JSON, `{"v":1,…}`: what replicas before format 2 produce) is still read; a format-1 owner
+// skips format-2 records, so upgrading from format 1 replaces all replicas at once (src/stream/README.md).
+// A record in neither format is malformed (counted and skipped by the owner).
 import type { NormaliseContext } from '../normalise/context.ts';
 import type { Signal, SignalSite } from '../signals.ts';
 import { internUtf8 } from '../wire/intern.ts';
