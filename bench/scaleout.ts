@@ -6,7 +6,8 @@
 // Run alone: node bench/scaleout.ts [--quick]   (starts a broker unless KAFKA_BROKERS is set)
 // SCALEOUT_BATCHES=300 streams more; SCALEOUT_ROUNDS=5 measures every case that many times (median,
 // min and max; the cases alternate within a round, so load on a shared machine hits them alike);
-// SCALEOUT_CASES=single,1,2,3,1page picks cases; SCALEOUT_THREADS=1 logs CPU by thread.
+// SCALEOUT_CASES=single,1,2,3,1page picks cases; SCALEOUT_THREADS=1 logs CPU by thread;
+// SCALEOUT_WARM=1 lets the groups settle before the stream is produced (steady state, no join churn).
 // NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,6 +82,8 @@ async function drain(
   batches: number,
   dir: string,
   pageFromKafka = false,
+  /** Warm groups: the topic starts empty and these are produced once every member holds its partitions. */
+  warmInput?: RawRecord[],
 ): Promise<{ recPerCpuSec: number; recPerSec: number; signalBytesPerRecord: number }> {
   const group = unique('bench-group');
   const f = join(dir, `${group}.yaml`);
@@ -130,6 +133,17 @@ async function drain(
       if (Date.now() > deadline) throw new Error('instances did not start');
       await new Promise((r) => setTimeout(r, 20));
     }
+    if (warmInput) {
+      // Steady state: the groups settle first (eager rebalances as members join re-read records), then
+      // the stream arrives. Owners create a partition's state on its first record, so there is nothing
+      // to poll: members that start together have joined well within the broker's initial rebalance delay
+      // (3 s) plus a round trip or two.
+      await new Promise((r) => setTimeout(r, 8000));
+      const s = await Promise.all(instances.map((i) => scrape(i.port)));
+      cpu0 = sum(s, 'kubetriage_process_cpu_seconds_total');
+      if (process.env.SCALEOUT_THREADS) threads0 = instances.map((i) => threadCpu(i.child.pid));
+      await produce(topic, warmInput, { compression: 'lz4' });
+    }
     const t0 = performance.now();
     let doneOnce = false;
     while (Date.now() < deadline) {
@@ -159,6 +173,22 @@ async function drain(
   } finally {
     await stop(instances);
   }
+}
+
+/** A run on groups that settled first: a fresh input topic each time, filled once they hold their partitions. */
+async function warmDrain(
+  n: number,
+  scaleOut: boolean,
+  brokers: string,
+  stream: Buffer[],
+  batches: number,
+  dir: string,
+  pageFromKafka?: boolean,
+): ReturnType<typeof drain> {
+  const topic = unique('bench-logs-warm');
+  await createTopics([topic], INPUT_PARTITIONS);
+  const input = stream.map((value, i): RawRecord => ({ value, partition: i % INPUT_PARTITIONS }));
+  return drain(n, scaleOut, brokers, topic, batches, dir, pageFromKafka, input);
 }
 
 /** Linux only, for finding where CPU goes: CPU seconds per thread name (main, rdk:*, V8 workers, libuv). */
@@ -250,13 +280,16 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     const picked = process.env.SCALEOUT_CASES?.split(',');
     const cases = all.filter(([id]) => !picked || picked.includes(id));
     const rounds = Math.max(1, Number(process.env.SCALEOUT_ROUNDS) || 1);
+    const warm = process.env.SCALEOUT_WARM === '1';
     const runs = new Map<
       string,
       { recPerCpuSec: number; recPerSec: number; signalBytesPerRecord: number }[]
     >();
     for (let round = 0; round < rounds; round++)
       for (const [id, label, n, so, page] of cases) {
-        const r = await drain(n, so, brokers, topic, batches, dir, page);
+        const r = warm
+          ? await warmDrain(n, so, brokers, stream, batches, dir, page)
+          : await drain(n, so, brokers, topic, batches, dir, page);
         opts.log(
           `round ${round + 1}, ${label}: ${fmt(r.recPerCpuSec)} records per CPU-second, ${fmt(r.recPerSec)} records/s`,
         );
