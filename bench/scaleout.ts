@@ -4,8 +4,13 @@
 // 2 and 3 instances (ingest → signals topic keyed by incident scope → owners → contexts + changelog).
 // The figure is log records per CPU-second of the kubetriage processes (the broker not counted).
 // Run alone: node bench/scaleout.ts [--quick]   (starts a broker unless KAFKA_BROKERS is set)
+// SCALEOUT_BATCHES=300 streams more; SCALEOUT_ROUNDS=5 measures every case that many times (median,
+// min and max; the cases alternate within a round, so load on a shared machine hits them alike);
+// SCALEOUT_CASES=single,1,2,3,1page picks cases; SCALEOUT_THREADS=1 logs CPU by thread;
+// SCALEOUT_WARM=1 lets the groups settle before the stream is produced (steady state, no join churn).
+// NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -76,6 +81,9 @@ async function drain(
   topic: string,
   batches: number,
   dir: string,
+  pageFromKafka = false,
+  /** Warm groups: the topic starts empty and these are produced once every member holds its partitions. */
+  warmInput?: RawRecord[],
 ): Promise<{ recPerCpuSec: number; recPerSec: number; signalBytesPerRecord: number }> {
   const group = unique('bench-group');
   const f = join(dir, `${group}.yaml`);
@@ -83,6 +91,9 @@ async function drain(
     f,
     stringify({
       log: { level: 'warn' },
+      // The hop alone: the incident page's Kafka feed (page.source auto, on with scale-out) is measured
+      // as a case of its own, since it reads every context back whatever the hop costs.
+      page: { source: pageFromKafka ? 'kafka' : 'local' },
       grouping: { groupWait: '1s', groupInterval: '1s', restore: false },
       kafka: {
         brokers: brokers.split(','),
@@ -111,14 +122,27 @@ async function drain(
     // Clocks start once every instance answers: process start-up does not count; joining does.
     const deadline = Date.now() + 900_000;
     let cpu0 = 0;
+    let threads0: Map<string, number>[] = [];
     for (;;) {
       const s = await Promise.all(instances.map((i) => scrape(i.port)));
       if (s.every((m) => m.size > 0)) {
         cpu0 = sum(s, 'kubetriage_process_cpu_seconds_total');
+        if (process.env.SCALEOUT_THREADS) threads0 = instances.map((i) => threadCpu(i.child.pid));
         break;
       }
       if (Date.now() > deadline) throw new Error('instances did not start');
       await new Promise((r) => setTimeout(r, 20));
+    }
+    if (warmInput) {
+      // Steady state: the groups settle first (eager rebalances as members join re-read records), then
+      // the stream arrives. Owners create a partition's state on its first record, so there is nothing
+      // to poll: members that start together have joined well within the broker's initial rebalance delay
+      // (3 s) plus a round trip or two.
+      await new Promise((r) => setTimeout(r, 8000));
+      const s = await Promise.all(instances.map((i) => scrape(i.port)));
+      cpu0 = sum(s, 'kubetriage_process_cpu_seconds_total');
+      if (process.env.SCALEOUT_THREADS) threads0 = instances.map((i) => threadCpu(i.child.pid));
+      await produce(topic, warmInput, { compression: 'lz4' });
     }
     const t0 = performance.now();
     let doneOnce = false;
@@ -130,6 +154,10 @@ async function drain(
       const owned = sum(s, 'kubetriage_scaleout_owner_records_total');
       const done = consumed >= batches && (!scaleOut || (produced > 0 && owned >= produced));
       if (done && doneOnce) {
+        if (process.env.SCALEOUT_THREADS)
+          instances.forEach((i, k) => {
+            logThreads(i.child.pid, threads0[k]!, threadCpu(i.child.pid));
+          });
         const total = batches * SIZE;
         const cpu = sum(s, 'kubetriage_process_cpu_seconds_total') - cpu0;
         return {
@@ -145,6 +173,44 @@ async function drain(
   } finally {
     await stop(instances);
   }
+}
+
+/** A run on groups that settled first: a fresh input topic each time, filled once they hold their partitions. */
+async function warmDrain(
+  n: number,
+  scaleOut: boolean,
+  brokers: string,
+  stream: Buffer[],
+  batches: number,
+  dir: string,
+  pageFromKafka?: boolean,
+): ReturnType<typeof drain> {
+  const topic = unique('bench-logs-warm');
+  await createTopics([topic], INPUT_PARTITIONS);
+  const input = stream.map((value, i): RawRecord => ({ value, partition: i % INPUT_PARTITIONS }));
+  return drain(n, scaleOut, brokers, topic, batches, dir, pageFromKafka, input);
+}
+
+/** Linux only, for finding where CPU goes: CPU seconds per thread name (main, rdk:*, V8 workers, libuv). */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const by = new Map<string, number>();
+  const tick = 100;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / tick);
+  }
+  return by;
+}
+
+function logThreads(pid: number | undefined, before: Map<string, number>, after: Map<string, number>): void {
+  const d = [...after].map(([k, v]): [string, number] => [k, v - (before.get(k) ?? 0)]);
+  const text = d
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`);
+  process.stderr.write(`CPU-s by thread of ${pid} while measured: ${text.join(', ')}\n`);
 }
 
 /**
@@ -186,7 +252,8 @@ function rereadRate(stream: Buffer[]): number {
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
-  const batches = opts.quick ? 20 : 100;
+  // SCALEOUT_BATCHES: a longer stream, where one-off costs (JIT, group joins, partition set-up) weigh less.
+  const batches = Number(process.env.SCALEOUT_BATCHES) || (opts.quick ? 20 : 100);
   const total = batches * SIZE;
   return withBroker(opts.log, async (brokers) => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-bench-scaleout-'));
@@ -202,26 +269,57 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     const rows: BenchRow[] = [];
     const chart: Chart = { title: 'Log records per CPU-second', unit: 'records / CPU-second', groups: [] };
     const headline: Record<string, number> = {};
-    const cases: [string, number, boolean][] = [
-      ['single process (scaleOut off)', 1, false],
-      ['scale-out, 1 instance', 1, true],
-      ['scale-out, 2 instances', 2, true],
-      ['scale-out, 3 instances', 3, true],
+    const all: [string, string, number, boolean, boolean?][] = [
+      ['single', 'single process (scaleOut off)', 1, false],
+      ['1', 'scale-out, 1 instance', 1, true],
+      ['2', 'scale-out, 2 instances', 2, true],
+      ['3', 'scale-out, 3 instances', 3, true],
+      // What scale-out runs by default besides the hop: page.source auto reads the contexts back.
+      ['1page', 'scale-out, 1 instance, page.source kafka', 1, true, true],
     ];
-    for (const [label, n, so] of cases) {
-      const r = await drain(n, so, brokers, topic, batches, dir);
-      opts.log(`${label}: ${fmt(r.recPerCpuSec)} records per CPU-second, ${fmt(r.recPerSec)} records/s`);
+    const picked = process.env.SCALEOUT_CASES?.split(',');
+    const cases = all.filter(([id]) => !picked || picked.includes(id));
+    const rounds = Math.max(1, Number(process.env.SCALEOUT_ROUNDS) || 1);
+    const warm = process.env.SCALEOUT_WARM === '1';
+    const runs = new Map<
+      string,
+      { recPerCpuSec: number; recPerSec: number; signalBytesPerRecord: number }[]
+    >();
+    for (let round = 0; round < rounds; round++)
+      for (const [id, label, n, so, page] of cases) {
+        const r = warm
+          ? await warmDrain(n, so, brokers, stream, batches, dir, page)
+          : await drain(n, so, brokers, topic, batches, dir, page);
+        opts.log(
+          `round ${round + 1}, ${label}: ${fmt(r.recPerCpuSec)} records per CPU-second, ${fmt(r.recPerSec)} records/s`,
+        );
+        runs.set(id, [...(runs.get(id) ?? []), r]);
+      }
+    for (const [id, label] of cases) {
+      const rs = runs.get(id) ?? [];
+      const cpu = rs.map((r) => r.recPerCpuSec).sort((a, b) => a - b);
+      const med = (xs: number[]) =>
+        xs[Math.floor((xs.length - 1) / 2)]! / 2 + xs[Math.ceil((xs.length - 1) / 2)]! / 2;
+      const r = {
+        recPerCpuSec: med(cpu),
+        recPerSec: med(rs.map((x) => x.recPerSec).sort((a, b) => a - b)),
+        signalBytesPerRecord: rs[0]?.signalBytesPerRecord ?? 0,
+      };
       rows.push({
         case: label,
         values: {
           records: total,
+          rounds: rs.length,
           'records / CPU-second': Math.round(r.recPerCpuSec),
+          'min–max': `${Math.round(cpu[0] ?? 0)}–${Math.round(cpu[cpu.length - 1] ?? 0)}`,
           'records/s': Math.round(r.recPerSec),
           'signals bytes / record': Math.round(r.signalBytesPerRecord * 10) / 10,
         },
       });
       chart.groups.push({ label, bars: { 'records / CPU-second': r.recPerCpuSec } });
-      headline[so ? `scaleOut${n}.recPerCpuSec` : 'single.recPerCpuSec'] = Math.round(r.recPerCpuSec);
+      headline[id === 'single' ? 'single.recPerCpuSec' : `scaleOut${id}.recPerCpuSec`] = Math.round(
+        r.recPerCpuSec,
+      );
     }
     const reread = rereadRate(stream);
     opts.log(`owner re-read (restore, in process): ${fmt(reread)} records per CPU-second`);
@@ -231,7 +329,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     });
     headline['restore.rereadRecPerCpuSec'] = Math.round(reread);
     const base = headline['single.recPerCpuSec'] ?? 0;
-    const worst = Math.min(...[1, 2, 3].map((n) => headline[`scaleOut${n}.recPerCpuSec`] ?? 0));
+    const worst = Math.min(
+      ...[1, 2, 3].map((n) => headline[`scaleOut${n}.recPerCpuSec`] ?? Number.POSITIVE_INFINITY),
+    );
     // Cost per record relative to today's path: CPU per record is the inverse of records per CPU-second.
     const extra = base > 0 && worst > 0 ? base / worst - 1 : Number.NaN;
     headline['hop.extraCpuPerRecordShare'] = Math.round(extra * 1000) / 1000;
@@ -240,7 +340,14 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       title: 'Scale-out: the repartition hop',
       method: `${batches} batches of ${SIZE} log records (k8s events over 50 workloads, 50% re-deliveries, lz4) are produced to a ${INPUT_PARTITIONS}-partition topic first; then \`kubetriage run\` processes consume them to acknowledged contexts: today's single-process path, then scale-out mode (signals topic of ${SIGNALS_PARTITIONS} partitions) with 1, 2 and 3 instances, each a separate process. Records per CPU-second divides the log records by the instances' own CPU time (user + system, librdkafka threads included, start-up excluded; the broker's CPU is not counted). On this 2-core machine the broker and other work share the cores, so records/s is indicative only.`,
       reproduce: 'node bench/scaleout.ts',
-      columns: ['records', 'records / CPU-second', 'records/s', 'signals bytes / record'],
+      columns: [
+        'records',
+        'rounds',
+        'records / CPU-second',
+        'min–max',
+        'records/s',
+        'signals bytes / record',
+      ],
       rows,
       headline,
       targets: [

@@ -14,6 +14,7 @@ import { getScenario } from '../../src/sim/scenarios/index.ts';
 import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
 import { replay } from '../../src/stream/replay.ts';
+import { decodeSignalsRecord } from '../../src/stream/scaleout/codec.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
 import { type RunChild, startRun } from '../fault/run-child.ts';
 import {
@@ -207,7 +208,9 @@ async function replayedAsConsumed(
     const order: CapturedRecord[] = [];
     const seen = new Set<string>();
     for (const r of mine) {
-      const [topic, partition, offset] = JSON.parse(r.value!.toString()).src as [string, number, number];
+      const src = decodeSignalsRecord(r.value ?? null)?.src;
+      assert.ok(src, 'a signals record the owners can read');
+      const { topic, partition, offset } = src;
       const key = `${topic}\u0000${partition}\u0000${offset}`;
       if (seen.has(key)) continue;
       seen.add(key);

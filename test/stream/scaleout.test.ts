@@ -7,12 +7,25 @@ import { type Config, validateConfig } from '../../src/core/config.ts';
 import { getScenario } from '../../src/sim/scenarios/index.ts';
 import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
+import { normaliseLogs } from '../../src/stream/normalise/logs.ts';
+import { normaliseMetrics } from '../../src/stream/normalise/metrics.ts';
+import { normaliseTraces } from '../../src/stream/normalise/traces.ts';
 import { OffsetLedger } from '../../src/stream/offsets.ts';
 import { replay } from '../../src/stream/replay.ts';
 import type { ChangelogEntry } from '../../src/stream/scaleout/changelog.ts';
-import { decodeSignalsRecord, encodeSignalsRecord } from '../../src/stream/scaleout/codec.ts';
+import {
+  decodeSignalsRecord,
+  encodeSignalsRecord,
+  SIGNAL_FIELDS,
+  SignalOps,
+  type SignalSource,
+} from '../../src/stream/scaleout/codec.ts';
 import { SignalSplitter } from '../../src/stream/scaleout/ingest.ts';
 import { PartitionOwner, partitionShare } from '../../src/stream/scaleout/partition-owner.ts';
+import type { Signal, SignalSite } from '../../src/stream/signals.ts';
+import { decodeLogs } from '../../src/stream/wire/decode-logs.ts';
+import { decodeMetrics } from '../../src/stream/wire/decode-metrics.ts';
+import { decodeTraces } from '../../src/stream/wire/decode-traces.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
 import { assertValidContext } from '../helpers/schema.ts';
 
@@ -197,5 +210,188 @@ describe('scale-out hop (in process)', () => {
     const share = partitionShare(validateConfig({ scaleOut: { partitions: 12 } }));
     assert.equal(share.dedup.maxEntries, Math.ceil((2 * config.dedup.maxEntries) / 12));
     assert.equal(share.floors.context.maxWorkloads, Math.ceil((2 * config.floors.context.maxWorkloads) / 12));
+  });
+});
+
+describe('signals record codec (format 2)', () => {
+  const site: SignalSite = {
+    cluster: 'prod-eu',
+    namespace: 'shop',
+    pod: 'checkout-7d9f8b6c5d-x2x4z',
+    node: 'node-1',
+    workload: { kind: 'Deployment', name: 'checkout' },
+    environment: 'prod',
+    environmentSource: 'deployment.environment.name',
+  };
+  const event: Signal = {
+    ...site,
+    type: 'event',
+    atMs: 1_800_000_000_123.5,
+    eventType: 'Warning',
+    reason: 'BackOff',
+    message: `Back-off restarting ✗ failed container «app» ${'x'.repeat(300)}`,
+    objectKind: 'Pod',
+    objectName: 'checkout-7d9f8b6c5d-x2x4z',
+    objectUid: 'a1b2',
+    fieldPath: '',
+    count: 3,
+    eventUid: 'u-1',
+    firstAtMs: 0,
+  };
+  const failedSpan: Signal = {
+    ...site,
+    workload: undefined,
+    type: 'span_error',
+    atMs: 1_800_000_000_000,
+    service: 'checkout',
+    operation: 'POST /pay',
+    spanKind: 3,
+    httpStatus: 503,
+    errorType: '',
+    peer: 'payments:8080',
+    traceId: 'abc',
+    callee: { namespace: 'shop', service: 'payments' } as never,
+  };
+  const metric: Signal = {
+    ...site,
+    type: 'metric',
+    atMs: 1_800_000_000_000,
+    name: 'k8s.container.restarts',
+    value: -2.25,
+    series: 'app',
+    detail: '',
+  };
+  const src: SignalSource = {
+    topic: 'otlp_logs',
+    partition: 3,
+    offset: 2 ** 40 + 7,
+    index: 2,
+    timestamp: 1_800_000_000_999,
+  };
+
+  function sample(): Buffer {
+    const ops = new SignalOps();
+    ops.signal(event);
+    ops.serverSpan(site, 'checkout', 1_800_000_000_001, 12.5, true);
+    ops.span(site, 1_800_000_000_002, false, 'trace-1');
+    ops.signal(failedSpan);
+    ops.signal(metric);
+    return encodeSignalsRecord({ src, ops });
+  }
+
+  it('round-trips every op kind, numbers, nested objects and non-ASCII text as JSON would', () => {
+    const v = sample();
+    assert.equal(v[0], 2, 'version byte');
+    const d = decodeSignalsRecord(v);
+    assert.ok(d);
+    assert.deepEqual(d.src, src);
+    // JSON is the reference: absent (undefined) fields are dropped, everything else comes back equal.
+    const json = (x: unknown) => JSON.parse(JSON.stringify(x));
+    assert.deepEqual(json(d.ops), [
+      ['g', json(event)],
+      ['v', json(site), 'checkout', 1_800_000_000_001, 12.5, true],
+      ['t', json(site), 1_800_000_000_002, false, 'trace-1'],
+      ['g', json(failedSpan)],
+      ['g', json(metric)],
+    ]);
+    assert.ok(!('workload' in (d.ops[3]![1] as object)), 'an undefined field stays absent');
+    assert.ok(v.length < Buffer.byteLength(JSON.stringify(json(d))), 'smaller than its JSON');
+  });
+
+  it('reads format 1 (JSON) records, which replicas before format 2 produce during a rolling upgrade', () => {
+    const v1 = Buffer.from(
+      JSON.stringify({
+        v: 1,
+        src: ['otlp_logs', 1, 42, 0, 1_800_000_000_000],
+        ops: [
+          ['g', JSON.parse(JSON.stringify(event))],
+          ['t', site, 1_800_000_000_002, true, 'tr'],
+        ],
+      }),
+    );
+    const d = decodeSignalsRecord(v1);
+    assert.deepEqual(d?.src, {
+      topic: 'otlp_logs',
+      partition: 1,
+      offset: 42,
+      index: 0,
+      timestamp: 1_800_000_000_000,
+    });
+    assert.equal(d?.ops.length, 2);
+  });
+
+  it('rejects truncated, corrupted and foreign records without throwing', () => {
+    const v = sample();
+    for (let n = 0; n < v.length; n++)
+      assert.equal(decodeSignalsRecord(v.subarray(0, n)), undefined, `truncated to ${n} bytes`);
+    assert.equal(decodeSignalsRecord(Buffer.concat([v, Buffer.from([0])])), undefined, 'trailing byte');
+    // Every single-byte corruption either decodes to something well-formed or is rejected; none throws.
+    for (let i = 0; i < v.length; i++)
+      for (const b of [0x00, 0x7f, 0x80, 0xff]) {
+        const c = Buffer.from(v);
+        c[i] = b;
+        const d = decodeSignalsRecord(c);
+        if (d) for (const op of d.ops) assert.equal(typeof (op[1] as SignalSite).cluster, 'string');
+      }
+    const foreign = [
+      null,
+      Buffer.alloc(0),
+      Buffer.from('not a signals record'),
+      Buffer.from([3, 0, 0]),
+      Buffer.from('{"v":1,"src":["t",0,1,0,2],"ops":[["g",{"cluster":1}]]}'),
+      Buffer.from('{"v":1,"src":['),
+      Buffer.from('{"v":9,"src":["t",0,1,0,2],"ops":[]}'),
+      // A count far larger than the record: refused before anything is allocated for it.
+      Buffer.from([2, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      // A string index past the table.
+      Buffer.from([2, 0, 5, 0, ...new Array(8).fill(0), 0, ...new Array(8).fill(0), 0]),
+    ];
+    for (const f of foreign) assert.equal(decodeSignalsRecord(f), undefined, String(f?.toString('hex')));
+  });
+
+  it('lists every field the normalisers emit, for every signal type (a field not listed would not cross)', () => {
+    const seen = new Map<string, Set<string>>();
+    const ctx = {
+      defaultCluster: 'c',
+      resolver: new NamePatternResolver(),
+      recordTimeMs: 0,
+      // Every metric is "watched" here, so metric signals of every name come out.
+      watchedMetrics: { has: () => true } as unknown as Set<string>,
+      emit: (sig: Signal) => {
+        const keys = seen.get(sig.type) ?? new Set<string>();
+        for (const k of Object.keys(sig)) keys.add(k);
+        seen.set(sig.type, keys);
+      },
+      observeServerSpan: () => {},
+      classifyLog: () => '',
+    };
+    for (const name of [
+      'cascade',
+      'oom-rollout',
+      'dependency-failure',
+      'node-pressure',
+      'canary',
+      'bad-image',
+    ])
+      for (const r of getScenario(name).generate({ seed: 3 }).records) {
+        ctx.recordTimeMs = r.timestamp;
+        if (r.topic.includes('log')) normaliseLogs(decodeLogs(r.value, r.topic), ctx);
+        else if (r.topic.includes('metric')) normaliseMetrics(decodeMetrics(r.value, r.topic), ctx);
+        else normaliseTraces(decodeTraces(r.value, r.topic), ctx);
+      }
+    assert.deepEqual([...seen.keys()].sort(), Object.keys(SIGNAL_FIELDS).sort(), 'every type seen');
+    for (const [type, keys] of seen) {
+      const listed = new Set(['type', ...SIGNAL_FIELDS[type as Signal['type']]]);
+      for (const k of keys) assert.ok(listed.has(k), `${type}.${k} is listed in SIGNAL_FIELDS`);
+    }
+  });
+
+  it('refuses a key that would reach an object prototype', () => {
+    const ops = new SignalOps();
+    // A signal type this replica does not know crosses with its keys: the generic encoding.
+    ops.signal(JSON.parse(`{"type":"new","cluster":"c","namespace":"n","__proto__":{"polluted":true}}`));
+    const d = decodeSignalsRecord(encodeSignalsRecord({ src, ops }));
+    assert.equal(d, undefined);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 });

@@ -18,12 +18,12 @@ import { decodeMetrics } from '../wire/decode-metrics.ts';
 import { decodeTraces } from '../wire/decode-traces.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { WORKLOAD_STATE_METRICS } from '../workload-state.ts';
-import { encodeServerSpan, encodeSignal, encodeSpan } from './codec.ts';
+import { SignalOps } from './codec.ts';
 
 /** One incident scope's share of a record: its key on the repartition topic and its ops in order. */
 export interface ScopedOps {
   key: string;
-  ops: string[];
+  ops: SignalOps;
 }
 
 export interface SplitResult {
@@ -43,7 +43,7 @@ export class SignalSplitter {
   readonly #maxRecordBytes: number;
   readonly #ctx: NormaliseContext;
   /** Groups of the record being split, by scope key, in order of first appearance. */
-  #groups = new Map<string, string[]>();
+  #groups = new Map<string, SignalOps>();
 
   constructor(config: Config, resolver: WorkloadResolver) {
     for (const t of config.kafka.topics.logs) this.#kinds.set(t, 'logs');
@@ -58,14 +58,14 @@ export class SignalSplitter {
     }).watchedMetrics;
     const logClasses = new LogClassifier(config.floors.logPatterns);
     const normalReasons = new Set(config.normalReasonsOfInterest);
-    const add = (site: SignalSite, op: string) => {
+    const opsOf = (site: SignalSite): SignalOps => {
       const key = scopeKey(scopeOf(site));
       let ops = this.#groups.get(key);
       if (!ops) {
-        ops = [];
+        ops = new SignalOps();
         this.#groups.set(key, ops);
       }
-      ops.push(op);
+      return ops;
     };
     this.#ctx = {
       defaultCluster: config.cluster,
@@ -84,11 +84,11 @@ export class SignalSplitter {
           this.stats.dropped++;
           return;
         }
-        add(s, encodeSignal(s));
+        opsOf(s).signal(s);
       },
       observeServerSpan: (site, service, atMs, durationMs, failed) =>
-        add(site, encodeServerSpan(site, service, atMs, durationMs, failed)),
-      observeSpan: (site, atMs, failed, traceId) => add(site, encodeSpan(site, atMs, failed, traceId)),
+        opsOf(site).serverSpan(site, service, atMs, durationMs, failed),
+      observeSpan: (site, atMs, failed, traceId) => opsOf(site).span(site, atMs, failed, traceId),
       classifyLog: (body) => logClasses.classify(body),
     };
   }
