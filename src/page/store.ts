@@ -42,6 +42,8 @@ export interface IncidentStoreOptions {
 
 export class IncidentStore {
   readonly #incidents: LRUCache<string, PageIncident>;
+  /** Each incident's latest context as received (the page reads it redacted, through `context`). */
+  readonly #raw = new WeakMap<PageIncident, IncidentContextDoc>();
   readonly #history: LRUCache<string, AuditEntry[]>;
   /** Reports read before their context (the page feed reads two topics at their own pace). */
   readonly #early: LRUCache<string, TriageReport>;
@@ -72,17 +74,13 @@ export class IncidentStore {
     return this.#clock;
   }
 
-  onContext(raw: IncidentContextDoc): void {
-    const doc = redactor().deep(raw, 'page');
+  onContext(doc: IncidentContextDoc): void {
     const prev = this.#incidents.get(doc.id);
     // Contexts can arrive again (restore, replays of a topic): an older revision never replaces a newer one.
-    if (prev && prev.context.revision > doc.revision) return;
+    const prevDoc = prev ? this.#raw.get(prev) : undefined;
+    if (prevDoc && prevDoc.revision > doc.revision) return;
     // The same context again (this process's own, then read back from the topic): nothing changed.
-    if (
-      prev &&
-      prev.context.revision === doc.revision &&
-      prev.context.timings.updated === doc.timings.updated
-    )
+    if (prevDoc && prevDoc.revision === doc.revision && prevDoc.timings.updated === doc.timings.updated)
       return;
     const revisions = prev?.revisions ?? [];
     if (!revisions.some((r) => r.revision === doc.revision)) {
@@ -97,13 +95,21 @@ export class IncidentStore {
     this.#tick(doc.timings.updated);
     const early = prev ? undefined : this.#early.get(doc.id);
     if (early) this.#early.delete(doc.id);
+    // Redacted when first read (a page view, a live update), not per revision: `run` hands every
+    // revision to the store and most are never viewed; the walk was a second redaction of each context
+    // on the stream path (the first is where it is serialised).
+    let redacted: IncidentContextDoc | undefined;
     const inc: PageIncident = {
       id: doc.id,
-      context: doc,
+      get context() {
+        redacted ??= redactor().deep(doc, 'page');
+        return redacted;
+      },
       report: prev?.report ?? early,
       revisions,
       version: ++this.#version,
     };
+    this.#raw.set(inc, doc);
     this.#incidents.set(doc.id, inc);
     this.#emit(inc);
   }
