@@ -20,19 +20,14 @@ import { type IncidentScope, scopeKey } from './incidents/incident.ts';
 import { LogClassifier } from './log-class.ts';
 import type { NormaliseContext } from './normalise/context.ts';
 import { containerReasonOf } from './normalise/events.ts';
-import { normaliseLogs } from './normalise/logs.ts';
-import { normaliseMetrics } from './normalise/metrics.ts';
-import { normaliseTraces } from './normalise/traces.ts';
+import { decodeAndNormalise, type SignalTopicKind } from './normalise/record.ts';
 import type { Hold, RecordSource } from './offsets.ts';
 import type { Signal, SignalSite } from './signals.ts';
 import { type BucketSources, ERROR_RATE, SpanStats } from './span-stats.ts';
-import { decodeLogs } from './wire/decode-logs.ts';
-import { decodeMetrics } from './wire/decode-metrics.ts';
-import { decodeTraces } from './wire/decode-traces.ts';
 import type { EventFacts, PodStatusChange, WorkloadResolver } from './workload.ts';
 import { WORKLOAD_STATE_METRICS } from './workload-state.ts';
 
-export type SignalTopicKind = 'logs' | 'metrics' | 'traces';
+export type { SignalTopicKind } from './normalise/record.ts';
 
 export interface PipelineStats {
   records: Record<SignalTopicKind, number>;
@@ -93,6 +88,10 @@ export class Pipeline {
   readonly #ctx: NormaliseContext;
   /** How far the record being processed got: a throw after decoding is ours (an internal error). */
   #stage: RecordStage = 'decode';
+  /** Bound once: called by decodeAndNormalise between decoding and normalising (no closure per record). */
+  readonly #normalising = (): void => {
+    this.#stage = 'normalise';
+  };
   /** The record being processed; signals derived from it hold its offset. */
   #src: RecordSource | undefined;
   /** The records behind the span bucket being closed: a finding it yields holds them all. */
@@ -187,19 +186,7 @@ export class Pipeline {
     this.#src = src;
     this.#stage = 'decode';
     try {
-      if (kind === 'logs') {
-        const req = decodeLogs(value, topic);
-        this.#stage = 'normalise';
-        normaliseLogs(req, ctx);
-      } else if (kind === 'metrics') {
-        const req = decodeMetrics(value, topic);
-        this.#stage = 'normalise';
-        normaliseMetrics(req, ctx);
-      } else {
-        const req = decodeTraces(value, topic);
-        this.#stage = 'normalise';
-        normaliseTraces(req, ctx);
-      }
+      decodeAndNormalise(kind, value, topic, ctx, this.#normalising);
     } finally {
       this.#src = undefined;
     }

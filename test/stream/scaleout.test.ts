@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Config, validateConfig } from '../../src/core/config.ts';
+import { k8sEventsRequest } from '../../src/sim/k8s-events.ts';
+import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
 import { getScenario } from '../../src/sim/scenarios/index.ts';
 import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
@@ -393,5 +395,50 @@ describe('signals record codec (format 2)', () => {
     const d = decodeSignalsRecord(encodeSignalsRecord({ src, ops }));
     assert.equal(d, undefined);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('scale-out ingest: bad records and bugs told apart', () => {
+  /** Resolving pods named boom-* throws: a bug after the record decoded, as in test/kafka/internal-error. */
+  class BuggyResolver extends NamePatternResolver {
+    override resolve(...args: Parameters<NamePatternResolver['resolve']>) {
+      if (args[2].startsWith('boom-'))
+        throw new TypeError("Cannot read properties of undefined (reading 'kind')");
+      return super.resolve(...args);
+    }
+  }
+  const eventFor = (pod: string) =>
+    encodeOtlp(
+      'ExportLogsServiceRequest',
+      k8sEventsRequest([
+        {
+          namespace: 'shop',
+          reason: 'BackOff',
+          message: `Back-off restarting failed container app in pod ${pod}`,
+          type: 'Warning',
+          object: { kind: 'Pod', name: pod, fieldPath: 'spec.containers{app}' },
+          uid: `ev-${pod}`,
+          count: 1,
+          atMs: Date.UTC(2026, 11, 6),
+        },
+      ]),
+    );
+
+  it('a throw while normalising is INTERNAL_ERROR (stage normalise, with its stack); a corrupt record is a decode error', () => {
+    const splitter = new SignalSplitter(config, new BuggyResolver());
+    const topic = config.kafka.topics.logs[0]!;
+    const bug = splitter.split(topic, eventFor('boom-7d9f8b6c5-x2x4z'), Date.UTC(2026, 11, 6));
+    assert.equal(bug.failure?.code, 'INTERNAL_ERROR');
+    assert.equal(bug.failure?.stage, 'normalise');
+    assert.match(bug.failure?.internal?.stack ?? '', /TypeError/);
+    assert.deepEqual(bug.groups, []);
+    const corrupt = splitter.split(topic, Buffer.from([0x0a, 0xff, 0xff, 0xff]), Date.UTC(2026, 11, 6));
+    assert.notEqual(corrupt.failure?.code, 'INTERNAL_ERROR');
+    assert.equal(corrupt.failure?.stage, 'decode');
+    assert.equal(corrupt.failure?.internal, undefined);
+    // The next record is split as usual: the stage does not stick.
+    const ok = splitter.split(topic, eventFor('cart-7d9f8b6c5-x2x4z'), Date.UTC(2026, 11, 6));
+    assert.equal(ok.failure, undefined);
+    assert.equal(ok.groups.length, 1);
   });
 });

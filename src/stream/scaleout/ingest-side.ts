@@ -79,6 +79,20 @@ export class IngestSide extends GroupSide {
 
   #deadLetter(rec: InRecord, f: RecordFailure): void {
     this.#metrics.deadLetters.inc({ code: f.code });
+    if (f.internal) {
+      this.#metrics.internalErrors.inc({ stage: f.stage });
+      this.log.error(
+        {
+          topic: rec.topic,
+          partition: rec.partition,
+          offset: rec.offset,
+          stage: f.stage,
+          err: f.message,
+          stack: f.internal.stack,
+        },
+        'internal error in the scale-out ingest (a bug); dead-lettering its record',
+      );
+    }
     this.log.warn(
       { topic: rec.topic, partition: rec.partition, offset: rec.offset, code: f.code, err: f.message },
       'dead-lettering record',

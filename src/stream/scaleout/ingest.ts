@@ -8,14 +8,9 @@ import { ManualClock } from '../clock.ts';
 import { scopeKey } from '../incidents/incident.ts';
 import { LogClassifier } from '../log-class.ts';
 import type { NormaliseContext } from '../normalise/context.ts';
-import { normaliseLogs } from '../normalise/logs.ts';
-import { normaliseMetrics } from '../normalise/metrics.ts';
-import { normaliseTraces } from '../normalise/traces.ts';
+import { decodeAndNormalise } from '../normalise/record.ts';
 import { type RecordFailure, type SignalTopicKind, scopeOf } from '../pipeline.ts';
 import type { SignalSite } from '../signals.ts';
-import { decodeLogs } from '../wire/decode-logs.ts';
-import { decodeMetrics } from '../wire/decode-metrics.ts';
-import { decodeTraces } from '../wire/decode-traces.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { WORKLOAD_STATE_METRICS } from '../workload-state.ts';
 import { SignalOps } from './codec.ts';
@@ -44,6 +39,11 @@ export class SignalSplitter {
   readonly #ctx: NormaliseContext;
   /** Groups of the record being split, by scope key, in order of first appearance. */
   #groups = new Map<string, SignalOps>();
+  /** Where the record being split is: a throw after decoding is a bug, not a bad record. */
+  #stage: 'decode' | 'normalise' = 'decode';
+  readonly #normalising = (): void => {
+    this.#stage = 'normalise';
+  };
 
   constructor(config: Config, resolver: WorkloadResolver) {
     for (const t of config.kafka.topics.logs) this.#kinds.set(t, 'logs');
@@ -109,6 +109,7 @@ export class SignalSplitter {
         groups: [],
       };
     this.#groups = new Map();
+    this.#stage = 'decode';
     try {
       const kind = this.#kinds.get(topic);
       if (!kind)
@@ -120,13 +121,21 @@ export class SignalSplitter {
       this.stats.bytes[kind] += value.length;
       const ctx = this.#ctx;
       ctx.recordTimeMs = timestampMs;
-      // Decode fully before normalising, so a corrupt tail never leaves half a record emitted.
-      if (kind === 'logs') normaliseLogs(decodeLogs(value, topic), ctx);
-      else if (kind === 'metrics') normaliseMetrics(decodeMetrics(value, topic), ctx);
-      else normaliseTraces(decodeTraces(value, topic), ctx);
+      decodeAndNormalise(kind, value, topic, ctx, this.#normalising);
     } catch (err) {
       const { code, message } = describeError(err);
-      return { failure: failure(code, message), groups: [] };
+      if (this.#stage === 'decode') return { failure: failure(code, message), groups: [] };
+      // The record decoded: whatever threw after is a bug in kubetriage, not a bad record (as in Pipeline.ingest).
+      const stack = (err instanceof Error ? err.stack : undefined) ?? message;
+      return {
+        failure: {
+          code: 'INTERNAL_ERROR',
+          message: `${code}: ${message}`,
+          stage: 'normalise',
+          internal: { stack },
+        },
+        groups: [],
+      };
     }
     return { groups: [...this.#groups].map(([key, ops]) => ({ key, ops })) };
   }

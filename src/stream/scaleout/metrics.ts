@@ -5,6 +5,7 @@ export interface ScaleOutMetrics {
   signalRecords: Counter;
   signalBytes: Counter;
   deadLetters: Counter<'code'>;
+  internalErrors: Counter<'stage'>;
   ownerRecords: Counter<'result'>;
   restores: Counter;
   restoreSeconds: Histogram;
@@ -23,6 +24,13 @@ export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
     signalBytes: new Counter({
       name: 'kubetriage_scaleout_signal_bytes_total',
       help: 'Bytes of signals records produced to the repartition topic (before compression)',
+      registers: r,
+    }),
+    // The same metric (and alert KubetriageInternalErrors) as single-process mode: one of the two services runs.
+    internalErrors: new Counter({
+      name: 'kubetriage_internal_errors_total',
+      help: 'Records whose processing hit a bug in kubetriage after they decoded (dead-lettered as INTERNAL_ERROR), by stage',
+      labelNames: ['stage'],
       registers: r,
     }),
     deadLetters: new Counter({
