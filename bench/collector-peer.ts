@@ -21,6 +21,7 @@ import { withBroker } from './lib/kafka.ts';
 import { fmt, MIN_ROUNDS, spread } from './lib/measure.ts';
 import type { BenchOptions, BenchResult, BenchRow } from './lib/result.ts';
 import { runAlone } from './lib/standalone.ts';
+import { THREAD_KINDS, type ThreadKind, threadCpu } from './lib/thread-cpu.ts';
 
 const BIN = new URL('../bin/kubetriage.js', import.meta.url).pathname;
 const SIZE = 1000;
@@ -36,6 +37,8 @@ interface Drain {
   cpu: number;
   /** The process's own CPU figure over the same span, as a cross-check (kubetriage: /metrics). */
   cpuSelf: number | null;
+  /** kubetriage: `cpu` by kind of thread (bench/lib/thread-cpu.ts), start-up less its baseline's. */
+  threads?: Record<ThreadKind, number>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,7 +147,7 @@ async function runKubetriage(
   brokers: string,
   topic: string,
   batches: number | null,
-  baseline: { cpu: number; self: number },
+  baseline: { cpu: number; self: number; threads?: Record<ThreadKind, number> },
   ends: Map<number, number> = new Map(),
 ): Promise<Drain & { self: number }> {
   const config = join(dir, `${unique('kubetriage')}.yaml`);
@@ -183,7 +186,8 @@ async function runKubetriage(
     if (batches === null) {
       const cpu = await settledCpu(child.pid!);
       const self = sumMetric((await scrape(port)) ?? '', 'kubetriage_process_cpu_seconds_total');
-      return { records: 0, seconds: (performance.now() - t0) / 1000, cpu, cpuSelf: self, self };
+      const threads = threadCpu(child.pid!);
+      return { records: 0, seconds: (performance.now() - t0) / 1000, cpu, cpuSelf: self, self, threads };
     }
     for (;;) {
       const text = (await scrape(port)) ?? '';
@@ -197,7 +201,11 @@ async function runKubetriage(
         const seconds = (performance.now() - t0) / 1000;
         const cpu = processCpuSeconds(child.pid!) - baseline.cpu;
         const self = sumMetric(text, 'kubetriage_process_cpu_seconds_total');
-        return { records: batches * SIZE, seconds, cpu, cpuSelf: self - baseline.self, self };
+        const now = threadCpu(child.pid!);
+        const threads = Object.fromEntries(
+          THREAD_KINDS.map((k) => [k, now[k] - (baseline.threads?.[k] ?? 0)]),
+        ) as Record<ThreadKind, number>;
+        return { records: batches * SIZE, seconds, cpu, cpuSelf: self - baseline.self, self, threads };
       }
       if (Date.now() > deadline) throw new Error('kubetriage did not consume the topic in time');
       await sleep(POLL_MS);
@@ -258,7 +266,10 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
           res[who].push(d);
           opts.log(
             `round ${round + 1} ${who}: ${fmt(total / d.cpu)} records/CPU-s, ${fmt(total / d.seconds)} records/s wall ` +
-              `(${d.cpu.toFixed(2)} CPU-s${d.cpuSelf === null ? '' : `, own metric ${d.cpuSelf.toFixed(2)}`}, ${d.seconds.toFixed(2)} s)`,
+              `(${d.cpu.toFixed(2)} CPU-s${d.cpuSelf === null ? '' : `, own metric ${d.cpuSelf.toFixed(2)}`}, ${d.seconds.toFixed(2)} s)` +
+              (d.threads
+                ? `; by thread: ${THREAD_KINDS.map((k) => `${k} ${d.threads![k].toFixed(2)}`).join(', ')}`
+                : ''),
           );
         }
       }
@@ -270,6 +281,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       const ratios = spread(res.kubetriage.map((d, i) => (d.cpu > 0 ? res.collector[i]!.cpu / d.cpu : 0)));
       const cpuSpread = (who: 'collector' | 'kubetriage') => spread(res[who].map((d) => total / d.cpu));
       opts.log(`kubetriage / Collector records per CPU-second: ${ratio.toFixed(3)}`);
+      // Where kubetriage's CPU goes by thread, median of the rounds (the Collector's Go threads are unnamed).
+      const threadMedian = (k: ThreadKind): number | string =>
+        Math.round(median(res.kubetriage.map((d) => d.threads?.[k] ?? 0)) * 100) / 100;
       const row = (who: 'collector' | 'kubetriage', label: string): BenchRow => ({
         case: label,
         values: {
@@ -279,6 +293,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
           'CPU seconds': Math.round(cpuOf(who) * 100) / 100,
           'records / CPU-second': Math.round(perCpu(who)),
           'records / CPU-second min–max': `${fmt(cpuSpread(who).min)}–${fmt(cpuSpread(who).max)}`,
+          'CPU s: main thread': who === 'kubetriage' ? threadMedian('main') : '',
+          'CPU s: V8 workers (GC, compiler)': who === 'kubetriage' ? threadMedian('v8 workers') : '',
+          'CPU s: librdkafka': who === 'kubetriage' ? threadMedian('librdkafka') : '',
         },
       });
       return {
@@ -299,7 +316,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
           'topic before it reports ready, so "CPU since ready" would undercount it. kubetriage_process_cpu_seconds_total is ' +
           'logged as a cross-check. Wall seconds include start-up (Node loads in ~0.6 s, the Collector in ~0.05 s). ' +
           'The broker shares the 2 cores and is not counted. kubetriage does the whole job (decode, normalise, dedup, ' +
-          'group, produce contexts, rules triage); the Collector only decodes to pdata and drops.',
+          'group, produce contexts, rules triage); the Collector only decodes to pdata and drops. ' +
+          "kubetriage's CPU by thread (/proc/<pid>/task/*/stat, same span, start-up baseline subtracted per kind): the JavaScript main thread, " +
+          "V8's worker threads (parallel scavenges, concurrent marking, background compilation) and librdkafka's threads (fetch, lz4, produce).",
         reproduce: 'node bench/collector-peer.ts [--quick]',
         columns: [
           'records',
@@ -308,6 +327,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
           'CPU seconds',
           'records / CPU-second',
           'records / CPU-second min–max',
+          'CPU s: main thread',
+          'CPU s: V8 workers (GC, compiler)',
+          'CPU s: librdkafka',
         ],
         rows: [
           row('collector', 'OpenTelemetry Collector kafkareceiver → nop'),

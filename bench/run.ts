@@ -25,6 +25,7 @@ const ALL = [
   'e2e',
   'collector-peer',
   'scaleout',
+  'gc-sizing',
 ] as const;
 /** Headline figures where lower is better (everything else: higher is better). */
 const LOWER_IS_BETTER = /(Ms|Bytes|PerRecord|share|RssMB|HeapMB|walkOver|p50|p95|p99|CpuSeconds)/i;

@@ -84,6 +84,7 @@ export function valuesSchema(): Record<string, unknown> {
         kafkaSasl: secretRef(['usernameKey', 'passwordKey']),
         kafkaTls: secretRef(['caKey']),
       }),
+      nodeOptions: str,
       extraEnv: arr,
       resources: closed({
         requests: closed({ cpu: quantity, memory: quantity }),

@@ -23,6 +23,7 @@ import { AckedProducer } from '../stream/kafka/producer.ts';
 import { ScaleOutService } from '../stream/scaleout/service.ts';
 import { StreamService } from '../stream/service.ts';
 import { wireExec } from './exec-wiring.ts';
+import { youngGenerationWarning } from './heap-sizing.ts';
 import { integerOption } from './numeric-options.ts';
 import { catchUpTriage } from './triage-catch-up.ts';
 
@@ -48,6 +49,12 @@ export function registerRun(program: Command): void {
       if (opts.port !== undefined) config.http.port = opts.port;
       if (opts.host !== undefined) config.http.host = opts.host;
       const log = createLogger(config.log.level);
+      const heapWarning = youngGenerationWarning(
+        process.constrainedMemory(),
+        process.execArgv,
+        process.env.NODE_OPTIONS,
+      );
+      if (heapWarning) log.warn({ memoryLimitBytes: process.constrainedMemory() }, heapWarning);
       const registry = newRegistry();
       // Before anything can log or emit: every output is redacted with the configured patterns.
       installRedactor(config.redact, registry);

@@ -142,7 +142,8 @@ describe('the Helm chart', () => {
       c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/var/lib/kubetriage'),
       'the audit ledger is on a writable volume',
     );
-    assert.equal(c.env, undefined, 'no secrets referenced unless named');
+    // Only the V8 sizing (values.yaml nodeOptions): no secrets referenced unless named.
+    assert.deepEqual(c.env, [{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=16' }]);
     assert.equal(byKind(objs, 'PodDisruptionBudget').length, 0, 'no budget for one replica');
   });
 
@@ -166,6 +167,11 @@ describe('the Helm chart', () => {
       KAFKA_SASL_USERNAME: 'kubetriage-kafka-sasl',
       KAFKA_SASL_PASSWORD: 'kubetriage-kafka-sasl',
     });
+    const plainEnv = c.env.filter((e: Manifest) => !e.valueFrom).map((e: Manifest) => [e.name, e.value]);
+    assert.deepEqual(plainEnv, [
+      ['NODE_OPTIONS', '--max-semi-space-size=32'],
+      ['TZ', 'UTC'],
+    ]);
     assert.equal(c.ports[0].containerPort, 9500, 'the port follows config.http.port');
     const svc = one(objs, 'Service');
     assert.equal(svc.spec.ports[0].port, 9500);
