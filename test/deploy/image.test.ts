@@ -138,6 +138,14 @@ describe('the kubetriage image', () => {
     assert.deepEqual(ls.stdout.trim().split('\n'), ['0 755', '10001 755']);
   });
 
+  test('the app is JavaScript: no TypeScript source for Node to strip at every start (~25 MB RSS)', async () => {
+    const ts = await run('find', [join(rootfs, 'app/src'), join(rootfs, 'app/bin'), '-name', '*.ts']);
+    assert.equal(ts.code, 0, ts.stderr);
+    assert.equal(ts.stdout.trim(), '', 'TypeScript files in the image');
+    assert.ok(existsSync(join(rootfs, 'app/src/cli/main.js')), 'src/cli/main.js');
+    assert.match(readFileSync(join(rootfs, 'app/bin/kubetriage.js'), 'utf8'), /'\.\.\/src\/cli\/main\.js'/);
+  });
+
   test('kubetriage --version and the Kafka client (librdkafka with TLS, SASL, zstd, lz4) inside the root filesystem', async () => {
     const v = await run('chroot', [
       '--userspec=10001:10001',
