@@ -49,7 +49,10 @@ export function normaliseLogs(req: LogsRequest, ctx: NormaliseContext): void {
  * normaliseLogs over a payload scanned by scanLogs: the same signals in the same order, but the
  * fields that decide (event reason, severity, event name, exception type) are read first, and a
  * record is materialised only as far as its signal needs. logs × 1000 to signals against
- * normaliseLogs(decodeLogs(…)): <figures in the commit that measured them>.
+ * normaliseLogs(decodeLogs(…)) (main 619a950): 1.6–1.7× warm, 1.4–1.7× cold on its own; with the
+ * hand-scanned pod names 1.9× warm, 1.6–2.2× cold (bench/ab.ts decode, 5–9 rounds, medians).
+ * Scanning alone runs at 1.4M records/s, near the no-allocation walk's 1.6–1.7M (the rest is the
+ * strings and objects a signal keeps).
  */
 export function normaliseLogsScan(scan: LogsScan, ctx: NormaliseContext): void {
   let rl = -1;

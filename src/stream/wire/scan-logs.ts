@@ -5,7 +5,7 @@
 // a Kubernetes Event reads 12 of its ~34 strings and no attribute objects; a log record the normaliser
 // drops reads its severity and nothing else. Rare shapes (k8sobjectsreceiver bodies, records that
 // become log signals) are decoded into the model from their byte range, by decodeLogs's own readers.
-// logs × 1000 to signals: see the figures at normaliseLogsScan (src/stream/normalise/logs.ts).
+// logs × 1000 to signals: the figures are at normaliseLogsScan (src/stream/normalise/logs.ts).
 import { DecodeError } from '../../core/errors.ts';
 import { MAX_DEPTH, readAnyValue, readResource } from './decode-common.ts';
 import { readLogRecord } from './decode-logs.ts';
