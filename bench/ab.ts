@@ -43,8 +43,8 @@ function rate(fn: () => unknown, ms: number): number {
 }
 
 async function decodeSide(dir: string): Promise<(b: Buffer) => void> {
-  const { decodeLogs } = await import(`${dir}/src/stream/wire/decode-logs.ts`);
-  const { normaliseLogs } = await import(`${dir}/src/stream/normalise/logs.ts`);
+  // What the pipeline runs per logs record (src/stream/normalise/record.ts), whatever its inner steps.
+  const { decodeAndNormalise } = await import(`${dir}/src/stream/normalise/record.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
   const ctx = {
     defaultCluster: 'bench',
@@ -54,7 +54,8 @@ async function decodeSide(dir: string): Promise<(b: Buffer) => void> {
     emit: () => {},
     observeServerSpan: () => {},
   };
-  return (b) => normaliseLogs(decodeLogs(b), ctx);
+  const decoded = () => {};
+  return (b) => decodeAndNormalise('logs', b, 'logs', ctx, decoded);
 }
 
 async function abDecode(): Promise<void> {
@@ -104,8 +105,7 @@ async function pipelineSide(dir: string, batches: Buffer[]) {
   const { ManualClock } = await import(`${dir}/src/stream/clock.ts`);
   const { Pipeline } = await import(`${dir}/src/stream/pipeline.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
-  const { decodeLogs } = await import(`${dir}/src/stream/wire/decode-logs.ts`);
-  const { normaliseLogs } = await import(`${dir}/src/stream/normalise/logs.ts`);
+  const { decodeAndNormalise } = await import(`${dir}/src/stream/normalise/record.ts`);
   const { AnomalyDetector } = await import(`${dir}/src/stream/anomaly.ts`);
   const anomalies = new AnomalyDetector(validateConfig({}).anomalies, {
     maxSeries: 1000,
@@ -144,7 +144,7 @@ async function pipelineSide(dir: string, batches: Buffer[]) {
       observeServerSpan: () => {},
     };
     const t0 = cpuMs();
-    for (const b of batches) normaliseLogs(decodeLogs(b), ctx);
+    for (const b of batches) decodeAndNormalise('logs', b, 'otlp_logs', ctx, () => {});
     return cpuMs() - t0;
   };
   return { pass, normaliseOnly };

@@ -11,8 +11,7 @@ import { validateConfig } from '../src/core/config.ts';
 import { otlpType } from '../src/sim/otlp-proto.ts';
 import { AnomalyDetector } from '../src/stream/anomaly.ts';
 import type { NormaliseContext } from '../src/stream/normalise/context.ts';
-import { normaliseLogs } from '../src/stream/normalise/logs.ts';
-import { decodeLogs } from '../src/stream/wire/decode-logs.ts';
+import { decodeAndNormalise } from '../src/stream/normalise/record.ts';
 import { NamePatternResolver } from '../src/stream/workload.ts';
 import { WORKLOAD_STATE_METRICS } from '../src/stream/workload-state.ts';
 import { logsBatch, rng } from './lib/fixtures.ts';
@@ -61,10 +60,13 @@ const nextCold = () => {
   ci = ci === cold.length - 1 ? 0 : ci + 1;
   return b;
 };
+// What the pipeline runs per logs record (src/stream/normalise/record.ts).
+const decoded = () => {};
+const toSignals = (b: Buffer) => decodeAndNormalise('logs', b, 'logs', ctx, decoded);
 const cands: Record<string, () => unknown> = {
-  'signals warm': () => normaliseLogs(decodeLogs(warm), ctx),
+  'signals warm': () => toSignals(warm),
   'protobufjs warm': () => type.decode(warm),
-  'signals cold': () => normaliseLogs(decodeLogs(nextCold()), ctx),
+  'signals cold': () => toSignals(nextCold()),
   'protobufjs cold': () => type.decode(nextCold()),
 };
 

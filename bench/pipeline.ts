@@ -5,9 +5,8 @@ import { validateConfig } from '../src/core/config.ts';
 import { redactor } from '../src/core/redact.ts';
 import { AnomalyDetector } from '../src/stream/anomaly.ts';
 import { ManualClock } from '../src/stream/clock.ts';
-import { normaliseLogs } from '../src/stream/normalise/logs.ts';
+import { decodeAndNormalise } from '../src/stream/normalise/record.ts';
 import { Pipeline } from '../src/stream/pipeline.ts';
-import { decodeLogs } from '../src/stream/wire/decode-logs.ts';
 import { NamePatternResolver } from '../src/stream/workload.ts';
 import { logsStream } from './lib/fixtures.ts';
 import { allocated, fmt, MIN_ROUNDS, type Spread, spread } from './lib/measure.ts';
@@ -78,7 +77,7 @@ function normaliseOnly(batches: Buffer[]): number {
     },
     observeServerSpan: () => {},
   };
-  for (const b of batches) normaliseLogs(decodeLogs(b), ctx);
+  for (const b of batches) decodeAndNormalise('logs', b, 'otlp_logs', ctx, () => {});
   return n;
 }
 

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { captureLines, parseCaptureLine } from '../../src/stream/capture.ts';
+import {
+  captureLines,
+  formatCaptureLine,
+  parseCaptureBytes,
+  parseCaptureLine,
+} from '../../src/stream/capture.ts';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -109,5 +114,74 @@ describe('capture: base64 fields', () => {
       1,
     );
     assert.deepEqual(rec.value, value);
+  });
+});
+
+/** parseCaptureLine's answer for a line: the record, undefined for a blank line, or the error message. */
+function viaText(line: string): unknown {
+  if (line.trim() === '') return undefined;
+  try {
+    return parseCaptureLine(line, 'c.ndjson', 3);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function viaBytes(line: string): unknown {
+  try {
+    return parseCaptureBytes(Buffer.from(line, 'utf8'), 'c.ndjson', 3);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+describe('capture: a line parsed from its bytes', () => {
+  const good = formatCaptureLine({
+    topic: 'otlp_logs',
+    partition: 1,
+    offset: 7,
+    timestamp: 1764300000000,
+    key: Buffer.from('k'),
+    headers: { value: Buffer.from('h') },
+    value: Buffer.from('a value of some length, not a multiple of three!'),
+  });
+  const b64 = Buffer.from('a value of some length, not a multiple of three!').toString('base64');
+  const cases: [string, string][] = [
+    ['as written', good],
+    ['empty value', good.replace(/"value":"[^"]*"/, '"value":""')],
+    ['value first', `{"value":"${b64}","topic":"t","partition":0,"offset":0,"timestamp":0}`],
+    ['URL-safe alphabet', good.replace(/"value":"[^"]*"/, '"value":"ab-_"')],
+    ['a quote inside', good.replace(/"value":"[^"]*"/, '"value":"ab\\"cd"')],
+    ['an escape inside', good.replace(/"value":"[^"]*"/, '"value":"ab\\u0041c"')],
+    ['padding in the middle', good.replace(/"value":"[^"]*"/, '"value":"QQ==QUJD"')],
+    ['not a multiple of 4', good.replace(/"value":"[^"]*"/, '"value":"QUJ"')],
+    ['whitespace before the value', good.replace('"value":', '"value": ')],
+    ['duplicate value keys, the last wins', good.replace('{"topic"', '{"value":"QUJD","topic"')],
+    ['an earlier empty value key', good.replace('{"topic"', '{"value":"","topic"')],
+    [
+      '"value" ending another key',
+      `{"topic":"t","partition":0,"offset":0,"timestamp":0,"a\\"value":"${b64}"}`,
+    ],
+    [
+      'an empty value key, then "value" ending another key',
+      `{"value":"","topic":"t","partition":0,"offset":0,"timestamp":0,"a\\"value":"${b64}"}`,
+    ],
+    ['escaped key after the value', `${good.slice(0, -1)},"valu\\u0065":"QUJD"}`],
+    [
+      'a quoted comma before the key',
+      `{"topic":"t,","partition":0,"offset":0,"timestamp":0,"x":",","value":"${b64}"}`,
+    ],
+    ['broken JSON before the value', good.replace('"partition":1', '"partition":1,,')],
+    ['bad key base64', good.replace(/"key":"[^"]*"/, '"key":"a"')],
+    ['negative offset', good.replace('"offset":7', '"offset":-7')],
+    ['byte order mark', `\ufeff${good}`],
+    ['blank', '   '],
+    ['not an object', `[${good}]`],
+  ];
+  it('gives the record or the error parseCaptureLine gives for the whole text', () => {
+    for (const [name, line] of cases) assert.deepStrictEqual(viaBytes(line), viaText(line), name);
+    // The cases reach both outcomes.
+    assert.ok(cases.filter(([, l]) => typeof viaText(l) === 'object').length >= 4);
+    assert.ok(cases.filter(([, l]) => typeof viaText(l) === 'string').length >= 6);
   });
 });

@@ -6,7 +6,21 @@
 
 import type { EventSignal } from '../signals.ts';
 import type { AnyValue, KeyValue, LogRecord } from '../wire/otlp-model.ts';
-import { getNumberAttr, getStringAttr } from '../wire/otlp-model.ts';
+import { getNumberAttr, getStringAttr, numberValue } from '../wire/otlp-model.ts';
+import {
+  L_COUNT,
+  L_NAMESPACE,
+  L_REASON,
+  L_START_TIME,
+  L_UID,
+  type LogsScan,
+  R_FIELDPATH,
+  R_KIND,
+  R_NAME,
+  R_NAMESPACE,
+  R_NODE,
+  R_UID,
+} from '../wire/scan-logs.ts';
 import { clip, type NormaliseContext, nanosToMs } from './context.ts';
 import { field, num, str, timeMs } from './kvlist.ts';
 
@@ -19,35 +33,111 @@ export function fromK8sEventsReceiver(
 ): boolean {
   const reason = getStringAttr(rec.attributes, 'k8s.event.reason');
   if (reason === undefined) return false;
+  const f = fields;
+  f.reason = reason;
   // events.k8s.io/v1 variant of the receiver (open PR #50962) moves the namespace to the resource.
-  const namespace =
+  f.namespace =
     getStringAttr(rec.attributes, 'k8s.namespace.name') ??
     getStringAttr(resourceAttrs, 'k8s.namespace.name') ??
     '';
-  const objectKind = getStringAttr(resourceAttrs, 'k8s.object.kind') ?? '';
-  const objectName = getStringAttr(resourceAttrs, 'k8s.object.name') ?? '';
-  const atMs = nanosToMs(rec.timeUnixNano) || nanosToMs(rec.observedTimeUnixNano) || ctx.recordTimeMs;
+  f.objectKind = getStringAttr(resourceAttrs, 'k8s.object.kind') ?? '';
+  f.objectName = getStringAttr(resourceAttrs, 'k8s.object.name') ?? '';
+  f.node = getStringAttr(resourceAttrs, 'k8s.node.name') ?? '';
+  f.objectUid = getStringAttr(resourceAttrs, 'k8s.object.uid') ?? '';
+  f.fieldPath = getStringAttr(resourceAttrs, 'k8s.object.fieldpath') ?? '';
+  f.count = getNumberAttr(rec.attributes, 'k8s.event.count');
+  f.eventUid = getStringAttr(rec.attributes, 'k8s.event.uid') ?? '';
+  f.startTime = getStringAttr(rec.attributes, 'k8s.event.start_time') ?? '';
+  f.atMs = nanosToMs(rec.timeUnixNano) || nanosToMs(rec.observedTimeUnixNano) || ctx.recordTimeMs;
+  f.eventType = rec.severityText || severityToType(rec.severityNumber);
+  f.message = typeof rec.body === 'string' ? rec.body : '';
+  emitReceiverEvent(f, cluster, ctx);
+  return true;
+}
+
+/** fromK8sEventsReceiver over a scanned record (src/stream/wire/scan-logs.ts): the same signal. */
+export function fromK8sEventsReceiverScan(
+  scan: LogsScan,
+  rec: number,
+  cluster: string,
+  ctx: NormaliseContext,
+): boolean {
+  const reason = scan.logString(rec, L_REASON);
+  if (reason === undefined) return false;
+  const rl = scan.rlOf(rec);
+  const f = fields;
+  f.reason = reason;
+  f.namespace = scan.logString(rec, L_NAMESPACE) ?? scan.resourceString(rl, R_NAMESPACE) ?? '';
+  f.objectKind = scan.resourceString(rl, R_KIND) ?? '';
+  f.objectName = scan.resourceString(rl, R_NAME) ?? '';
+  f.node = scan.resourceString(rl, R_NODE) ?? '';
+  f.objectUid = scan.resourceString(rl, R_UID) ?? '';
+  f.fieldPath = scan.resourceString(rl, R_FIELDPATH) ?? '';
+  f.count = numberValue(scan.logAttr(rec, L_COUNT));
+  f.eventUid = scan.logString(rec, L_UID) ?? '';
+  f.startTime = scan.logString(rec, L_START_TIME) ?? '';
+  f.atMs = scan.timeMs(rec) || scan.observedTimeMs(rec) || ctx.recordTimeMs;
+  f.eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
+  const body = scan.body(rec);
+  f.message = typeof body === 'string' ? body : '';
+  emitReceiverEvent(f, cluster, ctx);
+  return true;
+}
+
+/** A k8seventsreceiver record's fields, as its attributes give them; one scratch object, reused. */
+interface ReceiverEventFields {
+  reason: string;
+  namespace: string;
+  objectKind: string;
+  objectName: string;
+  node: string;
+  objectUid: string;
+  fieldPath: string;
+  count: number | undefined;
+  eventUid: string;
+  startTime: string;
+  atMs: number;
+  eventType: string;
+  message: string;
+}
+
+const fields: ReceiverEventFields = {
+  reason: '',
+  namespace: '',
+  objectKind: '',
+  objectName: '',
+  node: '',
+  objectUid: '',
+  fieldPath: '',
+  count: undefined,
+  eventUid: '',
+  startTime: '',
+  atMs: 0,
+  eventType: '',
+  message: '',
+};
+
+function emitReceiverEvent(f: ReceiverEventFields, cluster: string, ctx: NormaliseContext): void {
   const ev: EventSignal = {
     type: 'event',
-    atMs,
+    atMs: f.atMs,
     cluster,
-    namespace,
-    pod: objectKind === 'Pod' ? objectName : '',
-    node: getStringAttr(resourceAttrs, 'k8s.node.name') ?? '',
-    workload: ctx.resolver.resolve(namespace, objectKind, objectName),
-    eventType: rec.severityText || severityToType(rec.severityNumber),
-    reason,
-    message: clip(typeof rec.body === 'string' ? rec.body : ''),
-    objectKind,
-    objectName,
-    objectUid: getStringAttr(resourceAttrs, 'k8s.object.uid') ?? '',
-    fieldPath: getStringAttr(resourceAttrs, 'k8s.object.fieldpath') ?? '',
-    count: getNumberAttr(rec.attributes, 'k8s.event.count') || 1,
-    eventUid: getStringAttr(rec.attributes, 'k8s.event.uid') ?? '',
-    firstAtMs: goTimeMs(getStringAttr(rec.attributes, 'k8s.event.start_time') ?? ''),
+    namespace: f.namespace,
+    pod: f.objectKind === 'Pod' ? f.objectName : '',
+    node: f.node,
+    workload: ctx.resolver.resolve(f.namespace, f.objectKind, f.objectName),
+    eventType: f.eventType,
+    reason: f.reason,
+    message: clip(f.message),
+    objectKind: f.objectKind,
+    objectName: f.objectName,
+    objectUid: f.objectUid,
+    fieldPath: f.fieldPath,
+    count: f.count || 1,
+    eventUid: f.eventUid,
+    firstAtMs: goTimeMs(f.startTime),
   };
   emitEvent(ev, ctx);
-  return true;
 }
 
 /** From k8sobjectsreceiver (watch or pull) when the body holds an Event object. */

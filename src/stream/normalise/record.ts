@@ -2,11 +2,11 @@
 // half a record emitted. `decoded` is called between the two steps: whatever throws after it is a bug
 // in kubetriage (INTERNAL_ERROR, stage normalise), not a bad record. Shared by Pipeline.processRecord
 // (single process, replay) and the scale-out ingest (src/stream/scaleout/ingest.ts).
-import { decodeLogs } from '../wire/decode-logs.ts';
 import { decodeMetrics } from '../wire/decode-metrics.ts';
 import { decodeTraces } from '../wire/decode-traces.ts';
+import { scanLogs } from '../wire/scan-logs.ts';
 import type { NormaliseContext } from './context.ts';
-import { normaliseLogs } from './logs.ts';
+import { normaliseLogsScan } from './logs.ts';
 import { normaliseMetrics } from './metrics.ts';
 import { normaliseTraces } from './traces.ts';
 
@@ -20,9 +20,11 @@ export function decodeAndNormalise(
   decoded: () => void,
 ): void {
   if (kind === 'logs') {
-    const req = decodeLogs(value, topic);
+    // Validated whole as decodeLogs would, but only scanned: normaliseLogsScan reads what it keeps.
+    const scan = scanLogs(value, topic);
     decoded();
-    normaliseLogs(req, ctx);
+    normaliseLogsScan(scan, ctx);
+    scan.release();
   } else if (kind === 'metrics') {
     const req = decodeMetrics(value, topic);
     decoded();

@@ -19,7 +19,7 @@ import {
 import { type ProtoReader, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './reader.ts';
 
 // Attribute values can nest (arrays of kvlists of arrays…); bound it so hostile input cannot blow the stack.
-const MAX_DEPTH = 32;
+export const MAX_DEPTH = 32;
 
 export function readAnyValue(r: ProtoReader, end: number, depth: number): AnyValue {
   if (depth > MAX_DEPTH) throw new DecodeError('DECODE_TOO_DEEP', 'AnyValue nested too deeply', r.pos);

@@ -78,7 +78,7 @@ function readScopeLogs(r: ProtoReader, end: number): ScopeLogs {
   return out;
 }
 
-function readLogRecord(r: ProtoReader, end: number): LogRecord {
+export function readLogRecord(r: ProtoReader, end: number): LogRecord {
   let timeUnixNano = 0n;
   let observedTimeUnixNano = 0n;
   let severityNumber = 0;

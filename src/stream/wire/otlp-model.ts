@@ -172,7 +172,11 @@ export function getStringAttr(attrs: readonly KeyValue[], key: string): string |
 }
 
 export function getNumberAttr(attrs: readonly KeyValue[], key: string): number | undefined {
-  const v = getAttr(attrs, key);
+  return numberValue(getAttr(attrs, key));
+}
+
+/** A number, an int64 or a numeric string as a number; undefined for anything else. */
+export function numberValue(v: AnyValue): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'string' && v !== '' && !Number.isNaN(Number(v))) return Number(v);

@@ -15,6 +15,7 @@ import { otlpType } from '../../../src/sim/otlp-proto.ts';
 import { decodeLogs } from '../../../src/stream/wire/decode-logs.ts';
 import { decodeMetrics } from '../../../src/stream/wire/decode-metrics.ts';
 import { decodeTraces } from '../../../src/stream/wire/decode-traces.ts';
+import { scanLogs } from '../../../src/stream/wire/scan-logs.ts';
 import { logsRequestArb, metricsRequestArb, tracesRequestArb } from '../../helpers/otlp-arbitraries.ts';
 import {
   assertPosition,
@@ -33,7 +34,8 @@ const SEED = 0x5eed;
 /** Wall-clock budget per fuzz property; five of them keep the file at about five seconds. */
 const BUDGET_MS = 900;
 const MAX_CALL_MS = 200;
-const DECODERS = [decodeLogs, decodeMetrics, decodeTraces] as const;
+// scanLogs: the pipeline's logs path (it must fail exactly as decodeLogs does: scan-logs.test.ts).
+const DECODERS = [decodeLogs, scanLogs, decodeMetrics, decodeTraces] as const;
 
 const stats = { calls: 0, errors: 0, slowestMs: 0 };
 after(() => {
