@@ -2,15 +2,31 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { KubetriageError } from '../core/errors.ts';
 import { redactor } from '../core/redact.ts';
-import { registerApprove } from './approve-command.ts';
-import { registerAudit } from './audit-command.ts';
-import { registerDemo } from './demo-command.ts';
-import { registerEval } from './eval-command.ts';
 import { USAGE_EXIT_CODE } from './numeric-options.ts';
-import { registerRecord } from './record-command.ts';
-import { registerReplay } from './replay-command.ts';
-import { registerRun } from './run-command.ts';
-import { registerSimulate } from './simulate-command.ts';
+
+type Register = (program: Command) => unknown;
+
+/**
+ * Each command's module, loaded only when that command runs (all of them for the top-level help or an
+ * unknown command): a command's imports (the stream, Kafka, Kubernetes, Slack, page modules) are most
+ * of start-up, and `replay` or `audit` need a fraction of what `run` loads. In help order.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  run: async () => (await import('./run-command.ts')).registerRun,
+  replay: async () => (await import('./replay-command.ts')).registerReplay,
+  record: async () => (await import('./record-command.ts')).registerRecord,
+  simulate: async () => (await import('./simulate-command.ts')).registerSimulate,
+  demo: async () => (await import('./demo-command.ts')).registerDemo,
+  eval: async () => (await import('./eval-command.ts')).registerEval,
+  approve: async () => (await import('./approve-command.ts')).registerApprove,
+  audit: async () => (await import('./audit-command.ts')).registerAudit,
+};
+
+/** The commands to register for argv: the one named, or all (help, version, a typo to suggest for). */
+function commandsFor(argv: string[]): string[] {
+  const name = argv[2];
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+}
 
 /** The version in package.json (read at start: the image ships package.json beside src/). */
 function packageVersion(): string {
@@ -26,14 +42,8 @@ export async function main(argv: string[]): Promise<void> {
     // The reason and a hint, not the whole help: the reason must stay the line one reads.
     .showHelpAfterError('(add --help for the options)')
     .exitOverride();
-  registerRun(program);
-  registerReplay(program);
-  registerRecord(program);
-  registerSimulate(program);
-  registerDemo(program);
-  registerEval(program);
-  registerApprove(program);
-  registerAudit(program);
+  const registers = await Promise.all(commandsFor(argv).map((name) => COMMANDS[name]!()));
+  for (const register of registers) register(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -6,7 +6,6 @@ import { KubetriageError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, loadSnapshot } from '../enrich/index.ts';
-import { IncidentStore, servePage, untilSignal } from '../page/index.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
 import { integerOption } from './numeric-options.ts';
@@ -58,7 +57,10 @@ export function registerReplay(program: Command): void {
           : process.stdout;
         // Latest context per incident, in first-seen order (a Map keeps insertion order on update).
         const latest = new Map<string, IncidentContextDoc>();
-        const store = opts.serve ? new IncidentStore({ maxIncidents: config.page.maxIncidents }) : undefined;
+        // The page (fastify and its plugins) is loaded only for --serve: a plain replay's start-up
+        // does not pay for it.
+        const page = opts.serve ? await import('../page/index.ts') : undefined;
+        const store = page ? new page.IncidentStore({ maxIncidents: config.page.maxIncidents }) : undefined;
         const result = await replay({
           input: opts.input,
           config,
@@ -88,16 +90,16 @@ export function registerReplay(program: Command): void {
           },
           'replay finished',
         );
-        if (!store) return;
+        if (!store || !page) return;
         for (const r of reports) store.onReport(r);
-        const { app, url } = await servePage({
+        const { app, url } = await page.servePage({
           store,
           config: config.page,
           host: opts.host,
           port: opts.port,
         });
         process.stderr.write(`incident page: ${url} (read-only; Ctrl-C stops)\n`);
-        await untilSignal(app);
+        await page.untilSignal(app);
       },
     );
 }

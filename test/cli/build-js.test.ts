@@ -18,7 +18,7 @@ describe('scripts/build-js.ts', () => {
     const n = buildJs(out);
     assert.ok(n > 100, `${n} modules`);
     const main = readFileSync(join(out, 'src/cli/main.js'), 'utf8');
-    assert.match(main, /from '\.\/run-command\.js'/);
+    assert.match(main, /import\('\.\/run-command\.js'\)/);
     assert.doesNotMatch(main, /: Command\b|\.ts'/);
     assert.ok(existsSync(join(out, 'src/page/assets/page.css')), 'the page assets are copied');
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
