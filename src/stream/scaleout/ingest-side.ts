@@ -50,6 +50,7 @@ export class IngestSide extends GroupSide {
       env: opts.env,
     });
     this.splitter = new SignalSplitter(opts.config, opts.resolver);
+    this.#pending = new Array(this.splitter.partitions).fill(undefined);
     this.#producer = opts.producer;
     this.#metrics = opts.metrics;
   }
