@@ -596,6 +596,40 @@ describe('signals record codec (format 3: groups of several input records)', () 
     assert.equal(w.byteLength, 0);
   });
 
+  it('takes every group but the last: the last stays pending, alone, and both records decode whole', () => {
+    const w = new SignalsBatchWriter();
+    for (const offset of [1, 2, 3]) {
+      w.begin(at(0, offset));
+      w.scope(0);
+      w.signal(log(offset === 3 ? other : site, `body ${offset}`));
+      w.end();
+    }
+    const before = decodeSignalsBatch(w.takeAllButLast());
+    assert.deepEqual(
+      before?.map((g) => [g.src.offset, (g.ops[0]![1] as Signal & { body: string }).body]),
+      [
+        [1, 'body 1'],
+        [2, 'body 2'],
+      ],
+    );
+    assert.equal(w.groups, 1);
+    w.begin(at(0, 4));
+    w.signal(log(site, 'body 4'));
+    w.end();
+    const after = decodeSignalsBatch(w.take());
+    assert.deepEqual(
+      after?.map((g) => [
+        g.src.offset,
+        (g.ops[0]![1] as Signal & { body: string }).body,
+        (g.ops[0]![1] as SignalSite).workload?.name,
+      ]),
+      [
+        [3, 'body 3', 'cart'],
+        [4, 'body 4', 'checkout'],
+      ],
+    );
+  });
+
   it('a visitor that does not emit skips the group: the next group still decodes', () => {
     const seen: number[] = [];
     const ok = forEachSignalsGroup(sample(), (src, emit) => {

@@ -96,6 +96,8 @@ const MAX_DEPTH = 4;
 class StringTable {
   readonly index = new Map<string, number>();
   readonly strings: string[] = [];
+  /** UTF-16 code units of all strings: about their UTF-8 bytes, for sizing records. */
+  chars = 0;
 
   of(s: string): number {
     let i = this.index.get(s);
@@ -103,6 +105,7 @@ class StringTable {
       i = this.strings.length;
       this.strings.push(s);
       this.index.set(s, i);
+      this.chars += s.length;
     }
     return i;
   }
@@ -110,18 +113,21 @@ class StringTable {
   clear(): void {
     this.index.clear();
     this.strings.length = 0;
+    this.chars = 0;
   }
 
-  /** Upper bound of the bytes `write` takes. */
-  get maxBytes(): number {
-    let n = 5;
-    for (const s of this.strings) n += 5 + s.length * 3;
-    return n;
+  /** Upper bound of the bytes `write` takes for the first `n` strings. */
+  maxBytes(n = this.strings.length): number {
+    let bytes = 5;
+    for (let i = 0; i < n; i++) bytes += 5 + this.strings[i]!.length * 3;
+    return bytes;
   }
 
-  write(out: Buffer, at: number): number {
-    at = writeVarint(out, at, this.strings.length);
-    for (const s of this.strings) {
+  /** The first `n` strings (a prefix: what the groups written before the n-th string was added refer to). */
+  write(out: Buffer, at: number, n = this.strings.length): number {
+    at = writeVarint(out, at, n);
+    for (let i = 0; i < n; i++) {
+      const s = this.strings[i]!;
       // The byte length is known only once written: its varint is padded to the width the bound needs.
       const width = varintWidth(s.length * 3);
       const n = out.write(s, at + width);
@@ -256,7 +262,7 @@ export class SignalOps extends OpWriter {
   /** The whole record: version, strings, source and ops. */
   encode(src: SignalSource): Buffer {
     const topic = this.table.of(src.topic);
-    const out = Buffer.allocUnsafe(this.table.maxBytes + 1 + 5 + 5 + 8 + 5 + 8 + 5 + this.len);
+    const out = Buffer.allocUnsafe(this.table.maxBytes() + 1 + 5 + 5 + 8 + 5 + 8 + 5 + this.len);
     out[0] = 2;
     let at = this.table.write(out, 1);
     at = writeVarint(out, at, topic);
@@ -281,6 +287,10 @@ const GROUP_MIN_BYTES = 1 + 1 + 8 + 4 + 8 + 4 + 4;
  */
 export class SignalsBatchWriter extends OpWriter {
   #groups = 0;
+  /** Where the last closed group starts, and how many strings the table had when it began. */
+  #lastAt = 0;
+  #lastStrings = 0;
+  #openStrings = 0;
   /** Where the open group's header starts, its ops start, and the highest scope index it holds. */
   #header = -1;
   #opsAt = 0;
@@ -292,9 +302,9 @@ export class SignalsBatchWriter extends OpWriter {
     return this.#groups;
   }
 
-  /** Bytes of ops and headers so far (the strings come on top). */
+  /** About the bytes of the record so far: ops, headers and strings. */
   get byteLength(): number {
-    return this.len;
+    return this.len + this.table.chars;
   }
 
   get open(): boolean {
@@ -303,6 +313,7 @@ export class SignalsBatchWriter extends OpWriter {
 
   begin(src: { topic: string; partition: number; offset: number; timestamp: number }): void {
     this.#header = this.len;
+    this.#openStrings = this.table.strings.length;
     this.varint(this.table.of(src.topic));
     this.varint(src.partition);
     this.f64(src.offset);
@@ -326,6 +337,8 @@ export class SignalsBatchWriter extends OpWriter {
     writeU32(this.body, this.#countAt - 12, this.#index);
     writeU32(this.body, this.#countAt, this.count);
     writeU32(this.body, this.#countAt + 4, this.len - this.#opsAt);
+    this.#lastAt = this.#header;
+    this.#lastStrings = this.#openStrings;
     this.#header = -1;
     this.#groups++;
   }
@@ -338,18 +351,37 @@ export class SignalsBatchWriter extends OpWriter {
 
   /** The record of every group closed so far; the writer starts empty again. */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(5 + this.table.maxBytes + 5 + this.len);
-    out[0] = SIGNALS_FORMAT_VERSION;
-    let at = this.table.write(out, 5);
-    at = writeVarint(out, at, this.#groups);
-    out.set(this.body.subarray(0, this.len), at);
-    at += this.len;
-    const record = out.subarray(0, at);
-    record.writeUInt32LE(crc32(record.subarray(5)), 1);
+    const record = this.#encode(this.#groups, this.len, this.table.strings.length);
     this.table.clear();
     this.len = 0;
     this.#groups = 0;
     this.#header = -1;
+    return record;
+  }
+
+  /**
+   * The record of every closed group but the last, which stays as the writer's only group: a record
+   * that grew too large with its last group goes out without it. It carries the strings added before
+   * the last group began (all its groups refer to); the last group keeps the whole table.
+   */
+  takeAllButLast(): Buffer {
+    const record = this.#encode(this.#groups - 1, this.#lastAt, this.#lastStrings);
+    this.body.copyWithin(0, this.#lastAt, this.len);
+    this.len -= this.#lastAt;
+    this.#lastAt = 0;
+    this.#groups = 1;
+    return record;
+  }
+
+  #encode(groups: number, bytes: number, strings: number): Buffer {
+    const out = Buffer.allocUnsafe(5 + this.table.maxBytes(strings) + 5 + bytes);
+    out[0] = SIGNALS_FORMAT_VERSION;
+    let at = this.table.write(out, 5, strings);
+    at = writeVarint(out, at, groups);
+    out.set(this.body.subarray(0, bytes), at);
+    at += bytes;
+    const record = out.subarray(0, at);
+    record.writeUInt32LE(crc32(record.subarray(5)), 1);
     return record;
   }
 }

@@ -72,6 +72,13 @@ export class IngestSide extends GroupSide {
     else
       for (const sp of this.splitter.touched) {
         let pending = this.#pending[sp];
+        if (pending && this.splitter.pendingBytes(sp) >= MAX_SIGNALS_RECORD_BYTES) {
+          // This record's group took the pending record past the limit: what came before goes out
+          // without it, so a group too large for the topic is refused (and dead-lettered) alone.
+          this.#pending[sp] = undefined;
+          this.#send(sp, this.splitter.takeAllButLast(sp), pending);
+          pending = undefined;
+        }
         if (!pending) {
           pending = { hold: new Hold(), records: [] };
           this.#pending[sp] = pending;
@@ -80,24 +87,25 @@ export class IngestSide extends GroupSide {
         // Tracked from its first offset on (before `processed` below lets the ledger pass it).
         if (pending.records.length === 0) this.ledger.track(pending.hold);
         pending.records.push(rec);
-        if (this.splitter.pendingBytes(sp) >= MAX_SIGNALS_RECORD_BYTES) this.#send(sp);
+        if (this.splitter.pendingBytes(sp) >= MAX_SIGNALS_RECORD_BYTES) this.#sendPending(sp);
       }
     this.ledger.processed(p, rec.offset);
   }
 
   /** The end of a consumed batch: every pending signals record goes out. */
   protected override endBatch(): void {
-    for (let sp = 0; sp < this.#pending.length; sp++) if (this.#pending[sp]) this.#send(sp);
+    for (let sp = 0; sp < this.#pending.length; sp++) if (this.#pending[sp]) this.#sendPending(sp);
   }
 
-  #send(partition: number): void {
+  #sendPending(partition: number): void {
     const pending = this.#pending[partition]!;
     this.#pending[partition] = undefined;
     const value = this.splitter.take(partition);
-    if (!value) {
-      this.ledger.release(pending.hold);
-      return;
-    }
+    if (value) this.#send(partition, value, pending);
+    else this.ledger.release(pending.hold);
+  }
+
+  #send(partition: number, value: Buffer, pending: Pending): void {
     this.#metrics.signalBytes.inc(value.length);
     this.#producer
       .send({ topic: this.cfg.scaleOut.topics.signals, key: null, value, partition })

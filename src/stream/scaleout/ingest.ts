@@ -184,9 +184,14 @@ export class SignalSplitter {
     return undefined;
   }
 
-  /** Bytes pending for a signals partition (its strings not counted). */
+  /** About the bytes pending for a signals partition. */
   pendingBytes(partition: number): number {
     return this.#writers[partition]!.byteLength;
+  }
+
+  /** The pending record of a signals partition without the last record's group, which stays pending. */
+  takeAllButLast(partition: number): Buffer {
+    return this.#writers[partition]!.takeAllButLast();
   }
 
   /** The pending record of a signals partition, encoded (undefined when nothing is pending); it starts over. */
