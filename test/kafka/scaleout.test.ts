@@ -547,6 +547,7 @@ describe('scale-out (scaleOut.enabled) with several kubetriage run processes', (
         throw new Error(`${err.message} (${progress})`);
       });
       const dup = /kubetriage_scaleout_owner_records_total\{result="duplicate"\} (\d+)/.exec(metrics);
+      const dupGroups = /kubetriage_scaleout_owner_groups_total\{result="duplicate"\} (\d+)/.exec(metrics);
       second.child.kill('SIGTERM');
       assert.equal((await second.exited).code, 0);
       const after = await contextsSince(t, before.ends);
@@ -567,6 +568,11 @@ describe('scale-out (scaleOut.enabled) with several kubetriage run processes', (
       for (const [w, d] of after.latest) assert.deepEqual(counts(d), counts(before.latest.get(w)!), w);
       // The ingest side re-read its uncommitted input and produced those signals again: skipped by source.
       assert.ok(dup && Number(dup[1]) > 0, 're-produced signals were recognised and skipped');
+      // Each one input record's signals, batched as the restarted ingest consumed them: skipped one by one.
+      assert.ok(
+        dupGroups && Number(dupGroups[1]) >= Number(dup![1]),
+        'every skipped record skipped its groups',
+      );
       const config = validateConfig(scaleOutConfig(t, signals, changelog) as ConfigInput);
       await checkAgainstReplay(t, capture, decisive, config, logs);
     } finally {
