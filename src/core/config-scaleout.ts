@@ -16,7 +16,7 @@ export const scaleOutSchema = z
     ownerGroupId: z.string().min(1).optional(),
     topics: z
       .object({
-        /** Normalised signals keyed by incident scope (cluster, namespace, workload). */
+        /** Normalised signals partitioned by incident scope (cluster, namespace, workload). */
         signals: z.string().min(1).default('kubetriage-signals'),
         /** Compacted, co-partitioned with `signals`: per incident its last revision and status. */
         changelog: z.string().min(1).default('kubetriage-changelog'),

@@ -14,7 +14,8 @@ import { getScenario } from '../../src/sim/scenarios/index.ts';
 import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
 import { replay } from '../../src/stream/replay.ts';
-import { decodeSignalsRecord } from '../../src/stream/scaleout/codec.ts';
+import { decodeSignalsBatch } from '../../src/stream/scaleout/codec.ts';
+import { keyPartitioner } from '../../src/stream/scaleout/partitioner.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
 import { type RunChild, startRun } from '../fault/run-child.ts';
 import {
@@ -204,20 +205,21 @@ async function replayedAsConsumed(
   const out = new Map<string, IncidentContextDoc>();
   for (let p = 0; p < SIGNALS_PARTITIONS; p++) {
     const mine = records.filter((r) => r.partition === p).sort((a, b) => a.offset - b.offset);
-    const scopes = new Set(mine.map((r) => r.key!.toString()));
     const order: CapturedRecord[] = [];
     const seen = new Set<string>();
     for (const r of mine) {
-      const src = decodeSignalsRecord(r.value ?? null)?.src;
-      assert.ok(src, 'a signals record the owners can read');
-      const { topic, partition, offset } = src;
-      const key = `${topic}\u0000${partition}\u0000${offset}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      order.push(byKey.get(key)!);
+      const groups = decodeSignalsBatch(r.value ?? null);
+      assert.ok(groups, 'a signals record the owners can read');
+      for (const { src } of groups) {
+        const key = `${src.topic}\u0000${src.partition}\u0000${src.offset}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        order.push(byKey.get(key)!);
+      }
     }
+    // The partition holds the scopes whose key hashes to it, as the producer's partitioner would put them.
     for (const d of (await replayed(config, order)).values())
-      if (scopes.has(workloadOf(d))) out.set(workloadOf(d), d);
+      if (partitionOf(workloadOf(d), SIGNALS_PARTITIONS) === p) out.set(workloadOf(d), d);
   }
   return out;
 }
@@ -243,6 +245,7 @@ async function highWatermarks(topic: string, partitions: number): Promise<Map<nu
   }
 }
 
+const partitionOf = keyPartitioner();
 const workloadOf = (d: IncidentContextDoc) =>
   `${d.scope.cluster}/${d.scope.namespace}/${d.scope.workload.kind}/${d.scope.workload.name}`;
 
@@ -544,6 +547,7 @@ describe('scale-out (scaleOut.enabled) with several kubetriage run processes', (
         throw new Error(`${err.message} (${progress})`);
       });
       const dup = /kubetriage_scaleout_owner_records_total\{result="duplicate"\} (\d+)/.exec(metrics);
+      const dupGroups = /kubetriage_scaleout_owner_groups_total\{result="duplicate"\} (\d+)/.exec(metrics);
       second.child.kill('SIGTERM');
       assert.equal((await second.exited).code, 0);
       const after = await contextsSince(t, before.ends);
@@ -564,6 +568,11 @@ describe('scale-out (scaleOut.enabled) with several kubetriage run processes', (
       for (const [w, d] of after.latest) assert.deepEqual(counts(d), counts(before.latest.get(w)!), w);
       // The ingest side re-read its uncommitted input and produced those signals again: skipped by source.
       assert.ok(dup && Number(dup[1]) > 0, 're-produced signals were recognised and skipped');
+      // Each one input record's signals, batched as the restarted ingest consumed them: skipped one by one.
+      assert.ok(
+        dupGroups && Number(dupGroups[1]) >= Number(dup![1]),
+        'every skipped record skipped its groups',
+      );
       const config = validateConfig(scaleOutConfig(t, signals, changelog) as ConfigInput);
       await checkAgainstReplay(t, capture, decisive, config, logs);
     } finally {

@@ -65,6 +65,8 @@ export abstract class GroupSide {
   protected abstract flush(): void;
   /** Timers: called every loop turn and every second. */
   abstract tick(): void;
+  /** After each consumed batch (what it derived may go out together). */
+  protected endBatch(): void {}
   protected assigned(_partitions: number[]): void {}
   /** After a revoke; `complete`: everything derived was acknowledged and committed. */
   protected revoked(_complete: boolean): void {}
@@ -100,7 +102,9 @@ export abstract class GroupSide {
         // Records fetched during a revoke or stop stay uncommitted: whoever owns them next re-reads them.
         if (!this.#running || this.consumer.revoking) break;
         try {
-          await this.handle(rec);
+          // Most records are handled synchronously: no await (and no microtask turn) for them.
+          const pending = this.handle(rec);
+          if (pending) await pending;
         } catch (err) {
           // A bug, not bad input (that is dead-lettered or counted as malformed): reported with where it
           // happened, and the loop goes on (stopping here would wedge the partition on the same record).
@@ -120,6 +124,7 @@ export abstract class GroupSide {
           sliceStart = performance.now();
         }
       }
+      this.endBatch();
       if (this.#running && !this.consumer.revoking) {
         this.tick();
         this.#maybeCommit();

@@ -1,6 +1,7 @@
 // Scale-out ingest: any replica. Consumes the input topics in the main consumer group, decodes and
-// normalises, and produces each record's signals, per incident scope, to the signals topic keyed by
-// that scope. An input offset is committed only once all its signals records are acknowledged.
+// normalises, and produces what each consumed batch holds for a signals partition as one record to that
+// partition (the partition each incident scope's key hashes to). An input offset is committed only once
+// every signals record holding part of it is acknowledged.
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { InRecord } from '../kafka/consumer.ts';
@@ -9,15 +10,28 @@ import { Hold } from '../offsets.ts';
 import type { RecordFailure } from '../pipeline.ts';
 import { DLQ_HEADERS } from '../service.ts';
 import type { WorkloadResolver } from '../workload.ts';
-import { encodeSignalsRecord } from './codec.ts';
 import { GroupSide } from './group-side.ts';
 import { SignalSplitter } from './ingest.ts';
 import type { ScaleOutMetrics } from './metrics.ts';
+
+/**
+ * A pending signals record is produced once it holds this many bytes, before the consumed batch ends:
+ * well below the 1 MB a topic takes by default (max.message.bytes), and large enough that records
+ * stay few (a 1,000-record input message adds about 3 KB per partition of 12).
+ */
+export const MAX_SIGNALS_RECORD_BYTES = 256 * 1024;
+
+/** What a signals partition's pending record holds back: its input offsets, and the records for a dead letter. */
+interface Pending {
+  hold: Hold;
+  records: InRecord[];
+}
 
 export class IngestSide extends GroupSide {
   readonly splitter: SignalSplitter;
   readonly #producer: AckedProducer;
   readonly #metrics: ScaleOutMetrics;
+  #pending: (Pending | undefined)[] = [];
 
   constructor(opts: {
     config: Config;
@@ -36,45 +50,80 @@ export class IngestSide extends GroupSide {
       env: opts.env,
     });
     this.splitter = new SignalSplitter(opts.config, opts.resolver);
+    this.#pending = new Array(this.splitter.partitions).fill(undefined);
     this.#producer = opts.producer;
     this.#metrics = opts.metrics;
+  }
+
+  /** The signals topic's partition count, as found at start (before consuming). */
+  set signalsPartitions(n: number) {
+    this.splitter.partitions = n;
+    this.#pending = new Array(n).fill(undefined);
   }
 
   protected handle(rec: InRecord): void {
     const p = this.ledger.partition(rec.topic, rec.partition);
     const timestamp = rec.timestamp ?? Date.now();
-    const { failure, groups } = this.splitter.split(rec.topic, rec.value, timestamp);
+    const failure = this.splitter.split(
+      { topic: rec.topic, partition: rec.partition, offset: rec.offset, timestamp },
+      rec.value,
+    );
     if (failure) this.#deadLetter(rec, failure);
-    else if (groups.length > 0) {
-      const hold = new Hold();
-      hold.add(p, rec.offset, timestamp);
-      this.ledger.track(hold);
-      let left = groups.length;
-      const topic = this.cfg.scaleOut.topics.signals;
-      groups.forEach((g, index) => {
-        const value = encodeSignalsRecord({
-          src: { topic: rec.topic, partition: rec.partition, offset: rec.offset, index, timestamp },
-          ops: g.ops,
-        });
-        this.#metrics.signalBytes.inc(value.length);
-        this.#producer
-          .send({ topic, key: g.key, value })
-          .then(() => {
-            this.#metrics.signalRecords.inc();
-            if (--left === 0) this.ledger.release(hold);
-          })
-          .catch((err: Error) => {
-            if (!(err instanceof PermanentProduceError)) {
-              this.log.error({ err: err.message }, 'signals produce abandoned at shutdown');
-              return;
-            }
-            // One scope's signals of a record larger than the topic takes: the record is dead-lettered.
-            this.#deadLetter(rec, { code: 'SIGNALS_REFUSED', message: err.message, stage: 'decode' });
-            if (--left === 0) this.ledger.release(hold);
-          });
-      });
-    }
+    else
+      for (const sp of this.splitter.touched) {
+        let pending = this.#pending[sp];
+        if (pending && this.splitter.pendingBytes(sp) >= MAX_SIGNALS_RECORD_BYTES) {
+          // This record's group took the pending record past the limit: what came before goes out
+          // without it, so a group too large for the topic is refused (and dead-lettered) alone.
+          this.#pending[sp] = undefined;
+          this.#send(sp, this.splitter.takeAllButLast(sp), pending);
+          pending = undefined;
+        }
+        if (!pending) {
+          pending = { hold: new Hold(), records: [] };
+          this.#pending[sp] = pending;
+        }
+        pending.hold.add(p, rec.offset, timestamp);
+        // Tracked from its first offset on (before `processed` below lets the ledger pass it).
+        if (pending.records.length === 0) this.ledger.track(pending.hold);
+        pending.records.push(rec);
+        if (this.splitter.pendingBytes(sp) >= MAX_SIGNALS_RECORD_BYTES) this.#sendPending(sp);
+      }
     this.ledger.processed(p, rec.offset);
+  }
+
+  /** The end of a consumed batch: every pending signals record goes out. */
+  protected override endBatch(): void {
+    for (let sp = 0; sp < this.#pending.length; sp++) if (this.#pending[sp]) this.#sendPending(sp);
+  }
+
+  #sendPending(partition: number): void {
+    const pending = this.#pending[partition]!;
+    this.#pending[partition] = undefined;
+    const value = this.splitter.take(partition);
+    if (value) this.#send(partition, value, pending);
+    else this.ledger.release(pending.hold);
+  }
+
+  #send(partition: number, value: Buffer, pending: Pending): void {
+    this.#metrics.signalBytes.inc(value.length);
+    this.#producer
+      .send({ topic: this.cfg.scaleOut.topics.signals, key: null, value, partition })
+      .then(() => {
+        this.#metrics.signalRecords.inc();
+        this.ledger.release(pending.hold);
+      })
+      .catch((err: Error) => {
+        if (!(err instanceof PermanentProduceError)) {
+          this.log.error({ err: err.message }, 'signals produce abandoned at shutdown');
+          return;
+        }
+        // Larger than the topic takes (its max.message.bytes is below what this record grew to): every
+        // input record it holds a part of is dead-lettered, as a record too large for the hop.
+        for (const rec of pending.records)
+          this.#deadLetter(rec, { code: 'SIGNALS_REFUSED', message: err.message, stage: 'decode' });
+        this.ledger.release(pending.hold);
+      });
   }
 
   #deadLetter(rec: InRecord, f: RecordFailure): void {
@@ -132,6 +181,9 @@ export class IngestSide extends GroupSide {
       );
   }
 
-  protected flush(): void {}
+  protected flush(): void {
+    this.endBatch();
+  }
+
   tick(): void {}
 }

@@ -7,6 +7,7 @@ export interface ScaleOutMetrics {
   deadLetters: Counter<'code'>;
   internalErrors: Counter<'stage'>;
   ownerRecords: Counter<'result'>;
+  ownerGroups: Counter<'result'>;
   restores: Counter;
   restoreSeconds: Histogram;
   ownedPartitions: Gauge;
@@ -18,7 +19,7 @@ export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
   return {
     signalRecords: new Counter({
       name: 'kubetriage_scaleout_signal_records_total',
-      help: 'Signals records (one per input record and incident scope) acknowledged on the repartition topic',
+      help: 'Signals records (one per signals partition and consumed batch of input records) acknowledged on the repartition topic',
       registers: r,
     }),
     signalBytes: new Counter({
@@ -42,6 +43,12 @@ export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
     ownerRecords: new Counter({
       name: 'kubetriage_scaleout_owner_records_total',
       help: 'Signals records on the owner side: applied, duplicate (already absorbed: a re-delivery, skipped), malformed (skipped)',
+      labelNames: ['result'],
+      registers: r,
+    }),
+    ownerGroups: new Counter({
+      name: 'kubetriage_scaleout_owner_groups_total',
+      help: "Input records' signals (groups of a signals record) on the owner side: applied, duplicate (already absorbed: a re-delivery, skipped)",
       labelNames: ['result'],
       registers: r,
     }),

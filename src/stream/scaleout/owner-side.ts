@@ -55,13 +55,27 @@ export class OwnerSide extends GroupSide {
     this.#reader = new PartitionReader(baseClientConfig(opts.config.kafka, opts.env));
   }
 
-  protected async handle(rec: InRecord): Promise<void> {
-    const owner =
-      this.owners.get(rec.partition) ??
-      (await this.#resume(rec.partition, rec.offset)) ??
-      (await this.#restoreRetrying(rec.partition, rec.offset));
+  protected handle(rec: InRecord): void | Promise<void> {
+    const owner = this.owners.get(rec.partition);
+    if (owner) this.#apply(owner, rec);
+    // The partition's first record: its state is resumed or rebuilt first.
+    else
+      return (async () => {
+        const o =
+          (await this.#resume(rec.partition, rec.offset)) ??
+          (await this.#restoreRetrying(rec.partition, rec.offset));
+        this.#apply(o, rec);
+      })();
+  }
+
+  #apply(owner: PartitionOwner, rec: InRecord): void {
+    const { applied, duplicate } = owner.groups;
     const result = owner.apply(rec.offset, rec.value, false);
     this.#metrics.ownerRecords.inc({ result });
+    if (owner.groups.applied > applied)
+      this.#metrics.ownerGroups.inc({ result: 'applied' }, owner.groups.applied - applied);
+    if (owner.groups.duplicate > duplicate)
+      this.#metrics.ownerGroups.inc({ result: 'duplicate' }, owner.groups.duplicate - duplicate);
     if (result === 'malformed')
       this.log.warn({ partition: rec.partition, offset: rec.offset }, 'skipping a malformed signals record');
     this.ledger.processed(owner.signals, rec.offset);

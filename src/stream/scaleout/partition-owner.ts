@@ -1,7 +1,8 @@
 // One signals partition's state on its owner: a whole pipeline (dedup, floors, anomalies, incidents)
 // fed by the partition's records in order, plus, per input partition, the (offset, index) already
-// absorbed. Records at or below that mark are re-deliveries (an ingest replica re-read its input after a
-// crash and produced them again): skipped, so a count never grows twice. The state is a function of
+// absorbed. Groups (one input record's signals within a signals record) at or below that mark are
+// re-deliveries (an ingest replica re-read its input after a crash or a rebalance and produced them
+// again, batched differently): skipped group by group, so a count never grows twice. The state is a function of
 // the partition's records, so an owner rebuilds it on assignment by re-reading them (muted: nothing
 // is sent, nothing held) and continues the incidents' revisions from the changelog.
 import type { Config } from '../../core/config.ts';
@@ -12,7 +13,7 @@ import { type Hold, OffsetLedger, type PartitionState } from '../offsets.ts';
 import { Pipeline } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import type { ChangelogEntry } from './changelog.ts';
-import { applyOps, decodeSignalsRecord } from './codec.ts';
+import { forEachSignalsGroup } from './codec.ts';
 
 export type ApplyResult = 'applied' | 'duplicate' | 'malformed';
 
@@ -24,6 +25,8 @@ export class PartitionOwner {
   readonly #inputs = new OffsetLedger();
   /** Per input partition, the last (offset, index) absorbed. */
   readonly #absorbed = new Map<PartitionState, { offset: number; index: number }>();
+  /** Groups (one input record's signals each) applied and skipped as re-deliveries, since this owner began. */
+  readonly groups = { applied: 0, duplicate: 0 };
   /** Restore only: incidents the previous owner resolved, by the signals offset they were resolved at. */
   #resolved: ChangelogEntry[] = [];
   #revisions = new Map<string, number>();
@@ -97,32 +100,35 @@ export class PartitionOwner {
   }
 
   /**
-   * Applies one signals record. `muted` (rebuild): no holds; its outputs were already acknowledged
-   * before the offset was committed. Otherwise the record holds its signals offset until its
-   * incident's next context is acknowledged.
+   * Applies one signals record, group by group (one group per input record; formats 1 and 2 hold
+   * one). A group at or below its input partition's mark is a re-delivery and skipped; the record is
+   * `duplicate` when all of its groups are. `muted` (rebuild): no holds; its outputs were already
+   * acknowledged before the offset was committed. Otherwise the record holds its signals offset until
+   * its incidents' next contexts are acknowledged.
    */
   apply(offset: number, value: Buffer | null, muted: boolean): ApplyResult {
-    const rec = decodeSignalsRecord(value);
-    if (!rec) return 'malformed';
     if (muted) this.#forgetResolved(offset);
     // Also live: records sent in a context but not committed before a crash are re-read live.
     if (this.#frozenUntil.length > 0) this.#thaw(offset);
-    const s = rec.src;
-    const input = this.#inputs.partition(s.topic, s.partition);
-    const last = this.#absorbed.get(input);
-    if (last && (s.offset < last.offset || (s.offset === last.offset && s.index <= last.index)))
-      return 'duplicate';
-    this.#absorbed.set(input, { offset: s.offset, index: s.index });
-    this.pipeline.applyRemote(
-      {
-        partition: input,
-        offset: s.offset,
-        timestamp: s.timestamp,
-        holdAt: muted ? null : { partition: this.signals, offset },
-      },
-      (ctx) => applyOps(rec.ops, ctx),
-    );
-    return 'applied';
+    const holdAt = muted ? null : { partition: this.signals, offset };
+    const groups = this.groups;
+    const before = groups.applied;
+    const ok = forEachSignalsGroup(value, (s, emit) => {
+      const input = this.#inputs.partition(s.topic, s.partition);
+      const last = this.#absorbed.get(input);
+      if (last && (s.offset < last.offset || (s.offset === last.offset && s.index <= last.index))) {
+        groups.duplicate++;
+        return;
+      }
+      if (last) {
+        last.offset = s.offset;
+        last.index = s.index;
+      } else this.#absorbed.set(input, { offset: s.offset, index: s.index });
+      groups.applied++;
+      this.pipeline.applyRemote({ partition: input, offset: s.offset, timestamp: s.timestamp, holdAt }, emit);
+    });
+    if (!ok) return 'malformed';
+    return groups.applied > before ? 'applied' : 'duplicate';
   }
 
   #thaw(offset: number): void {

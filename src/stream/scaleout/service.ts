@@ -68,7 +68,11 @@ export class ScaleOutService {
   }
 
   async start(): Promise<void> {
-    await ensureScaleOutTopics(baseClientConfig(this.#cfg.kafka, this.#env), this.#cfg.scaleOut);
+    // Ingest computes each scope's partition itself: from the count the topic has.
+    this.ingest.signalsPartitions = await ensureScaleOutTopics(
+      baseClientConfig(this.#cfg.kafka, this.#env),
+      this.#cfg.scaleOut,
+    );
     await this.#producer.connect();
     await this.owner.start();
     await this.ingest.start();

@@ -10,7 +10,8 @@ const { AdminClient, KafkaConsumer } = kafka;
 
 const TOPIC_ALREADY_EXISTS = 36;
 
-export async function ensureScaleOutTopics(client: RdKafkaConfig, cfg: Config['scaleOut']): Promise<void> {
+/** Returns the partition count of both topics. */
+export async function ensureScaleOutTopics(client: RdKafkaConfig, cfg: Config['scaleOut']): Promise<number> {
   const admin = AdminClient.create({ ...client, log_level: 3 } as never);
   const create = (topic: string, config: Record<string, string>) =>
     new Promise<void>((resolve, reject) =>
@@ -39,6 +40,12 @@ export async function ensureScaleOutTopics(client: RdKafkaConfig, cfg: Config['s
       'KAFKA_FATAL',
       `${cfg.topics.signals} has ${s} partitions but ${cfg.topics.changelog} has ${c}: the changelog must be co-partitioned with the signals topic`,
     );
+  if (s === 0)
+    throw new KubetriageError(
+      'KAFKA_FATAL',
+      `${cfg.topics.signals} shows no partitions in the broker's metadata`,
+    );
+  return s;
 }
 
 async function partitionCounts(client: RdKafkaConfig, topics: string[]): Promise<Map<string, number>> {
