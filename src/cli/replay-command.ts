@@ -7,6 +7,7 @@ import { createLogger } from '../core/logger.ts';
 import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, loadSnapshot } from '../enrich/index.ts';
 import { IncidentStore, servePage, untilSignal } from '../page/index.ts';
+import { contextJson } from '../stream/incidents/context-json.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
 import { integerOption } from './numeric-options.ts';
@@ -64,7 +65,7 @@ export function registerReplay(program: Command): void {
           config,
           resolver: enrichment.resolver,
           onContext: (doc) => {
-            writeLine(out, redactor.json(doc, 'context'));
+            writeLine(out, contextJson(doc, redactor));
             latest.set(doc.id, doc);
             store?.onContext(doc);
           },
