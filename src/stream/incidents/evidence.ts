@@ -136,6 +136,8 @@ export class EvidenceItem {
   // Reference sets are created on first use: most items only ever fill one or two of them, and
   // thousands of open incidents each holding four empty collections showed in the memory benchmark.
   #objects: Map<string, ObjectRef> | undefined;
+  /** The object ref last stored from an update (never a restored one, which may carry other keys). */
+  #lastObject: ObjectRef | undefined;
   #pods: Set<string> | undefined;
   #containers: Set<string> | undefined;
   #traceIds: Set<string> | undefined;
@@ -193,7 +195,12 @@ export class EvidenceItem {
         summary: i === 0 ? e.summary : text,
       }));
     item.contextOnly = e.context === true;
-    for (const o of refs.objects ?? []) item.#addObject(o);
+    // Restored refs are stored as they were written (as before), never taken for an update's equal.
+    for (const o of refs.objects ?? []) {
+      item.#lastObject = undefined;
+      item.#addObject(o);
+    }
+    item.#lastObject = undefined;
     for (const p of refs.pods ?? []) item.#pods = addBounded(item.#pods, p);
     for (const c of refs.containers ?? []) item.#containers = addBounded(item.#containers, c);
     for (const t of refs.traceIds ?? []) item.#traceIds = addBounded(item.#traceIds, t);
@@ -289,7 +296,7 @@ export class EvidenceItem {
   #addMessage(text: string, summary: string): boolean {
     this.#messages ??= [];
     const list = this.#messages;
-    if (list.some((m) => m.text === text)) return false;
+    for (const m of list) if (m.text === text) return false;
     const score = specificity(text);
     let at = list.findIndex((m) => m.score < score);
     if (at < 0) at = list.length;
@@ -319,13 +326,17 @@ export class EvidenceItem {
   }
 
   #addObject(o: ObjectRef): void {
+    // The same object as the one last stored (most updates of an item name one pod): replacing it with
+    // its equal changes nothing, and the sealed one the last context carried stays (its redaction verdict
+    // is reused). Saves a key concatenation and a Map set per update.
+    const last = this.#lastObject;
+    if (last !== undefined && o.uid === last.uid && o.name === last.name && o.kind === last.kind) return;
     this.#objects ??= new Map();
-    if (this.#objects.size >= MAX_REFS) return;
-    const key = `${o.kind}/${o.name}`;
-    const had = this.#objects.get(key);
-    // The same ref again keeps the object the last context carried (sealed: never changed after, so
-    // context-json.ts reuses its redaction verdict); a new uid (the pod re-created) replaces it.
-    if (had === undefined || had.uid !== o.uid) this.#objects.set(key, seal(o));
+    if (this.#objects.size < MAX_REFS) {
+      // Sealed: an update's object ref is never changed after (context-json.ts).
+      this.#objects.set(`${o.kind}/${o.name}`, seal(o));
+      this.#lastObject = o;
+    }
   }
 
   toDoc(): EvidenceDoc {
