@@ -450,6 +450,8 @@ export class Pipeline {
    * adds to it), and what was held below the floor is attached: the same departure's earlier signals as
    * evidence, the rest as context. Below it, a signal joins an open incident without keeping it open,
    * or is held (bounded, without its offsets: background must never block a commit).
+   * `key` is scopeKey(scope), built once by the caller: a fresh concatenation was built and hashed three
+   * times per signal (floors, find, absorb), ~1 % of a CPU profile of bench/pipeline.ts's stream.
    */
   #admit(
     scope: IncidentScope,
