@@ -337,6 +337,14 @@ export class Pipeline {
           this.stats.ignored++;
           return;
         }
+        // A Normal Event nothing acts on (Scheduled, Pulled, Started, …: most Events) is dropped before
+        // dedup, as the scale-out ingest drops it (scaleout/ingest.ts): remembering its uid only filled
+        // the window, and a re-delivery of it now counts as ignored, not as a duplicate. Two thirds of
+        // bench/pipeline.ts's records; the dedup lookups were ~10 % of its dedup + grouping CPU profile.
+        if (s.eventType !== 'Warning' && !this.#normalReasons.has(s.reason)) {
+          this.stats.ignored++;
+          return;
+        }
         const delta = s.eventUid ? this.dedup.eventDelta(s.eventUid, s.count) : s.count;
         if (s.eventUid && delta === 0) {
           this.stats.duplicateEvents++;
