@@ -102,6 +102,24 @@ describe('contextJson: redactor.json byte for byte, verdicts reused across revis
     assert.deepEqual([...reusing.stats], [...plain.stats]);
   });
 
+  it('the scope is reused while unchanged, rebuilt (and walked) when the team changes to a secret', () => {
+    const reusing = new Redactor();
+    const plain = new Redactor();
+    const inc = incident();
+    inc.absorb(eventUpdate('ev-1', 1, 'Back-off restarting failed container'), 50);
+    inc.revision++;
+    const first = inc.toDocument(T0);
+    contextJson(first, reusing);
+    inc.revision++;
+    const second = inc.toDocument(T0 + 10_000);
+    assert.equal(second.scope, first.scope, 'same sealed scope while nothing in it changed');
+    inc.team = `team aws_secret_access_key=${'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'}`;
+    inc.teamSource = 'label:team';
+    const text = both(inc, reusing, plain);
+    assert.ok(!text.includes('wJalrXUtnFEMI'), text);
+    assert.ok(text.includes('label:team'));
+  });
+
   it('a redactor installed later (other patterns) does not reuse the first one’s verdicts', () => {
     const inc = incident();
     inc.absorb(eventUpdate('ev-1', 1, 'order 4711 failed for tenant acme-corp'), 50);
