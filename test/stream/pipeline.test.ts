@@ -122,7 +122,7 @@ describe('pipeline: Kubernetes events to incidents', () => {
       namespace: 'shop',
       reason: 'Pulled',
       message: 'Container image already present',
-      type: 'Normal',
+      type: 'Normal' as const,
       object: { kind: 'Pod', name: 'api-7d9f8c6b5-x2kqz' },
       uid: 'n1',
       count: 1,
