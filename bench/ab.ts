@@ -102,6 +102,11 @@ async function pipelineSide(dir: string, batches: Buffer[]) {
       return () => ({ json: (doc: unknown) => JSON.stringify(doc) });
     },
   );
+  // Checkouts with src/stream/incidents/context-json.ts serialise contexts through it, as `run` does.
+  const contextJson = await import(`${dir}/src/stream/incidents/context-json.ts`).then(
+    (m) => m.contextJson as (doc: unknown) => string,
+    () => (doc: unknown) => redactor().json(doc, 'context'),
+  );
   const { ManualClock } = await import(`${dir}/src/stream/clock.ts`);
   const { Pipeline } = await import(`${dir}/src/stream/pipeline.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
@@ -120,7 +125,7 @@ async function pipelineSide(dir: string, batches: Buffer[]) {
       clock,
       resolver: new NamePatternResolver(),
       sink: (doc: unknown) => {
-        if (serialize) redactor().json(doc, 'context');
+        if (serialize) contextJson(doc);
       },
     });
     const t0 = cpuMs();

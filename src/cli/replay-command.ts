@@ -6,6 +6,7 @@ import { KubetriageError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { installRedactor } from '../core/redact.ts';
 import { createEnrichment, loadSnapshot } from '../enrich/index.ts';
+import { contextJson } from '../stream/incidents/context-json.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
 import { replay } from '../stream/replay.ts';
 import { integerOption } from './numeric-options.ts';
@@ -66,7 +67,7 @@ export function registerReplay(program: Command): void {
           config,
           resolver: enrichment.resolver,
           onContext: (doc) => {
-            writeLine(out, redactor.json(doc, 'context'));
+            writeLine(out, contextJson(doc, redactor));
             latest.set(doc.id, doc);
             store?.onContext(doc);
           },

@@ -70,6 +70,17 @@ export function compileCustomPattern(p: CustomPatternConfig): RedactPattern {
   return { name: p.name, re, replace: (m) => m.replace(single, by) };
 }
 
+/**
+ * Verdicts a json() caller keeps between documents that share parts (an incident context's evidence items
+ * are the same objects in every revision until they change): an object in `sealed` is never mutated
+ * once built, so once this redactor's walk left it unchanged it joins `clean` and is not walked again.
+ * Kept per redactor (another one's patterns may differ).
+ */
+export interface CleanReuse {
+  readonly sealed: WeakSet<object>;
+  readonly clean: WeakSet<object>;
+}
+
 interface Memo {
   text: string;
   /** Pattern index → matches, for the metric on a memo hit; null when nothing matched. */
@@ -98,6 +109,8 @@ export class Redactor {
   readonly #memo = new Map<string, Memo>();
   readonly #memoPersonal = new Map<string, Memo>();
   #memoChars = 0;
+  /** The json() call's reusable verdicts (contexts only); undefined otherwise. */
+  #reuse: CleanReuse | undefined;
   /** `${output}\u0000${pattern}` → redactions (read by the metric at scrape time). */
   readonly stats = new Map<string, number>();
 
@@ -166,9 +179,15 @@ export class Redactor {
    * as clean is still written as that text (test/core/redact-json.test.ts compares both paths).
    * The memo now holds the strings of every document, within its bounds (MEMO_MAX_*).
    */
-  json(value: unknown, output: RedactOutput): string {
+  json(value: unknown, output: RedactOutput, reuse?: CleanReuse): string {
     if (!this.enabled) return JSON.stringify(value);
-    const redacted = this.#walk(value, output, 0);
+    this.#reuse = reuse;
+    let redacted: unknown;
+    try {
+      redacted = this.#walk(value, output, 0);
+    } finally {
+      this.#reuse = undefined;
+    }
     if (redacted === value) return JSON.stringify(value);
     const text = JSON.stringify(value);
     if (text === undefined) return text;
@@ -180,6 +199,16 @@ export class Redactor {
     if (typeof v === 'string') return this.text(v, output);
     if (v === null || typeof v !== 'object') return v;
     if (depth >= MAX_DEPTH) return `[REDACTED:too-deep]`;
+    const reuse = this.#reuse;
+    if (reuse === undefined) return this.#walkObject(v, output, depth);
+    // Found clean before and never changed since (sealed): the same walk would give the same answer.
+    if (reuse.clean.has(v)) return v;
+    const r = this.#walkObject(v, output, depth);
+    if (r === v && reuse.sealed.has(v)) reuse.clean.add(v);
+    return r;
+  }
+
+  #walkObject(v: object, output: RedactOutput, depth: number): unknown {
     if (Array.isArray(v)) {
       let out: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {

@@ -7,10 +7,10 @@ import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '../core/metrics.ts';
-import { redactor } from '../core/redact.ts';
 import { settledWithin } from '../core/settle.ts';
 import { wallClock } from './clock.ts';
 import { seedDedup } from './dedup-restore.ts';
+import { contextJson } from './incidents/context-json.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
 import type { Incident } from './incidents/incident.ts';
 import { baseClientConfig, consumerConfig, reliableProducerConfig } from './kafka/client-config.ts';
@@ -452,7 +452,7 @@ export class StreamService {
       this.#metrics.timeToFirstContext.observe(Math.max(0, (inc.firstContextAt - inc.firstSignalAt) / 1000));
     }
     // Evidence quotes log bodies and event messages: secrets in them are redacted on the way out.
-    const value = Buffer.from(redactor().json(doc, 'context'));
+    const value = Buffer.from(contextJson(doc));
     this.#producer
       .send({ topic: this.#cfg.kafka.topics.contexts, key: doc.id, value })
       .then(() => {

@@ -115,6 +115,25 @@ describe('pipeline: Kubernetes events to incidents', () => {
     assert.equal(t.docs.length, 0);
     assert.equal(t.pipeline.stats.ignored, 2);
   });
+
+  it('drops Normal events nothing acts on before dedup, as the scale-out ingest does', () => {
+    const t = testPipeline();
+    const pulled = {
+      namespace: 'shop',
+      reason: 'Pulled',
+      message: 'Container image already present',
+      type: 'Normal' as const,
+      object: { kind: 'Pod', name: 'api-7d9f8c6b5-x2kqz' },
+      uid: 'n1',
+      count: 1,
+      atMs: T0,
+    };
+    // Re-delivered: still ignored, never a duplicate, and its uid does not take a place in the window.
+    t.feed('otlp_logs', logs([pulled, pulled]));
+    assert.equal(t.pipeline.stats.ignored, 2);
+    assert.equal(t.pipeline.stats.duplicateEvents, 0);
+    assert.equal(t.pipeline.dedup.size, 0);
+  });
 });
 
 describe('pipeline: Alertmanager-style timing', () => {

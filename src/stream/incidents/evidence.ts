@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { flat } from '../flat.ts';
 import type { PodRevision } from '../workload.ts';
+import { seal } from './context-json.ts';
 import { type EvidenceDoc, iso } from './document.ts';
 import { specificity } from './specificity.ts';
 
@@ -115,9 +116,18 @@ export class EvidenceItem {
   lastAt: number;
   summary: string;
   #plainCount = 0;
-  #eventCounts: Map<string, number> | undefined;
-  /** Fact of an event uid (see EvidenceUpdate.fact); weak reports end in '~'. */
-  #eventFacts: Map<string, string> | undefined;
+  /**
+   * Per event uid, its entry of refs.events as the document writes it (count, fact): replaced, never
+   * mutated, so an unchanged entry is the same sealed object in every revision (context-json.ts).
+   */
+  #events: Map<string, EventRef> | undefined;
+  /**
+   * Kept in step with #events: the counts of events without a fact summed, and how many have one. The
+   * count of an item is read for every context, and adding up its 32 events each time was 1.7 % of a
+   * CPU profile of bench/pipeline.ts at 0 % repeats.
+   */
+  #eventSum = 0;
+  #factEvents = 0;
   /** Distinct messages with their specificity and the summary that quoted them, most specific first. */
   #messages: { text: string; score: number; summary: string }[] | undefined;
   /** Every update so far was sub-floor context. */
@@ -126,6 +136,8 @@ export class EvidenceItem {
   // Reference sets are created on first use: most items only ever fill one or two of them, and
   // thousands of open incidents each holding four empty collections showed in the memory benchmark.
   #objects: Map<string, ObjectRef> | undefined;
+  /** The object ref last stored from an update (never a restored one, which may carry other keys). */
+  #lastObject: ObjectRef | undefined;
   #pods: Set<string> | undefined;
   #containers: Set<string> | undefined;
   #traceIds: Set<string> | undefined;
@@ -167,11 +179,13 @@ export class EvidenceItem {
       revisions?: RevisionRef[];
     };
     if (refs.events?.length) {
-      item.#eventCounts = new Map();
-      for (const ev of refs.events) {
-        item.#eventCounts.set(ev.uid, ev.count);
-        if (ev.fact) item.#setFact(ev.uid, ev.fact, ev.weak === true);
-      }
+      item.#events = new Map();
+      for (const ev of refs.events)
+        item.#setEvent(
+          ev.uid,
+          eventRef(ev.uid, ev.count, ev.fact ?? '', ev.weak === true),
+          item.#events.get(ev.uid),
+        );
     }
     item.#plainCount = Math.max(0, e.count - item.count);
     if (e.messages?.length)
@@ -181,7 +195,12 @@ export class EvidenceItem {
         summary: i === 0 ? e.summary : text,
       }));
     item.contextOnly = e.context === true;
-    for (const o of refs.objects ?? []) item.#addObject(o);
+    // Restored refs are stored as they were written (as before), never taken for an update's equal.
+    for (const o of refs.objects ?? []) {
+      item.#lastObject = undefined;
+      item.#addObject(o);
+    }
+    item.#lastObject = undefined;
     for (const p of refs.pods ?? []) item.#pods = addBounded(item.#pods, p);
     for (const c of refs.containers ?? []) item.#containers = addBounded(item.#containers, c);
     for (const t of refs.traceIds ?? []) item.#traceIds = addBounded(item.#traceIds, t);
@@ -194,17 +213,18 @@ export class EvidenceItem {
 
   get count(): number {
     let n = this.#plainCount + this.#overflowCount;
-    if (!this.#eventCounts) return n;
+    if (!this.#events) return n;
+    if (this.#factEvents === 0) return n + this.#eventSum;
     // Events of one fact count once: the largest strong report, else the largest weak one.
     let facts: Map<string, { strong: number; weak: number }> | undefined;
-    for (const [uid, c] of this.#eventCounts) {
-      const f = this.#eventFacts?.get(uid);
-      if (f === undefined) {
+    for (const ev of this.#events.values()) {
+      const c = ev.count;
+      const key = ev.fact;
+      if (key === undefined) {
         n += c;
         continue;
       }
-      const weak = f.endsWith('~');
-      const key = weak ? f.slice(0, -1) : f;
+      const weak = ev.weak === true;
       facts ??= new Map();
       const g = facts.get(key) ?? { strong: 0, weak: 0 };
       if (weak) g.weak = Math.max(g.weak, c);
@@ -222,16 +242,19 @@ export class EvidenceItem {
     if (u.eventUid) {
       // A Kubernetes Event's count is cumulative: keep the highest seen per event, so a re-delivered
       // or re-ordered update never counts twice.
-      this.#eventCounts ??= new Map();
-      const seen = this.#eventCounts.get(u.eventUid);
+      this.#events ??= new Map();
+      const seen = this.#events.get(u.eventUid);
       if (seen === undefined) {
-        if (this.#eventCounts.size < MAX_EVENT_UIDS) {
-          this.#eventCounts.set(u.eventUid, u.eventCount);
-          if (u.fact) this.#setFact(u.eventUid, u.fact, u.factWeak);
-        } else this.#overflowCount += u.eventCount;
+        if (this.#events.size < MAX_EVENT_UIDS)
+          this.#setEvent(u.eventUid, eventRef(u.eventUid, u.eventCount, u.fact, u.factWeak), undefined);
+        else this.#overflowCount += u.eventCount;
         changed = true;
-      } else if (u.eventCount > seen) {
-        this.#eventCounts.set(u.eventUid, u.eventCount);
+      } else if (u.eventCount > seen.count) {
+        this.#setEvent(
+          u.eventUid,
+          eventRef(u.eventUid, u.eventCount, seen.fact ?? '', seen.weak === true),
+          seen,
+        );
         changed = true;
       }
     } else if (u.add > 0) {
@@ -273,7 +296,7 @@ export class EvidenceItem {
   #addMessage(text: string, summary: string): boolean {
     this.#messages ??= [];
     const list = this.#messages;
-    if (list.some((m) => m.text === text)) return false;
+    for (const m of list) if (m.text === text) return false;
     const score = specificity(text);
     let at = list.findIndex((m) => m.score < score);
     if (at < 0) at = list.length;
@@ -284,24 +307,41 @@ export class EvidenceItem {
     return true;
   }
 
-  #setFact(uid: string, fact: string, weak: boolean): void {
-    this.#eventFacts ??= new Map();
-    this.#eventFacts.set(uid, weak ? `${fact}~` : fact);
+  /** Sets an event's entry (new, or replacing `prev`, its entry so far); see #eventSum. */
+  #setEvent(uid: string, ref: EventRef, prev: EventRef | undefined): void {
+    this.#events ??= new Map();
+    this.#events.set(uid, ref);
+    if (prev) {
+      if (prev.fact === undefined) this.#eventSum -= prev.count;
+      else this.#factEvents--;
+    }
+    if (ref.fact === undefined) this.#eventSum += ref.count;
+    else this.#factEvents++;
   }
 
   #addRevision(r: RevisionRef): void {
     this.#revisions ??= new Map();
     if (this.#revisions.size < MAX_REFS || this.#revisions.has(r.replicaSet))
-      this.#revisions.set(r.replicaSet, r);
+      this.#revisions.set(r.replicaSet, seal(r));
   }
 
   #addObject(o: ObjectRef): void {
+    // The same object as the one last stored (most updates of an item name one pod): replacing it with
+    // its equal changes nothing, and the sealed one the last context carried stays (its redaction verdict
+    // is reused). Saves a key concatenation and a Map set per update.
+    const last = this.#lastObject;
+    if (last !== undefined && o.uid === last.uid && o.name === last.name && o.kind === last.kind) return;
     this.#objects ??= new Map();
-    if (this.#objects.size < MAX_REFS) this.#objects.set(`${o.kind}/${o.name}`, o);
+    if (this.#objects.size < MAX_REFS) {
+      // Sealed: an update's object ref is never changed after (context-json.ts).
+      this.#objects.set(`${o.kind}/${o.name}`, seal(o));
+      this.#lastObject = o;
+    }
   }
 
   toDoc(): EvidenceDoc {
-    this.#doc ??= {
+    // Sealed: never mutated once built (the context serialiser reuses its redaction verdict).
+    this.#doc ??= seal({
       id: this.id,
       key: this.key,
       kind: this.kind,
@@ -312,7 +352,7 @@ export class EvidenceItem {
       ...(this.#messages ? { messages: this.#messages.map((m) => m.text) } : {}),
       ...(this.contextOnly ? { context: true } : {}),
       refs: this.refs(),
-    };
+    });
     return this.#doc;
   }
 
@@ -320,12 +360,7 @@ export class EvidenceItem {
     const refs: Record<string, unknown> = {};
     if (this.#objects?.size) refs.objects = [...this.#objects.values()];
     // All tracked events (bounded by MAX_EVENT_UIDS), so a restart can restore exact per-event counts.
-    if (this.#eventCounts?.size)
-      refs.events = [...this.#eventCounts].map(([uid, count]) => {
-        const f = this.#eventFacts?.get(uid);
-        if (f === undefined) return { uid, count };
-        return f.endsWith('~') ? { uid, count, fact: f.slice(0, -1), weak: true } : { uid, count, fact: f };
-      });
+    if (this.#events?.size) refs.events = [...this.#events.values()];
     if (this.#pods?.size) refs.pods = [...this.#pods];
     if (this.#containers?.size) refs.containers = [...this.#containers];
     if (this.#traceIds?.size) refs.traceIds = [...this.#traceIds];
@@ -334,6 +369,19 @@ export class EvidenceItem {
     if (this.logClass) refs.logClass = this.logClass;
     return refs;
   }
+}
+
+/** An Event's entry in refs.events; the keys in this order (the document's bytes). */
+interface EventRef {
+  uid: string;
+  count: number;
+  fact?: string;
+  weak?: true;
+}
+
+function eventRef(uid: string, count: number, fact: string, weak: boolean): EventRef {
+  if (!fact) return seal({ uid, count });
+  return seal(weak ? { uid, count, fact, weak: true } : { uid, count, fact });
 }
 
 function addBounded(set: Set<string> | undefined, v: string): Set<string> {

@@ -18,6 +18,8 @@ const QUOTED = /"[^"]{8,}"/g;
  * so the words that say what is wrong ("pull access denied") fit in the summary.
  */
 function withoutRepeats(s: string): string {
+  // Most messages quote nothing: no Set, no regex pass (every Warning event comes through here).
+  if (!s.includes('"')) return s;
   const seen = new Set<string>();
   return s.replace(QUOTED, (q) => {
     if (seen.has(q)) return '"…"';

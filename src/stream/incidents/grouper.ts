@@ -96,9 +96,9 @@ export class IncidentGrouper {
     return this.#incidents.has(scopeKey(scope));
   }
 
-  /** The scope's open incident, if any. */
-  find(scope: IncidentScope): Incident | undefined {
-    return this.#incidents.get(scopeKey(scope));
+  /** The scope's open incident, if any; `key`: its scopeKey, when the caller has it already. */
+  find(scope: IncidentScope, key = scopeKey(scope)): Incident | undefined {
+    return this.#incidents.get(key);
   }
 
   /**
@@ -107,10 +107,17 @@ export class IncidentGrouper {
    */
   frozen: Set<string> | undefined;
 
-  /** A problem signal's evidence: opens the scope's incident or adds to it. */
-  absorb(scope: IncidentScope, u: EvidenceUpdate, src: RecordSource | undefined): void {
+  /**
+   * A problem signal's evidence: opens the scope's incident or adds to it. `key`: the scope's scopeKey
+   * when the caller has it (the pipeline builds it once per signal, not once per lookup).
+   */
+  absorb(
+    scope: IncidentScope,
+    u: EvidenceUpdate,
+    src: RecordSource | undefined,
+    key = scopeKey(scope),
+  ): void {
     const now = this.#clock.now();
-    const key = scopeKey(scope);
     if (this.frozen?.has(key)) return;
     let inc = this.#incidents.get(key);
     if (!inc) {

@@ -4,6 +4,7 @@ import { Hold, type PartitionState, type RecordSource } from '../offsets.ts';
 import type { WorkloadRef } from '../signals.ts';
 import type { ManagedByDoc } from '../workload.ts';
 import type { WorkloadState } from '../workload-state.ts';
+import { seal } from './context-json.ts';
 import {
   INCIDENT_CONTEXT_SCHEMA,
   type IncidentContextDoc,
@@ -90,6 +91,8 @@ export class Incident {
   readonly #sources = new Map<PartitionState, [number, number][]>();
   /** Per partition, the oldest ranges dropped beyond MAX_RANGES and the offsets they covered. */
   readonly #dropped = new Map<PartitionState, { ranges: number; offsets: number }>();
+  /** The scope as the last document wrote it (see #scopeDoc). */
+  #scopeDocCache: IncidentContextDoc['scope'] | undefined;
 
   constructor(scope: IncidentScope, firstSignalMs: number, now: number, groupWaitMs: number, id?: string) {
     this.scope = scope;
@@ -166,6 +169,39 @@ export class Incident {
         d.offsets += hi - lo + 1;
       } else this.#dropped.set(p, { ranges: 1, offsets: hi - lo + 1 });
     }
+  }
+
+  /**
+   * The document's scope. Without managedBy (enrichment's object, not ours to seal) it is one sealed
+   * object until team or environment change: every revision carries the same one, and the context
+   * serialiser does not walk it again (context-json.ts).
+   */
+  #scopeDoc(): IncidentContextDoc['scope'] {
+    const d = this.#scopeDocCache;
+    if (
+      d !== undefined &&
+      this.managedBy === null &&
+      d.team === this.team &&
+      d.teamSource === this.teamSource &&
+      d.environment === this.environment &&
+      d.environmentSource === this.environmentSource
+    )
+      return d;
+    const fresh = {
+      cluster: this.scope.cluster,
+      namespace: this.scope.namespace,
+      workload: { kind: this.scope.workload.kind, name: this.scope.workload.name },
+      team: this.team,
+      teamSource: this.teamSource,
+      environment: this.environment,
+      environmentSource: this.environmentSource,
+      ...(this.managedBy ? { managedBy: this.managedBy } : {}),
+    };
+    if (this.managedBy === null) {
+      seal(fresh.workload);
+      this.#scopeDocCache = seal(fresh);
+    } else this.#scopeDocCache = undefined;
+    return fresh;
   }
 
   /** Takes the hold for the context about to be sent; the next changes start a new one. */
@@ -246,16 +282,7 @@ export class Incident {
       id: this.id,
       revision: this.revision,
       status: this.status,
-      scope: {
-        cluster: this.scope.cluster,
-        namespace: this.scope.namespace,
-        workload: { kind: this.scope.workload.kind, name: this.scope.workload.name },
-        team: this.team,
-        teamSource: this.teamSource,
-        environment: this.environment,
-        environmentSource: this.environmentSource,
-        ...(this.managedBy ? { managedBy: this.managedBy } : {}),
-      },
+      scope: this.#scopeDoc(),
       window: { start: iso(this.windowStart), end: iso(this.windowEnd) },
       evidence,
       rollouts: this.rollouts.map((r) => ({ ...r })),
