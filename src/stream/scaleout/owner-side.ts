@@ -4,7 +4,7 @@
 // same partition number; a signals offset is committed once both are acknowledged.
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
-import { redactor } from '../../core/redact.ts';
+import { contextJson } from '../incidents/context-json.ts';
 import type { IncidentContextDoc } from '../incidents/document.ts';
 import { baseClientConfig } from '../kafka/client-config.ts';
 import type { InRecord } from '../kafka/consumer.ts';
@@ -173,7 +173,7 @@ export class OwnerSide extends GroupSide {
 
   /** A context and its changelog entry; the hold is released once the broker has both. */
   #send(owner: PartitionOwner, doc: IncidentContextDoc, hold: Hold | undefined): void {
-    const json = redactor().json(doc, 'context');
+    const json = contextJson(doc);
     const value = Buffer.from(json);
     const open = doc.status !== 'resolved';
     const entry = encodeChangelog(
