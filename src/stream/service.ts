@@ -8,7 +8,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { counterFromStats, gaugeFrom, type StreamMetrics, streamMetrics } from '../core/metrics.ts';
 import { settledWithin } from '../core/settle.ts';
-import type { Clock } from './clock.ts';
+import { wallClock } from './clock.ts';
 import { seedDedup } from './dedup-restore.ts';
 import { contextJson } from './incidents/context-json.ts';
 import type { IncidentContextDoc } from './incidents/document.ts';
@@ -88,33 +88,9 @@ export interface StopReport {
   ms: number;
 }
 
-/**
- * The wall clock, read once per Kafka record while that record is processed (all its signals arrived
- * together) and live otherwise. The grouper and dedup ask for "now" per signal: Date.now() per signal
- * was 17 ms of the 1.86 s main thread that `run` spent on 150k log records (CPU profile of a
- * bench/collector-peer drain, 2026-12-06), work bench/pipeline's ManualClock never does. A Kafka record
- * takes ~10 ms to process, far below group_wait's and resolve_timeout's granularity.
- */
-class RecordClock implements Clock {
-  #frozen: number | undefined;
-
-  now(): number {
-    return this.#frozen ?? Date.now();
-  }
-
-  freeze(): void {
-    this.#frozen = Date.now();
-  }
-
-  thaw(): void {
-    this.#frozen = undefined;
-  }
-}
-
 export class StreamService {
   readonly pipeline: Pipeline;
   readonly ledger = new OffsetLedger();
-  readonly #clock = new RecordClock();
   readonly #cfg: Config;
   readonly #env: NodeJS.ProcessEnv | undefined;
   readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
@@ -172,7 +148,7 @@ export class StreamService {
     });
     this.pipeline = new Pipeline({
       config: opts.config,
-      clock: this.#clock,
+      clock: wallClock,
       resolver: opts.resolver,
       sink: (doc, hold, inc) => this.#sendContext(doc, hold, inc),
       trackHold: (h) => this.ledger.track(h),
@@ -347,18 +323,12 @@ export class StreamService {
 
   #handle(rec: InRecord): void {
     const p = this.ledger.partition(rec.topic, rec.partition);
-    this.#clock.freeze();
-    let failure: RecordFailure | undefined;
-    try {
-      const timestamp = rec.timestamp ?? this.#clock.now();
-      failure = this.pipeline.ingest(rec.topic, rec.value, timestamp, {
-        partition: p,
-        offset: rec.offset,
-        timestamp,
-      });
-    } finally {
-      this.#clock.thaw();
-    }
+    const timestamp = rec.timestamp ?? Date.now();
+    const failure = this.pipeline.ingest(rec.topic, rec.value, timestamp, {
+      partition: p,
+      offset: rec.offset,
+      timestamp,
+    });
     if (failure) this.#deadLetter(rec, failure);
     this.ledger.processed(p, rec.offset);
   }
