@@ -25,8 +25,9 @@ export async function withBroker<T>(
  * A consumer group's committed offsets, read from the broker through one client kept open for the
  * whole drain. It never subscribes, so it does not join the group. The benches poll it instead of
  * the measured process's /metrics: a Prometheus scrape costs `kubetriage run` 2–5 ms of CPU, and
- * scraping every 20 ms charged it 0.45 CPU-s of a 1.9 CPU-s drain of 150k records (5 interleaved
- * pairs, 2026-12-06, /tmp driver in the e2e4 report), a quarter of what the bench attributed to it. A fresh client per
+ * scraping every 20 ms charged it 0.45 of 1.89 CPU-s per 150k-record drain (medians of 5 interleaved
+ * drains each way, 2026-12-06; a second set of 6: 1.75 vs 1.20; `node bench/run-ab.ts <dir>
+ * scrape20:<dir>`), a quarter of what the bench attributed to it. A fresh client per
  * check (test/helpers/kafka.ts committedOffsets) costs a connect per poll, which is why the bench used
  * to look at the broker only after /metrics said every record was in.
  */
