@@ -11,7 +11,6 @@ import { AckedProducer } from '../src/stream/kafka/producer.ts';
 import { processCpuSeconds } from '../test/harness/otelcol.ts';
 import { freePort } from '../test/harness/ports.ts';
 import {
-  committedOffsets,
   createTopics,
   produce,
   type RawRecord,
@@ -19,7 +18,7 @@ import {
   unique,
 } from '../test/helpers/kafka.ts';
 import { logsStream } from './lib/fixtures.ts';
-import { withBroker } from './lib/kafka.ts';
+import { CommitWatch, withBroker } from './lib/kafka.ts';
 import { fmt, fmtSpread, MIN_ROUNDS, type Spread, spread } from './lib/measure.ts';
 import { framesMarkdown, topAllocFrames, topCpuFrames } from './lib/profile-top.ts';
 import type { BenchOptions, BenchResult, BenchRow, Chart } from './lib/result.ts';
@@ -181,7 +180,10 @@ async function drain(
   const contexts = unique('bench-contexts');
   const group = unique('bench-group');
   const instances = await startInstances(n, config(dir, brokers, topic, contexts, group), profileDir);
+  let watch: CommitWatch | undefined;
   try {
+    // One client for the whole drain: a fresh one per check cost a connect each time (CommitWatch).
+    watch = await CommitWatch.open(brokers, group, topic, PARTITIONS);
     // Clocks start when every instance answers HTTP, so module loading counts in neither wall nor CPU
     // time (bench/startup.ts measures it); group join and rebalance do count.
     const deadline = Date.now() + 600_000;
@@ -246,8 +248,7 @@ async function drain(
       if (processedAt === undefined) continue;
       const pending = scrapes.reduce((a, m) => a + sum(m, 'kubetriage_pending_outputs'), 0);
       if (pending > 0) continue;
-      const committed = await committedOffsets(group, topic, PARTITIONS).catch(() => new Map());
-      if (![...ends].every(([p, end]) => (committed.get(p) ?? -1) >= end)) continue;
+      if (!(await watch.allAt(ends))) continue;
       const doneAt = performance.now();
       const start = firstAt ?? t0;
       return {
@@ -264,6 +265,7 @@ async function drain(
     }
     throw new Error('end-to-end benchmark timed out');
   } finally {
+    await watch?.close();
     await stop(instances);
   }
 }
