@@ -10,6 +10,9 @@ import { Pipeline } from '../../src/stream/pipeline.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
 
 const steps = (process.argv[2] ?? '1000,2500,5000,10000').split(',').map(Number);
+// Then, optionally, this many batches of steady traffic: 50 known pods' Warning events again with a
+// higher count (evidence updates, no new state), printed as one more line.
+const steadyBatches = Number(process.argv[3] ?? 0);
 const CONTAINERS = 10;
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
 const clock = new ManualClock(T0);
@@ -22,6 +25,24 @@ const pipeline = new Pipeline({
     contexts++;
   },
 });
+
+function warningEvent(p: number, count: number, atMs: number) {
+  return {
+    namespace: `ns-${p % 50}`,
+    reason: 'BackOff',
+    message: `Back-off restarting failed container c0 in pod app-${p}-7d9f8c6b5-x2kqz`,
+    type: 'Warning' as const,
+    object: {
+      kind: 'Pod',
+      name: `app-${p}-7d9f8c6b5-x2kqz`,
+      uid: `uid-${p}`,
+      fieldPath: 'spec.containers{c0}',
+    },
+    uid: `ev-${p}`,
+    count,
+    atMs,
+  };
+}
 
 function gcAndMeasure(): { rssMB: number; heapMB: number } {
   for (let i = 0; i < 3; i++) globalThis.gc?.();
@@ -66,21 +87,7 @@ for (const target of steps) {
           ],
         });
       }
-      events.push({
-        namespace: `ns-${p % 50}`,
-        reason: 'BackOff',
-        message: `Back-off restarting failed container c0 in pod app-${p}-7d9f8c6b5-x2kqz`,
-        type: 'Warning' as const,
-        object: {
-          kind: 'Pod',
-          name: `app-${p}-7d9f8c6b5-x2kqz`,
-          uid: `uid-${p}`,
-          fieldPath: 'spec.containers{c0}',
-        },
-        uid: `ev-${p}`,
-        count: 1,
-        atMs: T0,
-      });
+      events.push(warningEvent(p, 1, T0));
     }
     clock.advance(clock.now() + 10);
     pipeline.ingest(
@@ -98,6 +105,25 @@ for (const target of steps) {
   const m = gcAndMeasure();
   process.stdout.write(
     `${JSON.stringify({ pods, series: pipeline.anomalies.seriesCount, incidents: pipeline.grouper.open, dedupEntries: pipeline.dedup.size, ...m })}\n`,
+  );
+}
+if (steadyBatches > 0) {
+  for (let b = 0; b < steadyBatches; b++) {
+    const events = [];
+    for (let i = 0; i < 50; i++) {
+      const p = (b * 50 + i) % pods;
+      events.push(warningEvent(p, 2 + Math.floor((b * 50) / pods), clock.now()));
+    }
+    clock.advance(clock.now() + 10);
+    pipeline.ingest(
+      'otlp_logs',
+      encodeOtlp('ExportLogsServiceRequest', k8sEventsRequest(events)),
+      clock.now(),
+    );
+  }
+  const m = gcAndMeasure();
+  process.stdout.write(
+    `${JSON.stringify({ pods, steadyUpdates: steadyBatches * 50, series: pipeline.anomalies.seriesCount, incidents: pipeline.grouper.open, dedupEntries: pipeline.dedup.size, ...m })}\n`,
   );
 }
 void contexts;

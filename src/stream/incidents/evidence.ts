@@ -119,8 +119,12 @@ export class EvidenceItem {
   /**
    * Per event uid, its entry of refs.events as the document writes it (count, fact): replaced, never
    * mutated, so an unchanged entry is the same sealed object in every revision (context-json.ts).
+   * An array searched by uid (at most MAX_EVENT_UIDS), as are the reference lists below (at most
+   * MAX_REFS): a Map or Set of one entry is 184 bytes, an array of one 40, and with 10k open incidents
+   * (bench/memory.ts) those tables were 7 MB of heap. The arrays are replaced by one element longer
+   * (withOne), never pushed to: a push gives an array room for 17.
    */
-  #events: Map<string, EventRef> | undefined;
+  #events: EventRef[] | undefined;
   /**
    * Kept in step with #events: the counts of events without a fact summed, and how many have one. The
    * count of an item is read for every context, and adding up its 32 events each time was 1.7 % of a
@@ -135,12 +139,12 @@ export class EvidenceItem {
   #overflowCount = 0;
   // Reference sets are created on first use: most items only ever fill one or two of them, and
   // thousands of open incidents each holding four empty collections showed in the memory benchmark.
-  #objects: Map<string, ObjectRef> | undefined;
+  #objects: ObjectRef[] | undefined;
   /** The object ref last stored from an update (never a restored one, which may carry other keys). */
   #lastObject: ObjectRef | undefined;
-  #pods: Set<string> | undefined;
-  #containers: Set<string> | undefined;
-  #traceIds: Set<string> | undefined;
+  #pods: string[] | undefined;
+  #containers: string[] | undefined;
+  #traceIds: string[] | undefined;
   #revisions: Map<string, RevisionRef> | undefined;
   metric: MetricRef | undefined;
   logClass = '';
@@ -179,13 +183,8 @@ export class EvidenceItem {
       revisions?: RevisionRef[];
     };
     if (refs.events?.length) {
-      item.#events = new Map();
       for (const ev of refs.events)
-        item.#setEvent(
-          ev.uid,
-          eventRef(ev.uid, ev.count, ev.fact ?? '', ev.weak === true),
-          item.#events.get(ev.uid),
-        );
+        item.#setEvent(eventRef(ev.uid, ev.count, ev.fact ?? '', ev.weak === true), item.#event(ev.uid));
     }
     item.#plainCount = Math.max(0, e.count - item.count);
     if (e.messages?.length)
@@ -217,7 +216,7 @@ export class EvidenceItem {
     if (this.#factEvents === 0) return n + this.#eventSum;
     // Events of one fact count once: the largest strong report, else the largest weak one.
     let facts: Map<string, { strong: number; weak: number }> | undefined;
-    for (const ev of this.#events.values()) {
+    for (const ev of this.#events) {
       const c = ev.count;
       const key = ev.fact;
       if (key === undefined) {
@@ -242,19 +241,14 @@ export class EvidenceItem {
     if (u.eventUid) {
       // A Kubernetes Event's count is cumulative: keep the highest seen per event, so a re-delivered
       // or re-ordered update never counts twice.
-      this.#events ??= new Map();
-      const seen = this.#events.get(u.eventUid);
+      const seen = this.#event(u.eventUid);
       if (seen === undefined) {
-        if (this.#events.size < MAX_EVENT_UIDS)
-          this.#setEvent(u.eventUid, eventRef(u.eventUid, u.eventCount, u.fact, u.factWeak), undefined);
+        if ((this.#events?.length ?? 0) < MAX_EVENT_UIDS)
+          this.#setEvent(eventRef(u.eventUid, u.eventCount, u.fact, u.factWeak), undefined);
         else this.#overflowCount += u.eventCount;
         changed = true;
       } else if (u.eventCount > seen.count) {
-        this.#setEvent(
-          u.eventUid,
-          eventRef(u.eventUid, u.eventCount, seen.fact ?? '', seen.weak === true),
-          seen,
-        );
+        this.#setEvent(eventRef(u.eventUid, u.eventCount, seen.fact ?? '', seen.weak === true), seen);
         changed = true;
       }
     } else if (u.add > 0) {
@@ -294,23 +288,32 @@ export class EvidenceItem {
    * the summary quotes the most specific. Returns true when the list changed.
    */
   #addMessage(text: string, summary: string): boolean {
-    this.#messages ??= [];
-    const list = this.#messages;
+    const list = this.#messages ?? [];
     for (const m of list) if (m.text === text) return false;
     const score = specificity(text);
     let at = list.findIndex((m) => m.score < score);
     if (at < 0) at = list.length;
     if (at >= MAX_MESSAGES) return false;
-    list.splice(at, 0, { text, score, summary });
-    if (list.length > MAX_MESSAGES) list.pop();
-    this.summary = list[0]!.summary;
+    // A new array of the exact length (see #events); the summary flat: it lives as long as the item
+    // and was built by concatenation (flat.ts).
+    const next = list.toSpliced(at, 0, { text, score, summary: flat(summary) });
+    this.#messages = next.length > MAX_MESSAGES ? next.slice(0, MAX_MESSAGES) : next;
+    this.summary = this.#messages[0]!.summary;
     return true;
   }
 
-  /** Sets an event's entry (new, or replacing `prev`, its entry so far); see #eventSum. */
-  #setEvent(uid: string, ref: EventRef, prev: EventRef | undefined): void {
-    this.#events ??= new Map();
-    this.#events.set(uid, ref);
+  /** The entry of an event uid, if tracked. */
+  #event(uid: string): EventRef | undefined {
+    const events = this.#events;
+    if (events === undefined) return undefined;
+    for (let i = 0; i < events.length; i++) if (events[i]!.uid === uid) return events[i];
+    return undefined;
+  }
+
+  /** Sets an event's entry (new, or replacing `prev`, its entry so far, in its place); see #eventSum. */
+  #setEvent(ref: EventRef, prev: EventRef | undefined): void {
+    if (prev) this.#events![this.#events!.indexOf(prev)] = ref;
+    else this.#events = withOne(this.#events, ref);
     if (prev) {
       if (prev.fact === undefined) this.#eventSum -= prev.count;
       else this.#factEvents--;
@@ -331,10 +334,14 @@ export class EvidenceItem {
     // is reused). Saves a key concatenation and a Map set per update.
     const last = this.#lastObject;
     if (last !== undefined && o.uid === last.uid && o.name === last.name && o.kind === last.kind) return;
-    this.#objects ??= new Map();
-    if (this.#objects.size < MAX_REFS) {
-      // Sealed: an update's object ref is never changed after (context-json.ts).
-      this.#objects.set(`${o.kind}/${o.name}`, seal(o));
+    const objects = this.#objects;
+    if (objects === undefined || objects.length < MAX_REFS) {
+      // One entry per kind and name, the latest in the place of the first (as a Map by `kind/name` kept
+      // them); sealed: an update's object ref is never changed after (context-json.ts).
+      const at =
+        objects === undefined ? -1 : objects.findIndex((x) => x.name === o.name && x.kind === o.kind);
+      if (at < 0) this.#objects = withOne(objects, seal(o));
+      else objects![at] = seal(o);
       this.#lastObject = o;
     }
   }
@@ -358,12 +365,12 @@ export class EvidenceItem {
 
   refs(): Record<string, unknown> {
     const refs: Record<string, unknown> = {};
-    if (this.#objects?.size) refs.objects = [...this.#objects.values()];
+    if (this.#objects?.length) refs.objects = [...this.#objects];
     // All tracked events (bounded by MAX_EVENT_UIDS), so a restart can restore exact per-event counts.
-    if (this.#events?.size) refs.events = [...this.#events.values()];
-    if (this.#pods?.size) refs.pods = [...this.#pods];
-    if (this.#containers?.size) refs.containers = [...this.#containers];
-    if (this.#traceIds?.size) refs.traceIds = [...this.#traceIds];
+    if (this.#events?.length) refs.events = [...this.#events];
+    if (this.#pods?.length) refs.pods = [...this.#pods];
+    if (this.#containers?.length) refs.containers = [...this.#containers];
+    if (this.#traceIds?.length) refs.traceIds = [...this.#traceIds];
     if (this.#revisions?.size) refs.revisions = [...this.#revisions.values()];
     if (this.metric) refs.metric = this.metric;
     if (this.logClass) refs.logClass = this.logClass;
@@ -384,8 +391,13 @@ function eventRef(uid: string, count: number, fact: string, weak: boolean): Even
   return seal(weak ? { uid, count, fact, weak: true } : { uid, count, fact });
 }
 
-function addBounded(set: Set<string> | undefined, v: string): Set<string> {
-  const s = set ?? new Set<string>();
-  if (s.size < MAX_REFS) s.add(v);
-  return s;
+/** Adds a distinct value while fewer than MAX_REFS are kept (a bounded set in insertion order). */
+function addBounded(list: string[] | undefined, v: string): string[] {
+  if (list === undefined) return [v];
+  return list.length < MAX_REFS && !list.includes(v) ? withOne(list, v) : list;
+}
+
+/** The list with `v` appended, as a new array of the exact length (a pushed-to array keeps spare room). */
+function withOne<T>(list: T[] | undefined, v: T): T[] {
+  return list === undefined ? [v] : list.concat([v]);
 }

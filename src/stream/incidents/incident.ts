@@ -62,8 +62,8 @@ export class Incident {
   /** Time of the earliest problem signal (a rollout before it widens the window, not this). */
   firstSignalAt: number;
   rollouts: RolloutDoc[] = [];
-  /** Incidents tied to this one by failing calls, by `relation|incident` (related.ts); kept once linked. */
-  readonly related = new Map<string, RelatedDoc>();
+  /** See `related`: created on first use (most incidents never link one; 10k empty Maps were 1.8 MB). */
+  #related: Map<string, RelatedDoc> | undefined;
   /** The noise floor class and time of the signal that opened it (not kept across a restart). */
   openedBy: { cls: string; atMs: number } | undefined;
   /** Latest replica counts (k8s_cluster metrics); not a material change on its own. */
@@ -88,9 +88,16 @@ export class Incident {
   pending = false;
   /** Lowest offsets per partition of records absorbed since the last emitted context. */
   hold: Hold | undefined;
-  readonly #sources = new Map<PartitionState, [number, number][]>();
-  /** Per partition, the oldest ranges dropped beyond MAX_RANGES and the offsets they covered. */
-  readonly #dropped = new Map<PartitionState, { ranges: number; offsets: number }>();
+  /**
+   * Per partition its offset ranges, as [partition, ranges] pairs searched in order: an incident hears
+   * from a few partitions, and a Map per incident was 1.8 MB at 10k open incidents (bench/memory.ts).
+   */
+  #sources: [PartitionState, [number, number][]][] = [];
+  /**
+   * Per partition, the oldest ranges dropped beyond MAX_RANGES and the offsets they covered. Created on
+   * the first drop: at 10k open incidents (bench/memory.ts) 10k empty Maps were 1.8 MB of heap.
+   */
+  #dropped: Map<PartitionState, { ranges: number; offsets: number }> | undefined;
   /** The scope as the last document wrote it (see #scopeDoc). */
   #scopeDocCache: IncidentContextDoc['scope'] | undefined;
 
@@ -106,6 +113,12 @@ export class Incident {
     this.lastProblemAt = now;
     this.lastUpdateAt = now;
     this.nextEmitAt = now + groupWaitMs;
+  }
+
+  /** Incidents tied to this one by failing calls, by `relation|incident` (related.ts); kept once linked. */
+  get related(): Map<string, RelatedDoc> {
+    this.#related ??= new Map();
+    return this.#related;
   }
 
   /** Records one signal's evidence; `maxEvidence` bounds the document. */
@@ -150,10 +163,15 @@ export class Incident {
   }
 
   #addRange(p: PartitionState, offset: number): void {
-    let ranges = this.#sources.get(p);
+    let ranges: [number, number][] | undefined;
+    for (const [q, r] of this.#sources)
+      if (q === p) {
+        ranges = r;
+        break;
+      }
     if (!ranges) {
       ranges = [];
-      this.#sources.set(p, ranges);
+      this.#sources = this.#sources.concat([[p, ranges]]);
     }
     const last = ranges[ranges.length - 1];
     if (last && offset >= last[0] && offset <= last[1] + 1) {
@@ -163,11 +181,14 @@ export class Incident {
     ranges.push([offset, offset]);
     if (ranges.length > MAX_RANGES) {
       const [lo, hi] = ranges.shift()!;
-      const d = this.#dropped.get(p);
+      const d = this.#dropped?.get(p);
       if (d) {
         d.ranges++;
         d.offsets += hi - lo + 1;
-      } else this.#dropped.set(p, { ranges: 1, offsets: hi - lo + 1 });
+      } else {
+        this.#dropped ??= new Map();
+        this.#dropped.set(p, { ranges: 1, offsets: hi - lo + 1 });
+      }
     }
   }
 
@@ -244,11 +265,15 @@ export class Incident {
     for (const r of doc.related ?? []) inc.related.set(`${r.relation}|${r.incident}`, { ...r });
     inc.workloadState = doc.workloadState ?? null;
     for (const src of doc.sources ?? []) {
-      inc.#sources.set(
-        partitionOf(src.topic, src.partition),
-        src.ranges.map((r) => [r[0], r[1]]),
-      );
-      if (src.dropped) inc.#dropped.set(partitionOf(src.topic, src.partition), { ...src.dropped });
+      const p = partitionOf(src.topic, src.partition);
+      const ranges = src.ranges.map((r): [number, number] => [r[0], r[1]]);
+      const at = inc.#sources.findIndex(([q]) => q === p);
+      if (at < 0) inc.#sources = inc.#sources.concat([[p, ranges]]);
+      else inc.#sources[at] = [p, ranges];
+      if (src.dropped) {
+        inc.#dropped ??= new Map();
+        inc.#dropped.set(partitionOf(src.topic, src.partition), { ...src.dropped });
+      }
     }
     inc.signals = doc.stats.signals;
     inc.deduplicated = doc.stats.deduplicated;
@@ -268,7 +293,7 @@ export class Incident {
       .map((e) => e.toDoc());
     const sources = [...this.#sources]
       .map(([p, ranges]) => {
-        const dropped = this.#dropped.get(p);
+        const dropped = this.#dropped?.get(p);
         return {
           topic: p.topic,
           partition: p.partition,
@@ -286,9 +311,9 @@ export class Incident {
       window: { start: iso(this.windowStart), end: iso(this.windowEnd) },
       evidence,
       rollouts: this.rollouts.map((r) => ({ ...r })),
-      related: [...this.related.values()]
-        .sort(relatedOrder)
-        .map((r) => ({ ...r, evidence: [...r.evidence] })),
+      related: this.#related
+        ? [...this.#related.values()].sort(relatedOrder).map((r) => ({ ...r, evidence: [...r.evidence] }))
+        : [],
       workloadState: this.workloadState,
       persisting: this.persisting,
       stats: {
@@ -297,7 +322,7 @@ export class Incident {
         droppedEvidence: this.droppedEvidence,
       },
       sources,
-      ...(this.#dropped.size > 0 ? { sourcesTruncated: true as const } : {}),
+      ...(this.#dropped !== undefined && this.#dropped.size > 0 ? { sourcesTruncated: true as const } : {}),
       timings: {
         firstSignal: iso(this.firstSignalAt),
         firstContext: iso(this.firstContextAt || now),
