@@ -9,7 +9,7 @@
 import { DecodeError } from '../../core/errors.ts';
 import { MAX_DEPTH, readAnyValue, readResource } from './decode-common.ts';
 import { readLogRecord } from './decode-logs.ts';
-import { INTERN_MAX, internUtf8 } from './intern.ts';
+import { INTERN_MAX, internUtf8, utf8Text } from './intern.ts';
 import type { AnyValue, KeyValue, LogRecord } from './otlp-model.ts';
 import { ProtoReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './reader.ts';
 import { checkPayload } from './sniff.ts';
@@ -197,7 +197,7 @@ export class LogsScan {
   #text(start: number, end: number): string {
     if (start < 0 || end === start) return '';
     const len = end - start;
-    return len <= INTERN_MAX ? internUtf8(this.r.buf, start, len) : this.r.buf.toString('utf8', start, end);
+    return len <= INTERN_MAX ? internUtf8(this.r.buf, start, len) : utf8Text(this.r.buf, start, end);
   }
 
   #nanosMs(at: number): number {
