@@ -143,7 +143,9 @@ export class ProtoReader {
     const start = this.pos;
     this.pos = start + len;
     if (len === 0) return '';
-    return len <= INTERN_MAX ? internUtf8(this.buf, start, len) : utf8Text(this.buf, start, start + len);
+    return len <= INTERN_MAX
+      ? internUtf8(this.buf, start, len, this.view)
+      : utf8Text(this.buf, start, start + len);
   }
 
   /** A view into the record's buffer, not a copy. */

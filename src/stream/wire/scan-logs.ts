@@ -197,7 +197,9 @@ export class LogsScan {
   #text(start: number, end: number): string {
     if (start < 0 || end === start) return '';
     const len = end - start;
-    return len <= INTERN_MAX ? internUtf8(this.r.buf, start, len) : utf8Text(this.r.buf, start, end);
+    return len <= INTERN_MAX
+      ? internUtf8(this.r.buf, start, len, this.r.view)
+      : utf8Text(this.r.buf, start, end);
   }
 
   #nanosMs(at: number): number {
