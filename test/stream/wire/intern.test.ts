@@ -37,8 +37,8 @@ describe('string interning on the decode path', () => {
   });
 
   it('tells apart same-length strings that share a slot, whichever byte differs', () => {
-    // The slot hashes 8 of these 21 bytes: each variant lands on the first one's slot, so only the
-    // compare (four bytes at a time with a view, then the tail) can tell them apart.
+    // The slot hashes 12 of these 21 bytes: a variant that differs elsewhere lands on the first one's
+    // slot, so only the compare (four bytes at a time with a view, then the tail) can tell them apart.
     const base = 'app-12345-7d9f8c6b5-x';
     for (let at = 0; at < base.length; at++) {
       const other = `${base.slice(0, at)}#${base.slice(at + 1)}`;
