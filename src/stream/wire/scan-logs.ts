@@ -6,6 +6,9 @@
 // drops reads its severity and nothing else. Rare shapes (k8sobjectsreceiver bodies, records that
 // become log signals) are decoded into the model from their byte range, by decodeLogs's own readers.
 // logs × 1000 to signals: the figures are at normaliseLogsScan (src/stream/normalise/logs.ts).
+// Since then, strings through Buffer's UTF-8 slicer, word-wise key matching, interning and one-byte
+// ints: against main 8015ba4, +21 % cold, +13 % warm; vs protobufjs 4.9× cold (base 4.0×), 5.2× warm
+// (base 4.5×) (bench/ab.ts decode /tmp/base "" 9, CPU time, medians; loaded 2-core machine).
 import { DecodeError } from '../../core/errors.ts';
 import { MAX_DEPTH, readAnyValue, readResource } from './decode-common.ts';
 import { readLogRecord } from './decode-logs.ts';
