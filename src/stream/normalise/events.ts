@@ -259,7 +259,7 @@ function emitEvent(ev: EventSignal, ctx: NormaliseContext): void {
     pod: ev.pod,
     node: ev.node,
     workload: ev.workload,
-    container: CONTAINER_IN_FIELDPATH.exec(ev.fieldPath)?.[1] ?? '',
+    container: containerOf(ev.fieldPath),
     reason,
     restarts: undefined,
     via: 'event',
@@ -267,6 +267,20 @@ function emitEvent(ev: EventSignal, ctx: NormaliseContext): void {
     count: ev.count,
   });
 }
+
+/**
+ * The container a fieldPath names (`spec.containers{app}` → `app`). A pod's events repeat the same
+ * few fieldPaths, and the decoder interns them: one remembered answer saves the regex.
+ */
+function containerOf(fieldPath: string): string {
+  if (fieldPath !== lastFieldPath) {
+    lastFieldPath = fieldPath;
+    lastContainer = CONTAINER_IN_FIELDPATH.exec(fieldPath)?.[1] ?? '';
+  }
+  return lastContainer;
+}
+let lastFieldPath = '';
+let lastContainer = '';
 
 /** The kubelet's event reasons and messages for container trouble, mapped to the container state names. */
 export function containerReasonOf(reason: string, message: string): string | undefined {

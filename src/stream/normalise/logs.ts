@@ -58,13 +58,15 @@ export function normaliseLogsScan(scan: LogsScan, ctx: NormaliseContext): void {
   let rl = -1;
   let attrs: readonly KeyValue[] | undefined;
   let cluster = '';
-  let where: ResourceSite = { site: undefined, service: '' };
+  // Made when the ResourceLogs' first log signal needs it: k8seventsreceiver sends one ResourceLogs
+  // per event, and an object per event that no event uses is garbage.
+  let where: ResourceSite | undefined;
   for (let rec = 0; rec < scan.recCount; rec++) {
     if (scan.rlOf(rec) !== rl) {
       rl = scan.rlOf(rec);
       attrs = undefined;
       cluster = scan.resourceString(rl, R_CLUSTER) || ctx.defaultCluster;
-      where = { site: undefined, service: '' };
+      where = undefined;
     }
     if (fromK8sEventsReceiverScan(scan, rec, cluster, ctx)) continue;
     const body = scan.body(rec);
@@ -83,6 +85,7 @@ export function normaliseLogsScan(scan: LogsScan, ctx: NormaliseContext): void {
     );
     if (logClass === undefined) continue;
     attrs ??= scan.resourceAttributes(rl);
+    where ??= { site: undefined, service: '' };
     emitAppLog(scan.record(rec), attrs, where, exceptionType, logClass, ctx);
   }
 }

@@ -1,5 +1,5 @@
 import { DecodeError } from '../../core/errors.ts';
-import { INTERN_MAX, internUtf8 } from './intern.ts';
+import { INTERN_MAX, internUtf8, utf8Text } from './intern.ts';
 
 // Protobuf wire types (https://protobuf.dev/programming-guides/encoding/#structure).
 export const WIRE_VARINT = 0;
@@ -144,8 +144,8 @@ export class ProtoReader {
     this.pos = start + len;
     if (len === 0) return '';
     return len <= INTERN_MAX
-      ? internUtf8(this.buf, start, len)
-      : this.buf.toString('utf8', start, start + len);
+      ? internUtf8(this.buf, start, len, this.view)
+      : utf8Text(this.buf, start, start + len);
   }
 
   /** A view into the record's buffer, not a copy. */

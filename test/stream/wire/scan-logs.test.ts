@@ -323,6 +323,27 @@ describe('scanLogs + normaliseLogsScan = decodeLogs + normaliseLogs', () => {
     for (const b of batches) assert.ok(assertSame(b) > 100);
   });
 
+  it('the one-byte int_value shortcut: counts 0–127 read, anything else takes the checked path', () => {
+    // k8s.event.count as `12 02 18 n`: the scan's shape shortcut must hold only for n < 0x80 (a
+    // continuation byte there runs the varint past the attribute, which decodeLogs rejects). Also
+    // under a key nobody reads (`xount`), where no later read of the value would catch it.
+    const key = Buffer.from('k8s.event.count');
+    let cases = 0;
+    for (const n of [0x00, 0x01, 0x7f, 0x80, 0x81, 0xff])
+      for (const rename of [false, true]) {
+        const b = Buffer.from(logsBatch({ records: 3 }));
+        for (let at = b.indexOf(key); at >= 0; at = b.indexOf(key, at + 1)) {
+          const q = at + key.length;
+          if (b[q] === 0x12 && b[q + 1] === 2 && b[q + 2] === 0x18) b[q + 3] = n;
+          if (rename) b[at + 10] = 0x78;
+        }
+        const signals = assertSame(b);
+        assert.ok(n < 0x80 ? signals > 0 : signals < 0, `count byte ${n}: ${signals}`);
+        cases++;
+      }
+    assert.equal(cases, 12);
+  });
+
   it('generated batches with any attribute and value shapes', () => {
     let withSignals = 0;
     fc.assert(
