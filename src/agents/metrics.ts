@@ -1,8 +1,32 @@
-// The agent stage's metrics. Without a registry (replay, tests) they are kept but not exported.
-import { Counter, Histogram, type Registry } from 'prom-client';
+// The agent stage's metrics. Without a registry (replay, eval, demo, tests) nothing could read them,
+// so they are no-ops and prom-client is not loaded (src/core/prom-client.ts: ~60 ms of start-up).
+import type { Registry } from 'prom-client';
+import { promClient } from '../core/prom-client.ts';
 
-export function agentMetrics(registry?: Registry) {
-  const registers = registry ? [registry] : [];
+/** What the chain does with its metrics. */
+export interface AgentMetrics {
+  latency: { observe(labels: { agent: string; engine: string }, seconds: number): void };
+  llmCalls: { inc(labels: { agent: string }): void };
+  llmFailures: { inc(labels: { agent: string; kind: string }): void };
+  cache: { inc(labels: { result: string }): void };
+  reports: { inc(labels: { engine: string; severity: string }): void };
+  timeToFirstTriage: { observe(seconds: number): void };
+}
+
+const NOOP = { inc() {}, observe() {} };
+const UNEXPORTED: AgentMetrics = {
+  latency: NOOP,
+  llmCalls: NOOP,
+  llmFailures: NOOP,
+  cache: NOOP,
+  reports: NOOP,
+  timeToFirstTriage: NOOP,
+};
+
+export function agentMetrics(registry?: Registry): AgentMetrics {
+  if (!registry) return UNEXPORTED;
+  const { Counter, Histogram } = promClient();
+  const registers = [registry];
   return {
     latency: new Histogram({
       name: 'kubetriage_agent_latency_seconds',
@@ -43,5 +67,3 @@ export function agentMetrics(registry?: Registry) {
     }),
   };
 }
-
-export type AgentMetrics = ReturnType<typeof agentMetrics>;

@@ -3,8 +3,9 @@
 // imports the stream's runtime. Reports can finish out of order (a model call for revision 2 may
 // outlast the rules fallback for revision 3): a report older than one already sent is dropped.
 import { LRUCache } from 'lru-cache';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
+import { promClient } from '../core/prom-client.ts';
 import { redactor } from '../core/redact.ts';
 import { settledWithin } from '../core/settle.ts';
 import type { IncidentContextDoc } from '../stream/incidents/document.ts';
@@ -38,7 +39,7 @@ export class TriagePublisher {
     this.#log = opts.log;
     this.#maxPending = opts.maxPending ?? 1000;
     this.#sent = new LRUCache({ max: opts.maxIncidents ?? 50_000 });
-    this.#published = new Counter({
+    this.#published = new (promClient().Counter)({
       name: 'kubetriage_triage_published_total',
       help: 'Triage reports sent to the triage topic, by result (sent, stale, skipped, failed)',
       labelNames: ['result'],

@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { promClient } from './prom-client.ts';
 
 /**
  * A counter whose value lives in a plain stats field of a hot-path object and is read at scrape time:
@@ -11,6 +12,7 @@ export function counterFromStats(
   labelNames: string[],
   read: () => Iterable<[Record<string, string>, number]>,
 ): Counter {
+  const { Counter } = promClient();
   return new Counter({
     name,
     help,
@@ -30,6 +32,7 @@ export function gaugeFrom(
   labelNames: string[],
   read: () => Iterable<[Record<string, string>, number]>,
 ): Gauge {
+  const { Gauge } = promClient();
   return new Gauge({
     name,
     help,
@@ -43,6 +46,7 @@ export function gaugeFrom(
 }
 
 export function newRegistry(): Registry {
+  const { Registry, collectDefaultMetrics } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kubetriage_' });
   return registry;
@@ -50,6 +54,7 @@ export function newRegistry(): Registry {
 
 /** Per-record and per-context metrics updated directly (not per signal). */
 export function streamMetrics(registry: Registry) {
+  const { Counter, Histogram } = promClient();
   return {
     decodeErrors: new Counter({
       name: 'kubetriage_decode_errors_total',

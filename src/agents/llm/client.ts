@@ -1,7 +1,6 @@
 // One chat call to Ollama through its npm client, non-streaming, with structured output (`format`).
 // The client has no per-request abort or size limit for non-streaming calls, so both live in the fetch
 // it is given: our signal on every request, and the body read with a byte cap.
-import { Ollama } from 'ollama';
 import type { ChatBackend, ChatOutcome } from './backend.ts';
 import { failure, type LlmFailure } from './failure.ts';
 import type { ChatMessage } from './prompt.ts';
@@ -86,6 +85,9 @@ export class OllamaChat implements ChatBackend {
   ): Promise<ChatOutcome> {
     const o = this.#opts;
     // A client per call is cheap (no connection state of its own) and carries this call's signal.
+    // The library (and the fetch polyfill it brings) loads with the first call: rules-only processes
+    // (`replay`, `eval`, a `run` without a model) never pay for it.
+    const { Ollama } = await import('ollama');
     const client = new Ollama({
       host: o.url,
       fetch: boundedFetch(o.fetch ?? fetch, signal, o.maxResponseBytes),
