@@ -9,7 +9,7 @@
 // builds the Collector with scripts/otelcol/build.sh on first use, ~3 min on a cold Go cache;
 // OTELCOL_BIN=/path skips the build)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -17,7 +17,7 @@ import { collectorBinary, processCpuSeconds, startCollector, sumMetric } from '.
 import { freePort } from '../test/harness/ports.ts';
 import { createTopics, produce, type RawRecord, unique } from '../test/helpers/kafka.ts';
 import { logsStream } from './lib/fixtures.ts';
-import { CommitWatch, withBroker } from './lib/kafka.ts';
+import { CommitWatch, withBroker, writeDrainConfig } from './lib/kafka.ts';
 import { fmt, MIN_ROUNDS, spread } from './lib/measure.ts';
 import type { BenchOptions, BenchResult, BenchRow } from './lib/result.ts';
 import { runAlone } from './lib/standalone.ts';
@@ -151,22 +151,7 @@ async function runKubetriage(
   baseline: { cpu: number; self: number; threads?: Record<ThreadKind, number> },
   ends: Map<number, number> = new Map(),
 ): Promise<Drain & { self: number }> {
-  const config = join(dir, `${unique('kubetriage')}.yaml`);
-  const group = unique('bench-kubetriage');
-  writeFileSync(
-    config,
-    stringify({
-      log: { level: 'error' },
-      grouping: { groupWait: '1s', groupInterval: '1s', restore: false },
-      kafka: {
-        brokers: brokers.split(','),
-        groupId: group,
-        initialOffset: 'earliest',
-        topics: { logs: [topic], contexts: unique('bench-contexts') },
-        batchSize: 2000,
-      },
-    }),
-  );
+  const { config, group } = writeDrainConfig(dir, brokers, topic, 'bench-kubetriage');
   const port = await freePort();
   const t0 = performance.now();
   const child: ChildProcess = spawn(

@@ -11,12 +11,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { sumMetric } from '../test/harness/otelcol.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { committedOffsets, createTopics, produce, type RawRecord, unique } from '../test/helpers/kafka.ts';
 import { logsStream } from './lib/fixtures.ts';
-import { withBroker } from './lib/kafka.ts';
+import { withBroker, writeDrainConfig } from './lib/kafka.ts';
 import { fmt, MIN_ROUNDS, spread } from './lib/measure.ts';
 import type { BenchOptions, BenchResult, BenchRow } from './lib/result.ts';
 import { runAlone } from './lib/standalone.ts';
@@ -73,22 +72,7 @@ async function drain(
   topic: string,
   ends: Map<number, number>,
 ): Promise<Drain> {
-  const group = unique('bench-gc');
-  const config = join(dir, `${group}.yaml`);
-  writeFileSync(
-    config,
-    stringify({
-      log: { level: 'error' },
-      grouping: { groupWait: '1s', groupInterval: '1s', restore: false },
-      kafka: {
-        brokers: brokers.split(','),
-        groupId: group,
-        initialOffset: 'earliest',
-        topics: { logs: [topic], contexts: unique('bench-gc-contexts') },
-        batchSize: 2000,
-      },
-    }),
-  );
+  const { config, group } = writeDrainConfig(dir, brokers, topic, 'bench-gc');
   const port = await freePort();
   const args = [...c.flags, BIN, 'run', '--config', config, '--port', String(port)];
   // In the cgroup: the shell moves itself in, then becomes node (same pid), so Node sees the limit.

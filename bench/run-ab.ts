@@ -8,15 +8,14 @@
 // Example: `git archive <rev> | tar -x -C /tmp/old`, link node_modules, then
 // `node bench/run-ab.ts /tmp/old . scrape20:/tmp/old --rounds 5`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { processCpuSeconds, sumMetric } from '../test/harness/otelcol.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { createTopics, produce, unique } from '../test/helpers/kafka.ts';
 import { logsStream } from './lib/fixtures.ts';
-import { CommitWatch, withBroker } from './lib/kafka.ts';
+import { CommitWatch, withBroker, writeDrainConfig } from './lib/kafka.ts';
 import { spread } from './lib/measure.ts';
 import { THREAD_KINDS, threadCpu } from './lib/thread-cpu.ts';
 
@@ -54,22 +53,7 @@ async function drain(
   ends: Map<number, number> | null,
   scrape20: boolean,
 ): Promise<{ cpu: number; seconds: number; threads: Record<string, number> }> {
-  const group = unique('run-ab');
-  const config = join(workDir, `${group}.yaml`);
-  writeFileSync(
-    config,
-    stringify({
-      log: { level: 'error' },
-      grouping: { groupWait: '1s', groupInterval: '1s', restore: false },
-      kafka: {
-        brokers: brokers.split(','),
-        groupId: group,
-        initialOffset: 'earliest',
-        topics: { logs: [topic], contexts: unique('run-ab-contexts') },
-        batchSize: 2000,
-      },
-    }),
-  );
+  const { config, group } = writeDrainConfig(workDir, brokers, topic, 'run-ab');
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(

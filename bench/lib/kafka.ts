@@ -1,6 +1,11 @@
 // Kafka for benchmarks: the cluster in KAFKA_BROKERS, or a real single-node broker started for the run.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import kafka from '@confluentinc/kafka-javascript';
+import { stringify } from 'yaml';
 import { startKafkaBroker } from '../../test/harness/kafka-broker.ts';
+import { unique } from '../../test/helpers/kafka.ts';
 
 export async function withBroker<T>(
   log: (l: string) => void,
@@ -63,4 +68,34 @@ export class CommitWatch {
   close(): Promise<void> {
     return new Promise((resolve) => this.#consumer.disconnect(() => resolve()));
   }
+}
+
+/**
+ * The config of a `kubetriage run` that drains `topic` from its start as a fresh group (the end-to-end
+ * benches' common case: errors-only logs, 1 s group wait, no restore, 2000-record consume batches),
+ * written into `dir`. Returns its path and the group id.
+ */
+export function writeDrainConfig(
+  dir: string,
+  brokers: string,
+  topic: string,
+  prefix: string,
+): { config: string; group: string } {
+  const group = unique(prefix);
+  const config = join(dir, `${group}.yaml`);
+  writeFileSync(
+    config,
+    stringify({
+      log: { level: 'error' },
+      grouping: { groupWait: '1s', groupInterval: '1s', restore: false },
+      kafka: {
+        brokers: brokers.split(','),
+        groupId: group,
+        initialOffset: 'earliest',
+        topics: { logs: [topic], contexts: unique(`${prefix}-contexts`) },
+        batchSize: 2000,
+      },
+    }),
+  );
+  return { config, group };
 }
