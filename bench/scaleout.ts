@@ -12,7 +12,11 @@
 // SCALEOUT_SHORT_BATCHES batches (default a third of SCALEOUT_BATCHES: 100 of 300), with fresh
 // processes; marginal = (N_long − N_medium) ÷ (CPU_long − CPU_medium). Both streams are long enough
 // that joining, partition set-up and JIT warm-up happen inside both, so the difference is the CPU of
-// records processed by warm processes. SCALEOUT_MARGINAL=0 leaves it out.
+// records processed by warm processes. SCALEOUT_MARGINAL=0 leaves it out. With several instances
+// and no SCALEOUT_WARM, the group may settle (members joining, eager rebalances, partitions rebuilt
+// elsewhere) inside the long stream but after the medium one is done, so the marginal then includes
+// the join; SCALEOUT_WARM=1 gives the steady state of settled groups (SCALEOUT_THREADS=1 prints, per
+// member, the input records, groups applied, restores and contexts that show how the work was spread).
 // NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -169,6 +173,12 @@ async function drain(
         if (process.env.SCALEOUT_THREADS)
           instances.forEach((i, k) => {
             logThreads(i.child.pid, threads0[k]!, threadCpu(i.child.pid));
+            // Where each member's work went: input records, signals groups applied, restores, contexts.
+            const m = s[k]!;
+            const one = (prefix: string) => sum([m], prefix);
+            process.stderr.write(
+              `  member ${i.child.pid}: input records ${one('kubetriage_records_total')}, groups applied ${one('kubetriage_scaleout_owner_groups_total{result="applied"}')}, duplicate ${one('kubetriage_scaleout_owner_groups_total{result="duplicate"}')}, restores ${one('kubetriage_scaleout_restores_total')}, contexts ${one('kubetriage_scaleout_contexts_total') + one('kubetriage_contexts_emitted_total')}, signals records produced ${one('kubetriage_scaleout_signal_records_total')}\n`,
+            );
           });
         const total = batches * SIZE;
         const cpu = sum(s, 'kubetriage_process_cpu_seconds_total') - cpu0;
