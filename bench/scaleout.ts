@@ -4,12 +4,19 @@
 // 2 and 3 instances (ingest → signals topic keyed by incident scope → owners → contexts + changelog).
 // The figure is log records per CPU-second of the kubetriage processes (the broker not counted).
 // Run alone: node bench/scaleout.ts [--quick]   (starts a broker unless KAFKA_BROKERS is set)
-// SCALEOUT_BATCHES=300 streams more; SCALEOUT_ROUNDS=5 measures every case that many times (median,
+// SCALEOUT_BATCHES=600 streams more; SCALEOUT_ROUNDS=5 measures every case that many times (median,
 // min and max; the cases alternate within a round, so load on a shared machine hits them alike);
 // SCALEOUT_CASES=single,1,2,3,1page picks cases; SCALEOUT_THREADS=1 logs CPU by thread;
 // SCALEOUT_WARM=1 lets the groups settle before the stream is produced (steady state, no join churn).
-// Each case also drains a stream a fifth as long for the marginal (per extra record) figure:
-// SCALEOUT_SHORT_BATCHES sets its length, SCALEOUT_MARGINAL=0 leaves it out.
+// Marginal (steady-state) figure: each case also drains a medium stream, the first
+// SCALEOUT_SHORT_BATCHES batches (default a third of SCALEOUT_BATCHES: 100 of 300), with fresh
+// processes; marginal = (N_long − N_medium) ÷ (CPU_long − CPU_medium). Both streams are long enough
+// that joining, partition set-up and JIT warm-up happen inside both, so the difference is the CPU of
+// records processed by warm processes. SCALEOUT_MARGINAL=0 leaves it out. With several instances
+// and no SCALEOUT_WARM, the group may settle (members joining, eager rebalances, partitions rebuilt
+// elsewhere) inside the long stream but after the medium one is done, so the marginal then includes
+// the join; SCALEOUT_WARM=1 gives the steady state of settled groups (SCALEOUT_THREADS=1 prints, per
+// member, the input records, groups applied, restores and contexts that show how the work was spread).
 // NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -166,6 +173,12 @@ async function drain(
         if (process.env.SCALEOUT_THREADS)
           instances.forEach((i, k) => {
             logThreads(i.child.pid, threads0[k]!, threadCpu(i.child.pid));
+            // Where each member's work went: input records, signals groups applied, restores, contexts.
+            const m = s[k]!;
+            const one = (prefix: string) => sum([m], prefix);
+            process.stderr.write(
+              `  member ${i.child.pid}: input records ${one('kubetriage_records_total')}, groups applied ${one('kubetriage_scaleout_owner_groups_total{result="applied"}')}, duplicate ${one('kubetriage_scaleout_owner_groups_total{result="duplicate"}')}, restores ${one('kubetriage_scaleout_restores_total')}, contexts ${one('kubetriage_scaleout_contexts_total') + one('kubetriage_contexts_emitted_total')}, signals records produced ${one('kubetriage_scaleout_signal_records_total')}\n`,
+            );
           });
         const total = batches * SIZE;
         const cpu = sum(s, 'kubetriage_process_cpu_seconds_total') - cpu0;
@@ -265,14 +278,17 @@ const median = (xs: number[]) => {
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   // SCALEOUT_BATCHES: a longer stream, where one-off costs (JIT, group joins, partition set-up) weigh less.
-  const batches = Number(process.env.SCALEOUT_BATCHES) || (opts.quick ? 20 : 100);
+  const batches = Number(process.env.SCALEOUT_BATCHES) || (opts.quick ? 30 : 300);
   const total = batches * SIZE;
-  // The marginal cost per record: each case also drains a shorter stream (SCALEOUT_SHORT_BATCHES, a
-  // fifth by default; SCALEOUT_MARGINAL=0 skips it) right after the long one, and
-  // (N_long − N_short) ÷ (CPU_long − CPU_short) leaves out what a process pays once whatever the
-  // stream's length (joining both groups, partition set-up, JIT, idle timers).
+  // The steady-state cost per record: each case also drains a medium stream (SCALEOUT_SHORT_BATCHES, a
+  // third by default: 100 of 300; SCALEOUT_MARGINAL=0 skips it) right after the long one, and
+  // (N_long − N_medium) ÷ (CPU_long − CPU_medium) is what warm processes spend per record: joining both
+  // groups, partition set-up and JIT warm-up (the pipeline compiles within its first few batches) are
+  // inside both streams and cancel out.
   const marginal = process.env.SCALEOUT_MARGINAL !== '0';
-  const shortBatches = Number(process.env.SCALEOUT_SHORT_BATCHES) || Math.max(1, Math.round(batches / 5));
+  const shortBatches = Number(process.env.SCALEOUT_SHORT_BATCHES) || Math.max(1, Math.round(batches / 3));
+  if (marginal && shortBatches >= batches)
+    throw new Error(`SCALEOUT_SHORT_BATCHES (${shortBatches}) must be below SCALEOUT_BATCHES (${batches})`);
   return withBroker(opts.log, async (brokers) => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-bench-scaleout-'));
     const topic = unique('bench-logs');
@@ -313,7 +329,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
             : await drain(n, so, brokers, shortTopic, shortBatches, dir, page);
           const perCpuSec = ((batches - shortBatches) * SIZE) / (r.cpu - short.cpu);
           margins.set(id, [...(margins.get(id) ?? []), perCpuSec]);
-          m = `, marginal ${fmt(perCpuSec)} records per CPU-second (${shortBatches} batches: ${r.cpu.toFixed(2)} − ${short.cpu.toFixed(2)} CPU-s)`;
+          m = `, marginal ${fmt(perCpuSec)} records per CPU-second (${batches} − ${shortBatches} batches: ${r.cpu.toFixed(2)} − ${short.cpu.toFixed(2)} CPU-s)`;
         }
         opts.log(
           `round ${round + 1}, ${label}: ${fmt(r.recPerCpuSec)} records per CPU-second, ${fmt(r.recPerSec)} records/s${m}`,
@@ -375,7 +391,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     if (marginal) {
       const m = verdict(
         'marginalRecPerCpuSec',
-        `marginal: CPU of ${batches} batches minus CPU of ${shortBatches}, per extra record`,
+        `marginal, steady state: CPU of ${batches} batches minus CPU of ${shortBatches}, per extra record`,
       );
       headline['hop.marginalExtraCpuPerRecordShare'] = Math.round(m.extra * 1000) / 1000;
       targets.push(m.target);
@@ -383,7 +399,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     return {
       name: 'scaleout',
       title: 'Scale-out: the repartition hop',
-      method: `${batches} batches of ${SIZE} log records (k8s events over 50 workloads, 50% re-deliveries, lz4) are produced to a ${INPUT_PARTITIONS}-partition topic first; then \`kubetriage run\` processes consume them to acknowledged contexts: today's single-process path, then scale-out mode (signals topic of ${SIGNALS_PARTITIONS} partitions) with 1, 2 and 3 instances, each a separate process. Records per CPU-second divides the log records by the instances' own CPU time (user + system, librdkafka threads included, start-up excluded; the broker's CPU is not counted).${marginal ? ` The marginal figure: each case also drains the first ${shortBatches} batches (a topic of their own) with fresh processes, and divides the extra records by the extra CPU, which leaves out what each process pays once (joining, partition set-up, JIT).` : ''} On this 2-core machine the broker and other work share the cores, so records/s is indicative only.`,
+      method: `${batches} batches of ${SIZE} log records (k8s events over 50 workloads, 50% re-deliveries, lz4) are produced to a ${INPUT_PARTITIONS}-partition topic first; then \`kubetriage run\` processes consume them to acknowledged contexts: today's single-process path, then scale-out mode (signals topic of ${SIGNALS_PARTITIONS} partitions) with 1, 2 and 3 instances, each a separate process. Records per CPU-second divides the log records by the instances' own CPU time (user + system, librdkafka threads included, start-up excluded; the broker's CPU is not counted).${marginal ? ` The marginal (steady-state) figure: each case also drains the first ${shortBatches} batches (a topic of their own) with fresh processes, and divides the ${batches - shortBatches} × ${SIZE} extra records by the extra CPU; both streams are long enough that joining, partition set-up and JIT warm-up happen inside both, so it is the CPU per record of warm processes.` : ''} On this 2-core machine the broker and other work share the cores, so records/s is indicative only.`,
       reproduce: 'node bench/scaleout.ts',
       columns: [
         'records',

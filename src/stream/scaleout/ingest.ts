@@ -12,7 +12,7 @@ import { LogClassifier } from '../log-class.ts';
 import type { NormaliseContext } from '../normalise/context.ts';
 import { decodeAndNormalise } from '../normalise/record.ts';
 import { type RecordFailure, type SignalTopicKind, scopeOf } from '../pipeline.ts';
-import type { SignalSite } from '../signals.ts';
+import type { Signal, SignalSite } from '../signals.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { WORKLOAD_STATE_METRICS } from '../workload-state.ts';
 import { SignalsBatchWriter } from './codec.ts';
@@ -43,6 +43,11 @@ export class SignalSplitter {
     signals: 0,
     /** Signals no owner would act on (Normal events not of interest, container states an Event reported). */
     dropped: 0,
+    /** The same by signal type: single-process mode counts them in kubetriage_signals_total. */
+    droppedByType: { event: 0, container: 0, metric: 0, span_error: 0, log: 0 } as Record<
+      Signal['type'],
+      number
+    >,
   };
   readonly #kinds = new Map<string, SignalTopicKind>();
   readonly #maxRecordBytes: number;
@@ -112,6 +117,7 @@ export class SignalSplitter {
           (s.type === 'container' && s.via === 'event')
         ) {
           this.stats.dropped++;
+          this.stats.droppedByType[s.type]++;
           return;
         }
         opsOf(s).signal(s);

@@ -16,6 +16,7 @@ import { GroupSide } from './group-side.ts';
 import type { ScaleOutMetrics } from './metrics.ts';
 import { PartitionOwner } from './partition-owner.ts';
 import { PartitionReader } from './partition-reader.ts';
+import type { PartitionPipelineMetrics } from './pipeline-metrics.ts';
 
 export class OwnerSide extends GroupSide {
   readonly owners = new Map<number, PartitionOwner>();
@@ -30,6 +31,8 @@ export class OwnerSide extends GroupSide {
   readonly #metrics: ScaleOutMetrics;
   readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
   readonly #reader: PartitionReader;
+  /** The per-stage pipeline metrics of single-process mode, summed over the partitions' pipelines. */
+  readonly #pipelineMetrics: PartitionPipelineMetrics | undefined;
 
   constructor(opts: {
     config: Config;
@@ -37,6 +40,7 @@ export class OwnerSide extends GroupSide {
     resolver: WorkloadResolver;
     producer: AckedProducer;
     metrics: ScaleOutMetrics;
+    pipelineMetrics?: PartitionPipelineMetrics;
     env?: NodeJS.ProcessEnv;
     onContext?: (doc: IncidentContextDoc) => void;
   }) {
@@ -52,6 +56,7 @@ export class OwnerSide extends GroupSide {
     this.#producer = opts.producer;
     this.#metrics = opts.metrics;
     this.#onContext = opts.onContext;
+    this.#pipelineMetrics = opts.pipelineMetrics;
     this.#reader = new PartitionReader(baseClientConfig(opts.config.kafka, opts.env));
   }
 
@@ -85,7 +90,11 @@ export class OwnerSide extends GroupSide {
   async #resume(partition: number, offset: number): Promise<PartitionOwner | undefined> {
     const kept = this.#kept.get(partition);
     this.#kept.delete(partition);
-    if (!kept || kept.next !== offset) return undefined;
+    if (!kept) return undefined;
+    if (kept.next !== offset) {
+      this.#pipelineMetrics?.retire(kept.owner.pipeline);
+      return undefined;
+    }
     const entries: ChangelogEntry[] = [];
     try {
       await this.#reader.read(this.cfg.scaleOut.topics.changelog, partition, (r) => {
@@ -93,6 +102,7 @@ export class OwnerSide extends GroupSide {
         if (e) entries.push(e);
       });
     } catch {
+      this.#pipelineMetrics?.retire(kept.owner.pipeline);
       return undefined;
     }
     kept.owner.continueRevisions(entries);
@@ -152,6 +162,7 @@ export class OwnerSide extends GroupSide {
     );
     const continued = owner.endRestore();
     this.owners.set(partition, owner);
+    this.#pipelineMetrics?.live(owner.pipeline);
     this.#metrics.restores.inc();
     this.#metrics.restoreSeconds.observe((Date.now() - started) / 1000);
     this.#metrics.ownedPartitions.set(this.owners.size);
@@ -234,13 +245,19 @@ export class OwnerSide extends GroupSide {
 
   protected override assigned(partitions: number[]): void {
     // State kept for partitions that went to another member is stale from now on.
-    for (const p of this.#kept.keys()) if (!partitions.includes(p)) this.#kept.delete(p);
+    for (const [p, kept] of this.#kept)
+      if (!partitions.includes(p)) {
+        this.#kept.delete(p);
+        this.#pipelineMetrics?.retire(kept.owner.pipeline);
+      }
   }
 
   protected override revoked(complete: boolean): void {
+    for (const kept of this.#kept.values()) this.#pipelineMetrics?.retire(kept.owner.pipeline);
     this.#kept.clear();
-    if (complete)
-      for (const [p, owner] of this.owners) this.#kept.set(p, { owner, next: owner.signals.next });
+    for (const [p, owner] of this.owners)
+      if (complete) this.#kept.set(p, { owner, next: owner.signals.next });
+      else this.#pipelineMetrics?.retire(owner.pipeline);
     // The next owner rebuilds from what was committed; nothing of ours may linger (or emit) here.
     this.owners.clear();
     this.#metrics.ownedPartitions.set(0);

@@ -12,6 +12,7 @@ import type { WorkloadResolver } from '../workload.ts';
 import { IngestSide } from './ingest-side.ts';
 import { scaleOutMetrics } from './metrics.ts';
 import { OwnerSide } from './owner-side.ts';
+import { PartitionPipelineMetrics } from './pipeline-metrics.ts';
 import { ensureScaleOutTopics } from './topics.ts';
 
 export interface ScaleOutServiceOptions {
@@ -53,7 +54,15 @@ export class ScaleOutService {
       env: opts.env,
     };
     this.ingest = new IngestSide(common);
-    this.owner = new OwnerSide({ ...common, onContext: opts.onContext });
+    const pipelineMetrics = new PartitionPipelineMetrics(
+      opts.registry,
+      () => [...this.owner.owners.values()].map((o) => o.pipeline),
+      {
+        kubetriage_signals_total: () =>
+          Object.entries(this.ingest.splitter.stats.droppedByType).map(([type, v]) => [{ type }, v]),
+      },
+    );
+    this.owner = new OwnerSide({ ...common, pipelineMetrics, onContext: opts.onContext });
     const split = this.ingest.splitter.stats;
     counterFromStats(
       opts.registry,
@@ -61,6 +70,13 @@ export class ScaleOutService {
       'Kafka records consumed, by signal',
       ['signal'],
       () => Object.entries(split.records).map(([signal, v]) => [{ signal }, v]),
+    );
+    counterFromStats(
+      opts.registry,
+      'kubetriage_record_bytes_total',
+      'Bytes of Kafka record values consumed, by signal',
+      ['signal'],
+      () => Object.entries(split.bytes).map(([signal, v]) => [{ signal }, v]),
     );
     gaugeFrom(opts.registry, 'kubetriage_incidents_open', 'Incidents currently open', [], () => [
       [{}, this.owner.openIncidents],
