@@ -28,7 +28,7 @@ const ALL = [
   'gc-sizing',
 ] as const;
 /** Headline figures where lower is better (everything else: higher is better). */
-const LOWER_IS_BETTER = /(Ms|Bytes|PerRecord|share|RssMB|HeapMB|walkOver|p50|p95|p99|CpuSeconds)/i;
+const LOWER_IS_BETTER = /(Ms|Bytes|PerRecord|share|RssMB|HeapMB|KBPerPod|walkOver|p50|p95|p99|CpuSeconds)/i;
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
