@@ -10,6 +10,7 @@ import { baseClientConfig } from '../kafka/client-config.ts';
 import type { InRecord } from '../kafka/consumer.ts';
 import { type AckedProducer, PermanentProduceError } from '../kafka/producer.ts';
 import type { Hold } from '../offsets.ts';
+import type { Pipeline } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
 import { GroupSide } from './group-side.ts';
@@ -241,6 +242,16 @@ export class OwnerSide extends GroupSide {
 
   tick(): void {
     for (const o of this.owners.values()) o.pipeline.tick();
+  }
+
+  /**
+   * Every pipeline whose state this replica holds: those of owned partitions and those kept after a
+   * complete revoke until their partition's next record resumes or drops them (a rebalance would
+   * otherwise read the state gauges as 0 while the memory is still held).
+   */
+  *heldPipelines(): Iterable<Pipeline> {
+    for (const o of this.owners.values()) yield o.pipeline;
+    for (const k of this.#kept.values()) yield k.owner.pipeline;
   }
 
   protected override assigned(partitions: number[]): void {

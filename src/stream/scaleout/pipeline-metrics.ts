@@ -103,7 +103,7 @@ const COUNTERS: Spec[] = [
   },
 ];
 
-/** Gauges of what the owned pipelines hold now. `kubetriage_incidents_open` is registered by the service. */
+/** Gauges of what the pipelines this replica holds (owned, or kept over a rebalance) hold now. `kubetriage_incidents_open` is registered by the service. */
 const GAUGES: Spec[] = [
   {
     name: 'kubetriage_call_graph_edges',

@@ -54,14 +54,10 @@ export class ScaleOutService {
       env: opts.env,
     };
     this.ingest = new IngestSide(common);
-    const pipelineMetrics = new PartitionPipelineMetrics(
-      opts.registry,
-      () => [...this.owner.owners.values()].map((o) => o.pipeline),
-      {
-        kubetriage_signals_total: () =>
-          Object.entries(this.ingest.splitter.stats.droppedByType).map(([type, v]) => [{ type }, v]),
-      },
-    );
+    const pipelineMetrics = new PartitionPipelineMetrics(opts.registry, () => this.owner.heldPipelines(), {
+      kubetriage_signals_total: () =>
+        Object.entries(this.ingest.splitter.stats.droppedByType).map(([type, v]) => [{ type }, v]),
+    });
     this.owner = new OwnerSide({ ...common, pipelineMetrics, onContext: opts.onContext });
     const split = this.ingest.splitter.stats;
     counterFromStats(
