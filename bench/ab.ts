@@ -8,6 +8,7 @@
 // newDir defaults to this checkout. Example: git worktree or `git archive <rev> | tar -x -C /tmp/old`, with
 // node_modules linked, then `node --expose-gc bench/ab.ts pipeline /tmp/old`.
 import { fileURLToPath } from 'node:url';
+import { feedLogBatches } from './lib/feed.ts';
 import { logsBatch, logsStream, rng } from './lib/fixtures.ts';
 
 const [mode, oldDir, newArg, roundsArg, repeatArg] = process.argv.slice(2);
@@ -129,14 +130,7 @@ async function pipelineSide(dir: string, batches: Buffer[]) {
       },
     });
     const t0 = cpuMs();
-    let t = clock.now();
-    for (const b of batches) {
-      t += 10_000;
-      clock.advance(t);
-      p.tick();
-      p.ingest('otlp_logs', b, t);
-    }
-    p.flushAll();
+    feedLogBatches(p, clock, batches);
     return cpuMs() - t0;
   };
   const normaliseOnly = (): number => {

@@ -8,6 +8,7 @@ import { contextJson } from '../src/stream/incidents/context-json.ts';
 import { decodeAndNormalise } from '../src/stream/normalise/record.ts';
 import { Pipeline } from '../src/stream/pipeline.ts';
 import { NamePatternResolver } from '../src/stream/workload.ts';
+import { feedLogBatches } from './lib/feed.ts';
 import { logsStream } from './lib/fixtures.ts';
 import { allocated, fmt, MIN_ROUNDS, type Spread, spread } from './lib/measure.ts';
 import type { BenchOptions, BenchResult, BenchRow, Chart } from './lib/result.ts';
@@ -41,14 +42,7 @@ function pass(batches: Buffer[], onTimed?: (fn: () => void) => void, serialize =
     },
   });
   const work = () => {
-    let t = clock.now();
-    for (const b of batches) {
-      t += 10_000;
-      clock.advance(t);
-      p.tick();
-      p.ingest('otlp_logs', b, t);
-    }
-    p.flushAll();
+    feedLogBatches(p, clock, batches);
   };
   const t0 = performance.now();
   if (onTimed) onTimed(work);

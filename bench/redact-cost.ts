@@ -9,6 +9,7 @@ import { ManualClock } from '../src/stream/clock.ts';
 import type { IncidentContextDoc } from '../src/stream/incidents/document.ts';
 import { Pipeline } from '../src/stream/pipeline.ts';
 import { NamePatternResolver } from '../src/stream/workload.ts';
+import { feedLogBatches } from './lib/feed.ts';
 import { logsStream } from './lib/fixtures.ts';
 
 const RECORDS = 40 * 1000;
@@ -27,14 +28,7 @@ function contexts(): IncidentContextDoc[] {
     resolver: new NamePatternResolver(),
     sink: (d) => docs.push(d),
   });
-  let t = clock.now();
-  for (const b of batches) {
-    t += 10_000;
-    clock.advance(t);
-    p.tick();
-    p.ingest('otlp_logs', b, t);
-  }
-  p.flushAll();
+  feedLogBatches(p, clock, batches);
   return docs;
 }
 
