@@ -39,6 +39,41 @@ export async function createTopics(names: string[], partitions = 3): Promise<voi
   } finally {
     admin.disconnect();
   }
+  await waitForLeaders(names, partitions);
+}
+
+/**
+ * Waits until the broker's metadata names a leader for every partition of the topics: a create returns
+ * before that, and a client that produces at once can get "Not leader for partition" (seen once under
+ * load in test/e2e/collector.test.ts).
+ */
+async function waitForLeaders(names: string[], partitions: number, timeoutMs = 30_000): Promise<void> {
+  const producer = new Producer({ 'bootstrap.servers': brokers(), log_level: 3 } as never);
+  await new Promise<void>((resolve, reject) =>
+    producer.connect({ timeout: 30_000 } as never, (err) => (err ? reject(err) : resolve())),
+  );
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (const topic of names) {
+      for (;;) {
+        const meta = await new Promise<{
+          topics: { name: string; partitions: { id: number; leader: number }[] }[];
+        }>((resolve, reject) =>
+          producer.getMetadata(
+            { topic, timeout: 10_000 } as never,
+            ((err: unknown, m: never) => (err ? reject(err) : resolve(m))) as never,
+          ),
+        );
+        const parts = meta.topics.find((t) => t.name === topic)?.partitions ?? [];
+        if (parts.length === partitions && parts.every((p) => p.leader >= 0)) break;
+        if (Date.now() > deadline)
+          throw new Error(`topic ${topic}: no leader for every partition after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
 }
 
 /** Fresh topics and group for one test, created up front (3 partitions each). */
