@@ -1,6 +1,7 @@
 import type { AnomalyRule } from '../core/config.ts';
 import { SeriesTable } from './anomaly-series.ts';
 import type { Clock } from './clock.ts';
+import { CounterRuns } from './counter-runs.ts';
 import { flat } from './flat.ts';
 import { LruMap } from './lru-map.ts';
 import type { MetricSignal } from './signals.ts';
@@ -14,6 +15,12 @@ export interface AnomalyFinding {
   seriesKey: string;
   observed: number;
   expected: number;
+  /**
+   * `increase` rules: what the finding adds to the counter's rises (restarts), computed from the samples
+   * in time order (counter-runs.ts). Negative only when a late sample moves rises to another termination
+   * reason (`signal.detail`): a correction of an earlier finding, never the first news of a restart.
+   */
+  increase?: number;
 }
 
 // Baseline weight of a new sample: about the last 10 samples matter.
@@ -31,6 +38,8 @@ export class AnomalyDetector {
    * series' own recent baseline) and how many; a series expires ttlMs after it was created.
    */
   readonly #series: SeriesTable;
+  /** `increase` series: their runs in sample-time order, so a counter's rises do not depend on arrival order. */
+  readonly #counters = new CounterRuns();
   /**
    * A number per site (cluster/namespace/workload/pod) and per rule: series keys are `rule|site|series`
    * of these numbers ("3|1042|c0", 10 bytes) rather than the rule name and the site's text (~90 bytes,
@@ -97,27 +106,17 @@ export class AnomalyDetector {
       const key = `${no}${local}`;
       const st = this.#series.get(key);
       if (st < 0) {
-        this.#series.add(flat(key), s.value);
+        const slot = this.#series.add(flat(key), s.value);
+        if (rule.detect === 'increase') this.#counters.start(slot, s.atMs, s.value, s.detail);
         continue;
       }
-      const last = this.#series.last(st);
+      if (rule.detect === 'increase') {
+        this.#increase(rule, st, s, site, out);
+        continue;
+      }
       const mean = this.#series.mean(st);
       const samples = this.#series.samples(st);
-      if (rule.detect === 'increase') {
-        const delta = s.value - last;
-        // A drop is a counter reset (container replaced), not a recovery; take the new value as base.
-        if (delta >= rule.minDelta) {
-          const why = s.detail ? ` (last terminated: ${s.detail})` : '';
-          out({
-            rule,
-            signal: s,
-            seriesKey: seriesKey(rule, site, s),
-            observed: s.value,
-            expected: last,
-            summary: `${s.name} rose ${last} → ${s.value}${why}`,
-          });
-        }
-      } else if (samples >= rule.minSamples && s.value >= rule.minValue && s.value > mean * rule.factor) {
+      if (samples >= rule.minSamples && s.value >= rule.minValue && s.value > mean * rule.factor) {
         out({
           rule,
           signal: s,
@@ -133,6 +132,34 @@ export class AnomalyDetector {
         samples === 0 ? s.value : mean + EWMA_ALPHA * (s.value - mean),
         samples + 1,
       );
+    }
+  }
+
+  /**
+   * A counter's sample: a rise over the sample before it in time is a finding (a drop is a counter reset,
+   * not a recovery). Compared in sample-time order, not arrival order (counter-runs.ts).
+   */
+  #increase(
+    rule: AnomalyRule,
+    st: number,
+    s: MetricSignal,
+    site: string,
+    out: (f: AnomalyFinding) => void,
+  ): void {
+    const changes = this.#counters.observe(st, s.atMs, s.value, s.detail, rule.minDelta);
+    this.#series.setLast(st, this.#counters.last(st));
+    for (const c of changes) {
+      const why = c.detail ? ` (last terminated: ${c.detail})` : '';
+      out({
+        rule,
+        // A late sample can change the rise into a later run, of another termination reason.
+        signal: c.detail === s.detail ? s : { ...s, detail: c.detail },
+        seriesKey: seriesKey(rule, site, s),
+        observed: c.observed,
+        expected: c.expected,
+        increase: c.add,
+        summary: `${s.name} rose ${c.expected} → ${c.observed}${why}`,
+      });
     }
   }
 

@@ -439,12 +439,15 @@ export class Pipeline {
     const floors = this.floors;
     const at = f.signal.atMs;
     if (f.rule.detect === 'increase') {
+      // A correction (a late sample moved restarts to another termination reason) adds none: it joins
+      // what the finding it corrects joined, and never opens an incident itself.
+      if (f.increase !== undefined && f.increase <= 0) return ['restarts', false];
       // A restart whose last termination was decisive (OOMKilled) is that fact, not background.
       if (f.rule.evidence === 'restart' && floors.isDecisiveContainerReason(f.signal.detail))
         return ['decisive', true];
       return [
         'restarts',
-        floors.restartsAbove(f.seriesKey, at, Math.max(1, Math.round(f.observed - f.expected))),
+        floors.restartsAbove(f.seriesKey, at, f.increase ?? Math.max(1, Math.round(f.observed - f.expected))),
       ];
     }
     if (f.rule.detect === 'below_ratio') return ['persist', floors.persistAbove(f.seriesKey, at)];

@@ -254,6 +254,11 @@ export class EvidenceItem {
     } else if (u.add > 0) {
       this.#plainCount += u.add;
       changed = true;
+    } else if (u.add < 0 && this.#plainCount > 0) {
+      // A correction (a restart counter's late sample moved a rise to another reason): never below zero,
+      // in case what it corrects went elsewhere (an earlier incident, a dropped held update).
+      this.#plainCount = Math.max(0, this.#plainCount + u.add);
+      changed = true;
     }
     if (!u.context && this.contextOnly) {
       this.contextOnly = false;

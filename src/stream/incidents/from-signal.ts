@@ -93,8 +93,8 @@ export function fromFinding(f: AnomalyFinding): EvidenceUpdate {
     s.atMs,
     short(`${f.summary}${s.pod ? ` on pod ${s.pod}` : ''}`),
   );
-  // A restart counter that rose by 3 is three restarts.
-  u.add = restart ? Math.max(1, Math.round(f.observed - f.expected)) : 1;
+  // A restart counter that rose by 3 is three restarts; a late sample's correction can be negative.
+  u.add = restart ? (f.increase ?? Math.max(1, Math.round(f.observed - f.expected))) : 1;
   u.pod = s.pod;
   u.container = restart ? s.series : '';
   u.metric = { name: s.name, rule: f.rule.name, observed: f.observed, expected: round(f.expected) };
