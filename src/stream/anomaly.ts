@@ -39,7 +39,7 @@ export class AnomalyDetector {
    */
   readonly #series: SeriesTable;
   /** `increase` series: their runs in sample-time order, so a counter's rises do not depend on arrival order. */
-  readonly #counters = new CounterRuns();
+  readonly #counters: CounterRuns;
   /**
    * A number per site (cluster/namespace/workload/pod) and per rule: series keys are `rule|site|series`
    * of these numbers ("3|1042|c0", 10 bytes) rather than the rule name and the site's text (~90 bytes,
@@ -68,6 +68,7 @@ export class AnomalyDetector {
     // The record clock is read at every access: it can jump by minutes within a millisecond (replay,
     // catch-up after lag).
     this.#series = new SeriesTable({ max: opts.maxSeries, ttlMs: opts.ttlMs, clock: opts.clock });
+    this.#counters = new CounterRuns(opts.maxSeries);
     this.#sites = new LruMap(opts.maxSeries);
   }
 

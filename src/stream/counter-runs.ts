@@ -16,14 +16,16 @@
 // termination reason, never below zero in total).
 //
 // Memory: the newest run of every series lives in typed arrays indexed by the series' slot
-// (anomaly-series.ts); only series whose value ever changed (restarting containers) keep the older runs,
-// at most MAX_RUNS. A sample older than the oldest run kept after trimming is ignored: it is outside
+// (anomaly-series.ts), 25 bytes outside the JS heap, its termination reason as the index of an interned
+// string; only series whose value ever changed (restarting containers) keep the older runs, at most
+// MAX_RUNS. A sample older than the oldest run kept after trimming is ignored: it is outside
 // what is remembered, and would have been compared with a sample long gone.
 
 /** Runs kept per series (newest included): a container restarting every 5 minutes keeps 80 minutes. */
 export const MAX_RUNS = 16;
-// Distinct termination reasons shared as one string each (Kubernetes has a handful; telemetry is untrusted).
-const MAX_INTERNED = 256;
+// Distinct termination reasons a newest run can name (Kubernetes has a handful; telemetry is untrusted):
+// beyond them a newest run's reason reads as '' (its later rises still carry their own samples' reasons).
+const MAX_REASONS = 256;
 
 interface Run {
   from: number;
@@ -52,9 +54,16 @@ export class CounterRuns {
   #from = new Float64Array(0);
   #to = new Float64Array(0);
   #value = new Float64Array(0);
-  #detail: string[] = [];
+  #reason = new Uint8Array(0);
   readonly #history = new Map<number, History>();
-  readonly #interned = new Map<string, string>();
+  readonly #reasons: string[] = [''];
+  readonly #reasonNo = new Map<string, number>([['', 0]]);
+  /** The series table's bound: slots never reach it, so the arrays need not either. */
+  readonly #maxSlots: number;
+
+  constructor(maxSlots = 1 << 30) {
+    this.#maxSlots = maxSlots;
+  }
 
   /** A new series in `slot` (a fresh one, or a reused slot: what it held before is forgotten). */
   start(slot: number, atMs: number, value: number, detail: string): void {
@@ -62,7 +71,7 @@ export class CounterRuns {
     this.#from[slot] = atMs;
     this.#to[slot] = atMs;
     this.#value[slot] = value;
-    this.#detail[slot] = this.#intern(detail);
+    this.#reason[slot] = this.#reasonOf(detail);
     this.#history.delete(slot);
   }
 
@@ -74,7 +83,7 @@ export class CounterRuns {
   /** A sample of the series in `slot`; returns the changes to its rises (none for most samples). */
   observe(slot: number, atMs: number, value: number, detail: string, minDelta: number): CounterIncrease[] {
     const last = this.#value[slot]!;
-    const lastDetail = this.#detail[slot]!;
+    const lastDetail = this.#reasons[this.#reason[slot]!]!;
     if (value === last && detail === lastDetail && atMs >= this.#from[slot]!) {
       // The same run (a steady counter, a re-delivery): only its end may move.
       if (atMs > this.#to[slot]!) this.#to[slot] = atMs;
@@ -99,7 +108,7 @@ export class CounterRuns {
       from: this.#from[slot]!,
       to: this.#to[slot]!,
       value: this.#value[slot]!,
-      detail: this.#detail[slot]!,
+      detail: this.#reasons[this.#reason[slot]!]!,
     };
     const runs = h ? [...h.runs, newest] : [newest];
     if (h?.trimmed && sample.from < runs[0]!.from) return NONE;
@@ -133,7 +142,7 @@ export class CounterRuns {
     this.#from[slot] = r.from;
     this.#to[slot] = r.to;
     this.#value[slot] = r.value;
-    this.#detail[slot] = this.#intern(r.detail);
+    this.#reason[slot] = this.#reasonOf(r.detail);
   }
 
   #historyOf(slot: number): History {
@@ -151,19 +160,24 @@ export class CounterRuns {
     h.trimmed = true;
   }
 
-  #intern(s: string): string {
-    const known = this.#interned.get(s);
+  #reasonOf(s: string): number {
+    const known = this.#reasonNo.get(s);
     if (known !== undefined) return known;
-    if (this.#interned.size < MAX_INTERNED) this.#interned.set(s, s);
-    return s;
+    if (this.#reasons.length >= MAX_REASONS) return 0;
+    this.#reasonNo.set(s, this.#reasons.length);
+    this.#reasons.push(s);
+    return this.#reasons.length - 1;
   }
 
   #grow(min: number): void {
-    const n = Math.max(min, 1024, this.#from.length * 2);
+    // Doubling, up to the table's bound, as the table's own arrays grow (anomaly-series.ts).
+    const n = Math.max(min, Math.min(Math.max(1024, this.#from.length * 2), this.#maxSlots));
     this.#from = grown(this.#from, n);
     this.#to = grown(this.#to, n);
     this.#value = grown(this.#value, n);
-    while (this.#detail.length < n) this.#detail.push('');
+    const reason = new Uint8Array(n);
+    reason.set(this.#reason);
+    this.#reason = reason;
   }
 }
 

@@ -149,6 +149,14 @@ describe('counter-runs: restart counter rises independent of arrival order', () 
     assert.deepEqual(c.observe(3, 3 * MAX_RUNS * 10 - 5, 3 * MAX_RUNS - 1, 'Error', 1), []);
   });
 
+  it('untrusted telemetry with hundreds of distinct termination reasons: rises in time order keep theirs', () => {
+    const samples = [{ at: 0, value: 0, detail: '' }];
+    for (let i = 1; i <= 400; i++) samples.push({ at: i * 10, value: i, detail: `reason-${i}` });
+    const got = rises(samples);
+    assert.equal(got.size, 400);
+    assert.equal(got.get('reason-399'), 1);
+  });
+
   it('a reused slot starts over', () => {
     const c = new CounterRuns();
     c.start(1, 0, 0, '');
