@@ -161,4 +161,50 @@ describe('pipeline: evidence counts do not depend on how topics and partitions i
       assert.deepEqual(got, want, scenario.name);
     }
   });
+
+  it('a late sample that moves a restart to another termination reason: the items and counts of the time order', async () => {
+    const pod = 'checkout-7d9f8c6b5-x2kqz';
+    const sample = (partition: number, offset: number, atMs: number, restarts: number, reason?: string) => ({
+      topic: 'otlp_metrics',
+      partition,
+      offset,
+      timestamp: atMs,
+      key: null,
+      headers: {},
+      value: metricsRecord([
+        {
+          attrs: {
+            'k8s.namespace.name': 'shop',
+            'k8s.pod.name': pod,
+            'k8s.deployment.name': 'checkout',
+            'k8s.container.name': 'app',
+            'k8s.container.status.last_terminated_reason': reason,
+          },
+          metrics: [gauge('k8s.container.restarts', restarts, atMs)],
+        },
+      ]),
+    });
+    // An Error exit, then an OOMKill (decisive: it opens the incident); the Error sample comes last.
+    const records = [
+      sample(0, 0, T0, 0),
+      sample(1, 0, T0 + MIN, 1, 'Error'),
+      sample(2, 0, T0 + 2 * MIN, 2, 'OOMKilled'),
+    ];
+    const want = await countsOf(records);
+    assert.deepEqual(want, { 'shop/checkout': { 'restart|OOMKilled|app': 1, 'restart|Error|app': 1 } });
+    // Read late, the Error sample corrects the OOMKill's rise of 2 (one restart moves to Error).
+    assert.deepEqual(await countsOf([records[0]!, records[2]!, records[1]!]), want);
+    // The other way round: a rise of 2 read as Errors (below the restarts floor: held), then the late
+    // OOMKill sample between them opens the incident and takes one restart from Error.
+    const swapped = [
+      sample(0, 0, T0, 0),
+      sample(1, 0, T0 + MIN, 1, 'OOMKilled'),
+      sample(2, 0, T0 + 2 * MIN, 2, 'Error'),
+    ];
+    const wantSwapped = await countsOf(swapped);
+    assert.deepEqual(wantSwapped, {
+      'shop/checkout': { 'restart|OOMKilled|app': 1, 'restart|Error|app': 1 },
+    });
+    assert.deepEqual(await countsOf([swapped[0]!, swapped[2]!, swapped[1]!]), wantSwapped);
+  });
 });
