@@ -80,11 +80,19 @@ export class CounterRuns {
     return this.#value[slot]!;
   }
 
+  /** How many runs the series in `slot` holds, the newest included. */
+  runCount(slot: number): number {
+    return (this.#history.get(slot)?.runs.length ?? 0) + 1;
+  }
+
   /** A sample of the series in `slot`; returns the changes to its rises (none for most samples). */
   observe(slot: number, atMs: number, value: number, detail: string, minDelta: number): CounterIncrease[] {
     const last = this.#value[slot]!;
-    const lastDetail = this.#reasons[this.#reason[slot]!]!;
-    if (value === last && detail === lastDetail && atMs >= this.#from[slot]!) {
+    const lastReason = this.#reason[slot]!;
+    const lastDetail = this.#reasons[lastReason]!;
+    // A reason beyond MAX_REASONS reads as '' in both: a steady series of one keeps one run.
+    const sameReason = detail === lastDetail || (lastReason === 0 && this.#reasonOf(detail) === 0);
+    if (value === last && sameReason && atMs >= this.#from[slot]!) {
       // The same run (a steady counter, a re-delivery): only its end may move.
       if (atMs > this.#to[slot]!) this.#to[slot] = atMs;
       return NONE;

@@ -143,6 +143,7 @@ describe('counter-runs: restart counter rises independent of arrival order', () 
     for (let i = 1; i <= 3 * MAX_RUNS; i++)
       for (const ch of c.observe(3, i * 10, i, 'Error', 1)) total += ch.add;
     assert.equal(total, 3 * MAX_RUNS);
+    assert.equal(c.runCount(3), MAX_RUNS);
     // Before the oldest run kept: outside what is remembered, it changes nothing.
     assert.deepEqual(c.observe(3, 5, 0, 'Error', 1), []);
     // Inside what is kept, a late sample still finds its place (it repeats a kept run: nothing new).
@@ -155,6 +156,16 @@ describe('counter-runs: restart counter rises independent of arrival order', () 
     const got = rises(samples);
     assert.equal(got.size, 400);
     assert.equal(got.get('reason-399'), 1);
+    // A steady counter of a reason beyond those interned is one run, not a run per sample.
+    const c = new CounterRuns();
+    c.start(0, 0, 0, '');
+    for (let i = 1; i <= 300; i++) c.observe(0, i, i, `other-${i}`, 1);
+    c.start(1, 0, 0, '');
+    assert.deepEqual(c.observe(1, 10, 1, 'other-300', 1), [
+      { detail: 'other-300', add: 1, expected: 0, observed: 1 },
+    ]);
+    for (let t = 20; t < 400; t += 10) assert.deepEqual(c.observe(1, t, 1, 'other-300', 1), []);
+    assert.equal(c.runCount(1), 2);
   });
 
   it('a reused slot starts over', () => {
