@@ -24,7 +24,7 @@ const anomalyRule = z
     /** Metric names the rule applies to; several names cover legacy and semconv spellings. */
     metrics: z.array(z.string().min(1)).min(1),
     detect: z.enum(['increase', 'above_baseline', 'below_ratio']),
-    /** increase: smallest rise over the previous sample that counts. */
+    /** increase: smallest rise over the previous sample (in sample time: counter-runs.ts) that counts. */
     minDelta: z.number().positive().default(1),
     /** above_baseline: how many times the series' own recent mean the value must exceed. */
     factor: z.number().positive().default(2),
