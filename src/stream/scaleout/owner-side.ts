@@ -18,6 +18,7 @@ import type { ScaleOutMetrics } from './metrics.ts';
 import { PartitionOwner } from './partition-owner.ts';
 import { PartitionReader } from './partition-reader.ts';
 import type { PartitionPipelineMetrics } from './pipeline-metrics.ts';
+import type { PodStatusRouter } from './pod-status-router.ts';
 
 export class OwnerSide extends GroupSide {
   readonly owners = new Map<number, PartitionOwner>();
@@ -34,6 +35,8 @@ export class OwnerSide extends GroupSide {
   readonly #reader: PartitionReader;
   /** The per-stage pipeline metrics of single-process mode, summed over the partitions' pipelines. */
   readonly #pipelineMetrics: PartitionPipelineMetrics | undefined;
+  /** Pod-status facts of this replica's informers, for the partitions it is assigned. */
+  readonly #podStatus: PodStatusRouter | undefined;
 
   constructor(opts: {
     config: Config;
@@ -42,6 +45,7 @@ export class OwnerSide extends GroupSide {
     producer: AckedProducer;
     metrics: ScaleOutMetrics;
     pipelineMetrics?: PartitionPipelineMetrics;
+    podStatus?: PodStatusRouter;
     env?: NodeJS.ProcessEnv;
     onContext?: (doc: IncidentContextDoc) => void;
   }) {
@@ -58,6 +62,7 @@ export class OwnerSide extends GroupSide {
     this.#metrics = opts.metrics;
     this.#onContext = opts.onContext;
     this.#pipelineMetrics = opts.pipelineMetrics;
+    this.#podStatus = opts.podStatus;
     this.#reader = new PartitionReader(baseClientConfig(opts.config.kafka, opts.env));
   }
 
@@ -148,6 +153,7 @@ export class OwnerSide extends GroupSide {
       signals,
       sink: (doc, hold) => this.#send(owner, doc, hold),
       trackHold: (h) => this.ledger.track(h),
+      podStatus: this.#podStatus && ((p) => this.#podStatus!.takeFor(p)),
     });
     owner.beginRestore(entries.values());
     let replayed = 0;
@@ -241,6 +247,8 @@ export class OwnerSide extends GroupSide {
   }
 
   tick(): void {
+    // The pipelines' clock in scale-out mode is the wall clock (partition-owner.ts).
+    this.#podStatus?.route(Date.now());
     for (const o of this.owners.values()) o.pipeline.tick();
   }
 
@@ -255,6 +263,7 @@ export class OwnerSide extends GroupSide {
   }
 
   protected override assigned(partitions: number[]): void {
+    this.#podStatus?.assigned(partitions);
     // State kept for partitions that went to another member is stale from now on.
     for (const [p, kept] of this.#kept)
       if (!partitions.includes(p)) {
@@ -264,6 +273,7 @@ export class OwnerSide extends GroupSide {
   }
 
   protected override revoked(complete: boolean): void {
+    this.#podStatus?.revoked();
     for (const kept of this.#kept.values()) this.#pipelineMetrics?.retire(kept.owner.pipeline);
     this.#kept.clear();
     for (const [p, owner] of this.owners)
