@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
-import { validateConfig } from '../../src/core/config.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { newRegistry } from '../../src/core/metrics.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
 import { ScaleOutService } from '../../src/stream/scaleout/service.ts';
 import { NamePatternResolver, type PodStatusChange } from '../../src/stream/workload.ts';
-import { brokers, consumeUntil, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
+import { consumeUntil, produce, serviceConfig, testTopics, unique, waitFor } from '../helpers/kafka.ts';
 import { logsRecord, nanos, POD_ATTRS } from '../helpers/otlp.ts';
 import { oomKilledFact } from '../helpers/pod-facts.ts';
 
@@ -53,16 +52,10 @@ describe('scale-out: pod-status facts', () => {
       const registry = newRegistry();
       const resolver = new FeedResolver();
       const s = new ScaleOutService({
-        config: validateConfig({
+        config: serviceConfig(t, {
           dedup: { window: '24h' },
           grouping: { groupWait: '200ms', groupInterval: '300ms', resolveTimeout: '1h', restore: false },
-          kafka: {
-            brokers: brokers().split(','),
-            groupId: t.group,
-            commitInterval: '200ms',
-            topics: { logs: [t.logs], contexts: t.contexts, dlq: t.dlq },
-            librdkafka: { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 1000 },
-          },
+          kafka: { librdkafka: { 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 1000 } },
           scaleOut: { enabled: true, partitions: 6, topics: { signals, changelog } },
         }),
         log: createLogger('silent'),

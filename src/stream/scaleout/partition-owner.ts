@@ -14,6 +14,7 @@ import { Pipeline } from '../pipeline.ts';
 import type { PodStatusChange, WorkloadResolver } from '../workload.ts';
 import type { ChangelogEntry } from './changelog.ts';
 import { forEachSignalsGroup } from './codec.ts';
+import type { RemoteIncidents } from './remote-incidents.ts';
 
 export type ApplyResult = 'applied' | 'duplicate' | 'malformed';
 
@@ -39,6 +40,8 @@ export class PartitionOwner {
     signals: PartitionState;
     sink: ContextSink;
     trackHold: (h: Hold) => void;
+    /** The other partitions' open incidents, for `related` links across owners; none when absent. */
+    remote?: RemoteIncidents;
     /** This partition's pod-status facts (PodStatusRouter); none when absent. */
     podStatus?: (partition: number) => PodStatusChange[];
   }) {
@@ -62,6 +65,13 @@ export class PartitionOwner {
       },
       trackHold: opts.trackHold,
     });
+    const remote = opts.remote;
+    const partition = opts.signals.partition;
+    if (remote)
+      this.pipeline.grouper.remotePeer = (key) => {
+        const r = remote.get(key);
+        return r && r.partition !== partition ? r : undefined;
+      };
   }
 
   /** Kept across a rebalance: revisions another owner may have sent meanwhile still go on from theirs. */

@@ -71,6 +71,29 @@ export class ScaleOutService {
         ['result'],
         () => Object.entries(podStatus.stats).map(([result, v]) => [{ result }, v]),
       );
+    const remote = this.owner.remote;
+    if (remote) {
+      gaugeFrom(
+        opts.registry,
+        'kubetriage_scaleout_remote_incidents',
+        "Open incidents of every signals partition, from the owners' changelog (related links across owners)",
+        [],
+        () => [[{}, remote.size]],
+      );
+      counterFromStats(
+        opts.registry,
+        'kubetriage_scaleout_remote_incident_updates_total',
+        "Owners' changelog records followed, by result: open (an incident or a new revision of it), resolved, evicted (the view was full), invalid (no changelog entry: skipped)",
+        ['result'],
+        () => [
+          ...Object.entries(remote.stats).map(([result, v]): [Record<string, string>, number] => [
+            { result },
+            v,
+          ]),
+          [{ result: 'invalid' }, this.owner.followed.invalid],
+        ],
+      );
+    }
     const split = this.ingest.splitter.stats;
     counterFromStats(
       opts.registry,
@@ -93,11 +116,13 @@ export class ScaleOutService {
 
   async start(): Promise<void> {
     // Ingest computes each scope's partition itself: from the count the topic has.
-    this.ingest.signalsPartitions = await ensureScaleOutTopics(
+    const partitions = await ensureScaleOutTopics(
       baseClientConfig(this.#cfg.kafka, this.#env),
       this.#cfg.scaleOut,
     );
+    this.ingest.signalsPartitions = partitions;
     await this.#producer.connect();
+    await this.owner.followChangelog(partitions);
     await this.owner.start();
     await this.ingest.start();
     this.#started = true;
