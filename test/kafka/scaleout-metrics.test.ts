@@ -149,6 +149,13 @@ describe('scale-out /metrics: per-stage pipeline metrics summed over partitions'
     const b = scaleOut();
     await Promise.all([service.start(), a.s.start(), b.s.start()]);
     const both = [a.registry, b.registry];
+    // Both owners in the group first: under load A could join after B had read everything and leave
+    // again holding nothing, and then B has nothing of A's to rebuild (seen once).
+    await waitFor(
+      () => a.s.owner.assignedPartitions.length > 0 && b.s.owner.assignedPartitions.length > 0,
+      60_000,
+      'both owners assigned partitions',
+    );
     const applied = (rs: Registry[]) =>
       total(rs, 'kubetriage_scaleout_owner_groups_total', '"result":"applied"');
 

@@ -6,7 +6,9 @@ import { describe, it } from 'node:test';
 import type { CallEdge } from '../../src/stream/incidents/call-graph.ts';
 import { blankUpdate, evidenceId } from '../../src/stream/incidents/evidence.ts';
 import { Incident } from '../../src/stream/incidents/incident.ts';
-import { linkCaller } from '../../src/stream/incidents/related.ts';
+import { linkCaller, linkImpact } from '../../src/stream/incidents/related.ts';
+import type { ChangelogEntry } from '../../src/stream/scaleout/changelog.ts';
+import { RemoteIncidents } from '../../src/stream/scaleout/remote-incidents.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
 
@@ -113,5 +115,70 @@ describe('linkCaller', () => {
       committed: 0,
     }));
     assert.deepEqual(back.toDocument(T0 + 6000).related, doc.related);
+  });
+
+  it('scale-out: the impact side of a link another owner made, with the same rule for calls both ways', () => {
+    const inventory = incident('inventory', T0);
+    const checkout = incident('checkout', T0 + 1000, ['k-c']);
+    const n = counts();
+    assert.ok(linkImpact(inventory, checkout, [evidenceId('k-c')], 20, n));
+    assert.deepEqual(
+      inventory.toDocument(T0 + 2000).related?.map((r) => `${r.relation} ${r.workload.name}`),
+      ['impact checkout'],
+    );
+    assert.equal(linkImpact(inventory, checkout, [evidenceId('k-c')], 20, n), false, 'no change twice');
+    assert.deepEqual(n, { upstream: 0, impact: 1 });
+    // The caller b began failing first, and a already names it as upstream: kept, no impact link.
+    const a = incident('a', T0 + 60_000, ['k-a']);
+    const b = incident('b', T0, ['k-b']);
+    linkCaller(a, [edge('b', ['k-a'])], () => [b], 20, counts());
+    assert.equal(linkImpact(a, b, [evidenceId('k-b')], 20, counts()), false);
+    assert.deepEqual(
+      a.toDocument(T0).related?.map((r) => r.relation),
+      ['upstream'],
+    );
+    // The other way round (c began first): c's claim is replaced by the impact side.
+    const c = incident('c', T0, ['k-c']);
+    const d = incident('d', T0 + 60_000, ['k-d']);
+    linkCaller(c, [edge('d', ['k-c'])], () => [d], 20, counts());
+    assert.ok(linkImpact(c, d, [evidenceId('k-d')], 20, counts()));
+    assert.deepEqual(
+      c.toDocument(T0).related?.map((r) => r.relation),
+      ['impact'],
+    );
+  });
+});
+
+describe('RemoteIncidents (the changelog of every partition)', () => {
+  const doc = (id: string, name: string, revision: number) =>
+    ({
+      ...incident(name, T0).toDocument(T0),
+      id,
+      revision,
+    }) as ChangelogEntry['doc'];
+  const open = (id: string, name: string, revision: number): ChangelogEntry => ({
+    id,
+    revision,
+    status: 'open',
+    at: 0,
+    doc: doc(id, name, revision),
+  });
+
+  it('keeps the newest revision of each open incident by scope, forgets resolved ones, and is bounded', () => {
+    const view = new RemoteIncidents(2);
+    const seen: string[] = [];
+    view.onChange = (r) => seen.push(`${r.id}@${r.revision}`);
+    view.apply(1, open('inc-a', 'a', 2));
+    view.apply(1, open('inc-a', 'a', 1));
+    assert.deepEqual(seen, ['inc-a@2'], 'an older revision read later changes nothing');
+    assert.equal(view.get('c/shop/Deployment/a')?.partition, 1);
+    view.apply(1, { id: 'inc-a', revision: 3, status: 'resolved', at: 0 });
+    assert.equal(view.get('c/shop/Deployment/a'), undefined);
+    view.apply(0, open('inc-b', 'b', 1));
+    view.apply(0, open('inc-c', 'c', 1));
+    view.apply(2, open('inc-d', 'd', 1));
+    assert.equal(view.size, 2);
+    assert.equal(view.get('c/shop/Deployment/b'), undefined, 'the least recently changed evicted');
+    assert.deepEqual(view.stats, { open: 4, resolved: 1, evicted: 1 });
   });
 });

@@ -6,11 +6,22 @@ import type { MetricSignal } from '../signals.ts';
 import type { PersistingFault, WorkloadResolver, WorkloadRollout } from '../workload.ts';
 import { type WorkloadState, WorkloadStates } from '../workload-state.ts';
 import { CallGraph, type CallTarget } from './call-graph.ts';
-import { type IncidentContextDoc, iso, type RolloutDoc } from './document.ts';
+import { type IncidentContextDoc, iso, type RelatedDoc, type RolloutDoc } from './document.ts';
 import { blankUpdate, type EvidenceUpdate } from './evidence.ts';
 import { Incident, type IncidentScope, scopeKey } from './incident.ts';
-import { linkCaller, type RelationCounts } from './related.ts';
+import { linkCaller, linkImpact, type RelationCounts } from './related.ts';
 import { RolloutMemory } from './rollouts.ts';
+
+/**
+ * Scale-out: an open incident another partition's pipeline owns (src/stream/scaleout/remote-incidents.ts),
+ * enough of it to link to: its id, scope, first failure and the links its owner made.
+ */
+export interface PeerIncident {
+  id: string;
+  scope: IncidentScope;
+  firstSignalAt: number;
+  related: readonly RelatedDoc[];
+}
 
 /** Receives each context as it is due; `hold` must be released once the context is durable. */
 export type ContextSink = (doc: IncidentContextDoc, hold: Hold | undefined, incident: Incident) => void;
@@ -50,6 +61,12 @@ export class IncidentGrouper {
   readonly #maxRelated: number;
   /** Links made, by relation (metrics). */
   readonly links: RelationCounts = { upstream: 0, impact: 0 };
+  /**
+   * Scale-out: incidents of the other partitions by scope key (undefined: this pipeline sees every
+   * workload, as in single-process mode). Links to them are made on the caller's side only; their owner
+   * takes the impact side from this pipeline's contexts (remoteChanged).
+   */
+  remotePeer: ((key: string) => PeerIncident | undefined) | undefined;
   /** Callers whose links may have changed (a new failing edge, or a peer incident opened). */
   readonly #staleCallers = new Set<string>();
   /** Enrichment: whether a workload's fault still shows in the cluster (a quiet incident stays open). */
@@ -215,6 +232,8 @@ export class IncidentGrouper {
         this.links,
       );
       for (const c of changed) {
+        // A shadow of another partition's incident: its owner links its own side.
+        if (this.#incidents.get(c.key) !== c) continue;
         c.dirty = true;
         c.pending = true;
         c.lastUpdateAt = now;
@@ -227,10 +246,9 @@ export class IncidentGrouper {
   #peersOf(cluster: string, t: CallTarget): Incident[] {
     const out: Incident[] = [];
     const at = (kind: string, name: string) => {
-      const inc = this.#incidents.get(
-        scopeKey({ cluster, namespace: t.namespace, workload: { kind, name } }),
-      );
-      if (inc && !out.includes(inc)) out.push(inc);
+      const key = scopeKey({ cluster, namespace: t.namespace, workload: { kind, name } });
+      const inc = this.#incidents.get(key) ?? this.#shadow(this.remotePeer?.(key));
+      if (inc && !out.some((o) => o.id === inc.id)) out.push(inc);
     };
     if (t.workloads) {
       for (const w of t.workloads) at(w.kind, w.name);
@@ -241,6 +259,44 @@ export class IncidentGrouper {
     // Without the Service's selector: the workload (or OTel service) named like the Service.
     else for (const kind of PEER_KINDS) at(kind, t.service);
     return out;
+  }
+
+  /** An Incident standing in for another partition's, for linkCaller; never emitted or kept. */
+  #shadow(r: PeerIncident | undefined): Incident | undefined {
+    if (!r) return undefined;
+    const inc = new Incident(r.scope, r.firstSignalAt, this.#clock.now(), 0, r.id);
+    for (const rel of r.related) inc.related.set(`${rel.relation}|${rel.incident}`, rel);
+    return inc;
+  }
+
+  /**
+   * Scale-out: another partition's incident opened or changed. Callers here failing towards its
+   * workload may link it now; links its owner made to an incident here as upstream get their impact
+   * side here (each owner emits only its own incidents).
+   */
+  remoteChanged(r: PeerIncident): void {
+    if (!this.callGraph) return;
+    for (const c of this.callGraph.callersOf(r.scope.cluster, r.scope.namespace, r.scope.workload.name))
+      this.#staleCallers.add(c);
+    let caller: Incident | undefined;
+    for (const rel of r.related) {
+      if (rel.relation !== 'upstream') continue;
+      let mine: Incident | undefined;
+      for (const inc of this.#incidents.values())
+        if (inc.id === rel.incident) {
+          mine = inc;
+          break;
+        }
+      if (!mine) continue;
+      caller ??= this.#shadow(r)!;
+      if (linkImpact(mine, caller, rel.evidence, this.#maxRelated, this.links)) {
+        const now = this.#clock.now();
+        mine.dirty = true;
+        mine.pending = true;
+        mine.lastUpdateAt = now;
+        if (mine.nextEmitAt < this.#due) this.#due = mine.nextEmitAt;
+      }
+    }
   }
 
   /** Replica counts of a workload (k8s_cluster); attached to its incident's next context. */

@@ -56,6 +56,34 @@ export function linkCaller(
   return changed;
 }
 
+/**
+ * Scale-out: the impact side of a link another partition's owner made. `caller` (a shadow of that
+ * owner's incident, from its changelog) names `peer`, an incident here, as upstream, citing `evidence`
+ * (the caller's evidence ids). The same rule as linkCaller for calls both ways. True when `peer` changed.
+ */
+export function linkImpact(
+  peer: Incident,
+  caller: Incident,
+  evidence: readonly string[],
+  maxRelated: number,
+  counts: RelationCounts,
+): boolean {
+  if (peer.status !== 'open' || peer.id === caller.id) return false;
+  let changed = false;
+  const reverse = `upstream|${caller.id}`;
+  if (peer.related.has(reverse)) {
+    if (peer.firstSignalAt >= caller.firstSignalAt) return false;
+    peer.related.delete(reverse);
+    changed = true;
+  }
+  const fresh = !peer.related.has(`impact|${caller.id}`);
+  if (setRelated(peer, entry(caller, 'impact', [...evidence]), maxRelated)) {
+    if (fresh) counts.impact++;
+    changed = true;
+  }
+  return changed;
+}
+
 function entry(other: Incident, relation: RelatedDoc['relation'], evidence: string[]): RelatedDoc {
   return {
     incident: other.id,

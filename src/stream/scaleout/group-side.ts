@@ -83,6 +83,11 @@ export abstract class GroupSide {
     return this.#running;
   }
 
+  /** The partitions the group assigned this member now (empty while it waits for an assignment). */
+  get assignedPartitions(): number[] {
+    return this.consumer.assignment.map((a) => a.partition);
+  }
+
   async #run(): Promise<void> {
     while (this.#polling) {
       let records: InRecord[];

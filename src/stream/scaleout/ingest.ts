@@ -59,6 +59,11 @@ export class SignalSplitter {
   #record = 0;
   #src: SplitSource = { topic: '', partition: 0, offset: 0, timestamp: 0 };
   #scopeCount = 0;
+  /**
+   * The cluster of the last signal (k8s.cluster.name, or the configured one): Pipeline puts pod-status
+   * facts in the scope of the cluster its telemetry names, and scale-out routes them the same way.
+   */
+  cluster: string;
   /** Signals partitions the record being split (or the last one) wrote to, in order of first write. */
   readonly touched: number[] = [];
   /** Where the record being split is: a throw after decoding is a bug, not a bad record. */
@@ -71,6 +76,7 @@ export class SignalSplitter {
   constructor(config: Config, resolver: WorkloadResolver, partitions = config.scaleOut.partitions) {
     this.#partitioner = keyPartitioner(config.kafka.librdkafka.partitioner as string | undefined);
     this.partitions = partitions;
+    this.cluster = config.cluster;
     for (const t of config.kafka.topics.logs) this.#kinds.set(t, 'logs');
     for (const t of config.kafka.topics.metrics) this.#kinds.set(t, 'metrics');
     for (const t of config.kafka.topics.traces) this.#kinds.set(t, 'traces');
@@ -109,6 +115,7 @@ export class SignalSplitter {
       watchedMetrics: new Set([...watched, ...WORKLOAD_STATE_METRICS.keys()]),
       emit: (s) => {
         this.stats.signals++;
+        this.cluster = s.cluster;
         // What Pipeline.#onSignal returns on at once, whatever its state, never crosses the hop: most
         // Kubernetes Events are Normal (Scheduled, Pulled, Started, Killing), and the container state an
         // Event reports is that Event's fact. Only its ignored-signal statistics differ.
@@ -134,6 +141,11 @@ export class SignalSplitter {
       throw new Error('signals partitions changed with records pending');
     this.#writers = Array.from({ length: n }, () => new SignalsBatchWriter());
     this.#scopes.clear();
+  }
+
+  /** The signals partition of a scope key, as this splitter picks it for the scope's signals. */
+  partitionOfScope(key: string): number {
+    return this.#partitioner(key, this.#writers.length);
   }
 
   get partitions(): number {

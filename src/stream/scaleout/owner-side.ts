@@ -13,11 +13,14 @@ import type { Hold } from '../offsets.ts';
 import type { Pipeline } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
+import { ChangelogFollower } from './changelog-follower.ts';
 import { GroupSide } from './group-side.ts';
 import type { ScaleOutMetrics } from './metrics.ts';
 import { PartitionOwner } from './partition-owner.ts';
 import { PartitionReader } from './partition-reader.ts';
 import type { PartitionPipelineMetrics } from './pipeline-metrics.ts';
+import type { PodStatusRouter } from './pod-status-router.ts';
+import { RemoteIncidents } from './remote-incidents.ts';
 
 export class OwnerSide extends GroupSide {
   readonly owners = new Map<number, PartitionOwner>();
@@ -34,6 +37,11 @@ export class OwnerSide extends GroupSide {
   readonly #reader: PartitionReader;
   /** The per-stage pipeline metrics of single-process mode, summed over the partitions' pipelines. */
   readonly #pipelineMetrics: PartitionPipelineMetrics | undefined;
+  /** Pod-status facts of this replica's informers, for the partitions it is assigned. */
+  readonly #podStatus: PodStatusRouter | undefined;
+  /** Every partition's open incidents, from the changelog: `related` links across owners. */
+  readonly remote: RemoteIncidents | undefined;
+  readonly #follower: ChangelogFollower | undefined;
 
   constructor(opts: {
     config: Config;
@@ -42,6 +50,7 @@ export class OwnerSide extends GroupSide {
     producer: AckedProducer;
     metrics: ScaleOutMetrics;
     pipelineMetrics?: PartitionPipelineMetrics;
+    podStatus?: PodStatusRouter;
     env?: NodeJS.ProcessEnv;
     onContext?: (doc: IncidentContextDoc) => void;
   }) {
@@ -58,6 +67,20 @@ export class OwnerSide extends GroupSide {
     this.#metrics = opts.metrics;
     this.#onContext = opts.onContext;
     this.#pipelineMetrics = opts.pipelineMetrics;
+    this.#podStatus = opts.podStatus;
+    if (opts.config.correlation.enabled) {
+      const remote = new RemoteIncidents(opts.config.grouping.maxOpenIncidents);
+      remote.onChange = (r) => {
+        for (const [p, o] of this.owners) if (p !== r.partition) o.pipeline.grouper.remoteChanged(r);
+      };
+      this.remote = remote;
+      this.#follower = new ChangelogFollower({
+        config: baseClientConfig(opts.config.kafka, opts.env),
+        topic: so.topics.changelog,
+        view: remote,
+        log: this.log,
+      });
+    }
     this.#reader = new PartitionReader(baseClientConfig(opts.config.kafka, opts.env));
   }
 
@@ -148,6 +171,8 @@ export class OwnerSide extends GroupSide {
       signals,
       sink: (doc, hold) => this.#send(owner, doc, hold),
       trackHold: (h) => this.ledger.track(h),
+      podStatus: this.#podStatus && ((p) => this.#podStatus!.takeFor(p)),
+      ...(this.remote ? { remote: this.remote } : {}),
     });
     owner.beginRestore(entries.values());
     let replayed = 0;
@@ -230,8 +255,19 @@ export class OwnerSide extends GroupSide {
     );
   }
 
+  /** Changelog records the follower read, and those that were no changelog entry (skipped). */
+  get followed(): { records: number; invalid: number } {
+    return this.#follower?.stats ?? { records: 0, invalid: 0 };
+  }
+
+  /** Follows every changelog partition (`related` links across owners), when correlation is on. */
+  async followChangelog(partitions: number): Promise<void> {
+    await this.#follower?.start(partitions);
+  }
+
   override async stop(ms: number): Promise<boolean> {
     const done = await super.stop(ms);
+    await this.#follower?.stop();
     await this.#reader.close();
     return done;
   }
@@ -241,6 +277,8 @@ export class OwnerSide extends GroupSide {
   }
 
   tick(): void {
+    // The pipelines' clock in scale-out mode is the wall clock (partition-owner.ts).
+    this.#podStatus?.route(Date.now());
     for (const o of this.owners.values()) o.pipeline.tick();
   }
 
@@ -255,6 +293,7 @@ export class OwnerSide extends GroupSide {
   }
 
   protected override assigned(partitions: number[]): void {
+    this.#podStatus?.assigned(partitions);
     // State kept for partitions that went to another member is stale from now on.
     for (const [p, kept] of this.#kept)
       if (!partitions.includes(p)) {
@@ -264,6 +303,7 @@ export class OwnerSide extends GroupSide {
   }
 
   protected override revoked(complete: boolean): void {
+    this.#podStatus?.revoked();
     for (const kept of this.#kept.values()) this.#pipelineMetrics?.retire(kept.owner.pipeline);
     this.#kept.clear();
     for (const [p, owner] of this.owners)

@@ -11,9 +11,10 @@ import type { IncidentContextDoc } from '../incidents/document.ts';
 import type { ContextSink } from '../incidents/grouper.ts';
 import { type Hold, OffsetLedger, type PartitionState } from '../offsets.ts';
 import { Pipeline } from '../pipeline.ts';
-import type { WorkloadResolver } from '../workload.ts';
+import type { PodStatusChange, WorkloadResolver } from '../workload.ts';
 import type { ChangelogEntry } from './changelog.ts';
 import { forEachSignalsGroup } from './codec.ts';
+import type { RemoteIncidents } from './remote-incidents.ts';
 
 export type ApplyResult = 'applied' | 'duplicate' | 'malformed';
 
@@ -39,12 +40,16 @@ export class PartitionOwner {
     signals: PartitionState;
     sink: ContextSink;
     trackHold: (h: Hold) => void;
+    /** The other partitions' open incidents, for `related` links across owners; none when absent. */
+    remote?: RemoteIncidents;
+    /** This partition's pod-status facts (PodStatusRouter); none when absent. */
+    podStatus?: (partition: number) => PodStatusChange[];
   }) {
     this.signals = opts.signals;
     this.pipeline = new Pipeline({
       config: partitionShare(opts.config),
       clock: wallClock,
-      resolver: withoutPodStatus(opts.resolver),
+      resolver: withPartitionPodStatus(opts.resolver, opts.podStatus, opts.signals.partition),
       sink: (doc, hold, inc) => {
         // An incident the previous owner already sent goes on from its last revision, whether it was
         // rebuilt from committed records or from records re-read live (sent, but not committed).
@@ -60,6 +65,13 @@ export class PartitionOwner {
       },
       trackHold: opts.trackHold,
     });
+    const remote = opts.remote;
+    const partition = opts.signals.partition;
+    if (remote)
+      this.pipeline.grouper.remotePeer = (key) => {
+        const r = remote.get(key);
+        return r && r.partition !== partition ? r : undefined;
+      };
   }
 
   /** Kept across a rebalance: revisions another owner may have sent meanwhile still go on from theirs. */
@@ -168,13 +180,18 @@ export function partitionShare(config: Config): Config {
 
 /**
  * Pod-status facts come from this process's informers for every workload, not per partition: taking
- * them in each partition's pipeline would drain one shared queue into whichever ticks first. Owners
- * group telemetry only (README, "Scaling out": limits).
+ * them from the shared feed in each partition's pipeline would drain it into whichever ticks first.
+ * The pipeline takes only its own partition's share (PodStatusRouter), or none.
  */
-function withoutPodStatus(resolver: WorkloadResolver): WorkloadResolver {
+function withPartitionPodStatus(
+  resolver: WorkloadResolver,
+  podStatus: ((partition: number) => PodStatusChange[]) | undefined,
+  partition: number,
+): WorkloadResolver {
+  const statusChanges = podStatus ? () => podStatus(partition) : undefined;
   return new Proxy(resolver, {
     get(target, key) {
-      if (key === 'statusChanges') return undefined;
+      if (key === 'statusChanges') return statusChanges;
       const v = Reflect.get(target, key, target);
       return typeof v === 'function' ? v.bind(target) : v;
     },

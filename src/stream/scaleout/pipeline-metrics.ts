@@ -66,6 +66,12 @@ const COUNTERS: Spec[] = [
       ),
   },
   {
+    name: 'kubetriage_pod_status_signals_total',
+    help: 'Pod-status facts taken from enrichment (terminations, waiting reasons, unschedulable pods)',
+    labels: [],
+    read: (p) => [[{}, p.stats.podStatus]],
+  },
+  {
     name: 'kubetriage_floor_context_total',
     help: 'Sub-floor updates attached as context when their workload opened an incident, or dropped (buffer full, expired)',
     labels: ['result'],

@@ -6,13 +6,16 @@ import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import { counterFromStats, gaugeFrom } from '../../core/metrics.ts';
 import type { IncidentContextDoc } from '../incidents/document.ts';
+import { scopeKey } from '../incidents/incident.ts';
 import { baseClientConfig, reliableProducerConfig } from '../kafka/client-config.ts';
 import { AckedProducer } from '../kafka/producer.ts';
+import { scopeOf } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { IngestSide } from './ingest-side.ts';
 import { scaleOutMetrics } from './metrics.ts';
 import { OwnerSide } from './owner-side.ts';
 import { PartitionPipelineMetrics } from './pipeline-metrics.ts';
+import { PodStatusRouter } from './pod-status-router.ts';
 import { ensureScaleOutTopics } from './topics.ts';
 
 export interface ScaleOutServiceOptions {
@@ -58,7 +61,39 @@ export class ScaleOutService {
       kubetriage_signals_total: () =>
         Object.entries(this.ingest.splitter.stats.droppedByType).map(([type, v]) => [{ type }, v]),
     });
-    this.owner = new OwnerSide({ ...common, pipelineMetrics, onContext: opts.onContext });
+    const podStatus = podStatusRouter(opts.resolver, this.ingest);
+    this.owner = new OwnerSide({ ...common, pipelineMetrics, podStatus, onContext: opts.onContext });
+    if (podStatus)
+      counterFromStats(
+        opts.registry,
+        'kubetriage_scaleout_pod_status_total',
+        'Pod-status facts from enrichment, by where they went: routed (to a partition this replica owns), elsewhere (another replica owns the workload and counts its own copy), dropped (queue full while the partition was being restored)',
+        ['result'],
+        () => Object.entries(podStatus.stats).map(([result, v]) => [{ result }, v]),
+      );
+    const remote = this.owner.remote;
+    if (remote) {
+      gaugeFrom(
+        opts.registry,
+        'kubetriage_scaleout_remote_incidents',
+        "Open incidents of every signals partition, from the owners' changelog (related links across owners)",
+        [],
+        () => [[{}, remote.size]],
+      );
+      counterFromStats(
+        opts.registry,
+        'kubetriage_scaleout_remote_incident_updates_total',
+        "Owners' changelog records followed, by result: open (an incident or a new revision of it), resolved, evicted (the view was full), invalid (no changelog entry: skipped)",
+        ['result'],
+        () => [
+          ...Object.entries(remote.stats).map(([result, v]): [Record<string, string>, number] => [
+            { result },
+            v,
+          ]),
+          [{ result: 'invalid' }, this.owner.followed.invalid],
+        ],
+      );
+    }
     const split = this.ingest.splitter.stats;
     counterFromStats(
       opts.registry,
@@ -81,11 +116,13 @@ export class ScaleOutService {
 
   async start(): Promise<void> {
     // Ingest computes each scope's partition itself: from the count the topic has.
-    this.ingest.signalsPartitions = await ensureScaleOutTopics(
+    const partitions = await ensureScaleOutTopics(
       baseClientConfig(this.#cfg.kafka, this.#env),
       this.#cfg.scaleOut,
     );
+    this.ingest.signalsPartitions = partitions;
     await this.#producer.connect();
+    await this.owner.followChangelog(partitions);
     await this.owner.start();
     await this.ingest.start();
     this.#started = true;
@@ -130,4 +167,28 @@ export class ScaleOutService {
       detail: { ownedPartitions: this.owner.owners.size, ...(reasons.length ? { reasons } : {}) },
     };
   }
+}
+
+/**
+ * Pod-status facts go to the partition ingest sends the same scope's telemetry to: the scope as
+ * Pipeline builds it for a fact (the cluster telemetry names, the pod's workload), keyed and
+ * partitioned alike.
+ */
+function podStatusRouter(resolver: WorkloadResolver, ingest: IngestSide): PodStatusRouter | undefined {
+  if (!resolver.statusChanges) return undefined;
+  return new PodStatusRouter({
+    take: (untilMs) => resolver.statusChanges?.(untilMs) ?? [],
+    partitionOf: (c) =>
+      ingest.splitter.partitionOfScope(
+        scopeKey(
+          scopeOf({
+            cluster: ingest.splitter.cluster,
+            namespace: c.namespace,
+            pod: c.pod,
+            node: c.node,
+            workload: resolver.resolve(c.namespace, 'Pod', c.pod),
+          }),
+        ),
+      ),
+  });
 }
