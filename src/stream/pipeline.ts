@@ -19,7 +19,7 @@ import { type ContextSink, IncidentGrouper } from './incidents/grouper.ts';
 import { type IncidentScope, scopeKey } from './incidents/incident.ts';
 import { LogClassifier } from './log-class.ts';
 import type { NormaliseContext } from './normalise/context.ts';
-import { containerReasonOf } from './normalise/events.ts';
+import { containerOf, containerReasonOf } from './normalise/events.ts';
 import { decodeAndNormalise, type SignalTopicKind } from './normalise/record.ts';
 import type { Hold, RecordSource } from './offsets.ts';
 import type { Signal, SignalSite } from './signals.ts';
@@ -155,6 +155,7 @@ export class Pipeline {
       recordTimeMs: 0,
       watchedMetrics: new Set([...this.anomalies.watchedMetrics, ...WORKLOAD_STATE_METRICS.keys()]),
       emit: onSignal,
+      dropEvent: (cluster, eventType, facts) => this.#dropEvent(cluster, eventType, facts),
       observeServerSpan: (site, _service, atMs, durationMs, failed) =>
         this.#spans.observe(site, atMs, durationMs, failed, onBucket, this.#src),
       classifyLog: (body) => logClasses.classify(body),
@@ -324,6 +325,24 @@ export class Pipeline {
     this.#stage = outer;
   }
 
+  /**
+   * NormaliseContext.dropEvent: what #route does with an Event it drops before dedup whatever the
+   * Event's other fields (an ignore rule or a Normal reason nothing acts on), with the same counts;
+   * false leaves the Event to #route. logs × 1000 through `kubetriage run` (bench/run-ab.ts): see
+   * normalise/events.ts fromK8sEventsReceiverScan.
+   */
+  #dropEvent(cluster: string, eventType: string, facts: EventFacts): boolean {
+    if (eventType === 'Warning' || this.#normalReasons.has(facts.reason)) return false;
+    const outer = this.#stage;
+    this.#stage = 'group';
+    this.stats.signals.event++;
+    this.#cluster = cluster;
+    this.#ignoredEvent = this.#ignoreEvent?.(facts) !== undefined;
+    this.stats.ignored++;
+    this.#stage = outer;
+    return true;
+  }
+
   #route(s: Signal): void {
     this.stats.signals[s.type]++;
     this.#cluster = s.cluster;
@@ -367,9 +386,7 @@ export class Pipeline {
         const derived = s.objectKind === 'Pod' ? containerReasonOf(s.reason, s.message) : undefined;
         const u = fromEvent(
           s,
-          derived
-            ? { reason: derived, container: CONTAINER_IN_FIELDPATH.exec(s.fieldPath)?.[1] ?? '' }
-            : undefined,
+          derived ? { reason: derived, container: containerOf(s.fieldPath) } : undefined,
         );
         const key = scopeKey(scope);
         if (floors.isDecisiveEvent(s.reason) || (derived && floors.isDecisiveContainerReason(derived)))
@@ -519,7 +536,6 @@ export class Pipeline {
   }
 }
 
-const CONTAINER_IN_FIELDPATH = /\{([^}]+)\}/;
 // Log classes (floors.logPatterns) that say why a container failed.
 const EXPLAINING_LOG = new Set(['config_error', 'crash']);
 // An image's pull failures, whichever of the two states a status sample caught: one item, one count.

@@ -21,6 +21,7 @@ import {
   R_NODE,
   R_UID,
 } from '../wire/scan-logs.ts';
+import type { EventFacts } from '../workload.ts';
 import { clip, type NormaliseContext, nanosToMs } from './context.ts';
 import { field, num, str, timeMs } from './kvlist.ts';
 
@@ -70,6 +71,21 @@ export function fromK8sEventsReceiverScan(
   f.namespace = scan.logString(rec, L_NAMESPACE) ?? scan.resourceString(rl, R_NAMESPACE) ?? '';
   f.objectKind = scan.resourceString(rl, R_KIND) ?? '';
   f.objectName = scan.resourceString(rl, R_NAME) ?? '';
+  f.eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
+  // An Event the consumer drops on sight (most are Normal) is read no further (NormaliseContext.dropEvent).
+  // One that may report a container state is built whole: its container signal follows it.
+  if (ctx.dropEvent !== undefined && !(f.objectKind === 'Pod' && mayReportContainerState(reason))) {
+    const facts = scanFacts;
+    facts.reason = reason;
+    facts.namespace = f.namespace;
+    facts.objectKind = f.objectKind;
+    facts.objectName = f.objectName;
+    facts.scan = scan;
+    facts.rec = rec;
+    const dropped = ctx.dropEvent(cluster, f.eventType, facts);
+    facts.scan = undefined;
+    if (dropped) return true;
+  }
   f.node = scan.resourceString(rl, R_NODE) ?? '';
   f.objectUid = scan.resourceString(rl, R_UID) ?? '';
   f.fieldPath = scan.resourceString(rl, R_FIELDPATH) ?? '';
@@ -77,12 +93,27 @@ export function fromK8sEventsReceiverScan(
   f.eventUid = scan.logString(rec, L_UID) ?? '';
   f.startTime = scan.logString(rec, L_START_TIME) ?? '';
   f.atMs = scan.timeMs(rec) || scan.observedTimeMs(rec) || ctx.recordTimeMs;
-  f.eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
   const body = scan.body(rec);
   f.message = typeof body === 'string' ? body : '';
   emitReceiverEvent(f, cluster, ctx);
   return true;
 }
+
+/** The facts an ignore rule reads of a scanned Event; the message (not interned) only when read. */
+class ScanEventFacts implements EventFacts {
+  namespace = '';
+  reason = '';
+  objectKind = '';
+  objectName = '';
+  scan: LogsScan | undefined;
+  rec = 0;
+
+  get message(): string {
+    const body = this.scan!.body(this.rec);
+    return clip(typeof body === 'string' ? body : '');
+  }
+}
+const scanFacts = new ScanEventFacts();
 
 /** A k8seventsreceiver record's fields, as its attributes give them; one scratch object, reused. */
 interface ReceiverEventFields {
@@ -272,7 +303,7 @@ function emitEvent(ev: EventSignal, ctx: NormaliseContext): void {
  * The container a fieldPath names (`spec.containers{app}` → `app`). A pod's events repeat the same
  * few fieldPaths, and the decoder interns them: one remembered answer saves the regex.
  */
-function containerOf(fieldPath: string): string {
+export function containerOf(fieldPath: string): string {
   if (fieldPath !== lastFieldPath) {
     lastFieldPath = fieldPath;
     lastContainer = CONTAINER_IN_FIELDPATH.exec(fieldPath)?.[1] ?? '';
@@ -282,7 +313,26 @@ function containerOf(fieldPath: string): string {
 let lastFieldPath = '';
 let lastContainer = '';
 
-/** The kubelet's event reasons and messages for container trouble, mapped to the container state names. */
+/** Whether containerReasonOf can answer anything for this reason (whatever the message): its cases. */
+function mayReportContainerState(reason: string): boolean {
+  switch (reason) {
+    case 'BackOff':
+    case 'Failed':
+    case 'OOMKilled':
+    case 'CrashLoopBackOff':
+    case 'ErrImagePull':
+    case 'ImagePullBackOff':
+    case 'CreateContainerConfigError':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The kubelet's event reasons and messages for container trouble, mapped to the container state names.
+ * A new case goes into mayReportContainerState too.
+ */
 export function containerReasonOf(reason: string, message: string): string | undefined {
   switch (reason) {
     case 'BackOff':
