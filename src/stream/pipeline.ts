@@ -5,6 +5,7 @@ import { describeError, KubetriageError } from '../core/errors.ts';
 import { AnomalyDetector, type AnomalyFinding } from './anomaly.ts';
 import type { Clock } from './clock.ts';
 import { WindowDedup } from './dedup.ts';
+import { flat } from './flat.ts';
 import { type FloorClass, NoiseFloors } from './floors.ts';
 import type { EvidenceUpdate } from './incidents/evidence.ts';
 import {
@@ -22,7 +23,7 @@ import type { NormaliseContext } from './normalise/context.ts';
 import { containerOf, containerReasonOf } from './normalise/events.ts';
 import { decodeAndNormalise, type SignalTopicKind } from './normalise/record.ts';
 import type { Hold, RecordSource } from './offsets.ts';
-import type { Signal, SignalSite } from './signals.ts';
+import type { Signal, SignalSite, WorkloadRef } from './signals.ts';
 import { type BucketSources, ERROR_RATE, SpanStats } from './span-stats.ts';
 import type { EventFacts, PodStatusChange, WorkloadResolver } from './workload.ts';
 import { WORKLOAD_STATE_METRICS } from './workload-state.ts';
@@ -107,6 +108,10 @@ export class Pipeline {
    * of the same cluster. One cluster per process, as enrichment watches one.
    */
   #cluster: string;
+  /** #scopeOf's scope and key by workload ref; weak: they go with the refs. */
+  readonly #scopes = new WeakMap<WorkloadRef, { scope: IncidentScope; key: string }>();
+  /** The key of the scope #scopeOf returned last. */
+  #scopeKey = '';
 
   constructor(opts: PipelineOptions) {
     const { config, clock } = opts;
@@ -369,10 +374,17 @@ export class Pipeline {
           this.stats.duplicateEvents++;
           // A re-delivered or re-ordered update adds nothing, but its record is still part of an open
           // incident's provenance (and holds its offset until that incident's next context is durable).
-          if (s.eventType === 'Warning' && this.grouper.isOpen(scopeOf(s))) {
-            const dup = fromEvent(s);
-            dup.subFloor = true;
-            this.grouper.absorb(scopeOf(s), dup, src);
+          // One scope and one key for the lookup and the absorb (it was two scopes and three keys): half
+          // of the bench topic's Warnings are re-deliveries, into open incidents (scopeOf + scopeKey
+          // were 7 % of `kubetriage run`'s allocated bytes over it, bench/lib/profile-child.ts).
+          if (s.eventType === 'Warning') {
+            const scope = this.#scopeOf(s);
+            const key = this.#scopeKey;
+            if (this.grouper.find(scope, key)) {
+              const dup = fromEvent(s);
+              dup.subFloor = true;
+              this.grouper.absorb(scope, dup, src, key);
+            }
           }
           return;
         }
@@ -382,13 +394,13 @@ export class Pipeline {
           } else this.stats.ignored++;
           return;
         }
-        const scope = scopeOf(s);
+        const scope = this.#scopeOf(s);
+        const key = this.#scopeKey;
         const derived = s.objectKind === 'Pod' ? containerReasonOf(s.reason, s.message) : undefined;
         const u = fromEvent(
           s,
           derived ? { reason: derived, container: containerOf(s.fieldPath) } : undefined,
         );
-        const key = scopeKey(scope);
         if (floors.isDecisiveEvent(s.reason) || (derived && floors.isDecisiveContainerReason(derived)))
           this.#admit(scope, key, u, src, 'decisive', true);
         else if (s.reason === 'Unhealthy' || s.reason === 'ProbeWarning')
@@ -442,13 +454,42 @@ export class Pipeline {
       case 'log': {
         const u = fromLog(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
-        const scope = scopeOf(s);
-        const key = scopeKey(scope);
+        const scope = this.#scopeOf(s);
+        const key = this.#scopeKey;
         floors.observeLog(key, s.atMs, s.traceId);
         this.#admit(scope, key, u, src, 'logs', floors.logsAbove(key, s.atMs));
         return;
       }
     }
+  }
+
+  /**
+   * scopeOf(s), one object per workload ref and site, its scopeKey (flat) left in #scopeKey. The
+   * normalisers hand out one ref per workload and payload (normalise/events.ts workloadInPayload, a
+   * ResourceLogs' site for logs), so a key is built and hashed once per workload and payload, not three
+   * times per signal: the lookups by a fresh key (grouper.find, floors, dedup) were ~10 % of an
+   * in-process profile of the bench topic's pipeline.
+   */
+  #scopeOf(s: SignalSite): IncidentScope {
+    const w = s.workload;
+    const known = w && this.#scopes.get(w);
+    if (known !== undefined) {
+      const scope = known.scope;
+      if (
+        scope.cluster === s.cluster &&
+        scope.namespace === s.namespace &&
+        scope.environment === s.environment &&
+        scope.environmentSource === s.environmentSource
+      ) {
+        this.#scopeKey = known.key;
+        return scope;
+      }
+    }
+    const scope = scopeOf(s);
+    const key = flat(scopeKey(scope));
+    this.#scopeKey = key;
+    if (w) this.#scopes.set(w, { scope, key });
+    return scope;
   }
 
   /** Which floor an anomaly finding answers to, and whether it is above it. */

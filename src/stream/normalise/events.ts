@@ -4,7 +4,7 @@
 //  - k8sobjectsreceiver watch mode: body = {type: ADDED|MODIFIED|DELETED, object: <Event>}; pull mode: body = <Event>.
 //  - <Event> as core/v1 (involvedObject, message, count, source) or events.k8s.io/v1 (regarding, note, series).
 
-import type { EventSignal } from '../signals.ts';
+import type { EventSignal, WorkloadRef } from '../signals.ts';
 import type { AnyValue, KeyValue, LogRecord } from '../wire/otlp-model.ts';
 import { getNumberAttr, getStringAttr, numberValue } from '../wire/otlp-model.ts';
 import {
@@ -52,6 +52,7 @@ export function fromK8sEventsReceiver(
   f.atMs = nanosToMs(rec.timeUnixNano) || nanosToMs(rec.observedTimeUnixNano) || ctx.recordTimeMs;
   f.eventType = rec.severityText || severityToType(rec.severityNumber);
   f.message = typeof rec.body === 'string' ? rec.body : '';
+  f.workload = ctx.resolver.resolve(f.namespace, f.objectKind, f.objectName);
   emitReceiverEvent(f, cluster, ctx);
   return true;
 }
@@ -95,8 +96,49 @@ export function fromK8sEventsReceiverScan(
   f.atMs = scan.timeMs(rec) || scan.observedTimeMs(rec) || ctx.recordTimeMs;
   const body = scan.body(rec);
   f.message = typeof body === 'string' ? body : '';
+  f.workload = workloadInPayload(scan, ctx, f.namespace, f.objectKind, f.objectName);
   emitReceiverEvent(f, cluster, ctx);
   return true;
+}
+
+interface KnownWorkload {
+  namespace: string;
+  objectKind: string;
+  resolver: NormaliseContext['resolver'];
+  workload: WorkloadRef | undefined;
+}
+const knownWorkloads = new Map<string, KnownWorkload>();
+let knownIn: LogsScan | undefined;
+
+/**
+ * ctx.resolver.resolve, remembered by object for the rest of the payload (a payload is normalised in
+ * one synchronous pass, so neither the cluster cache nor the rules change during it): a pod's Events
+ * come in runs, and each resolve made a fresh WorkloadRef and name, which the pipeline then hashed
+ * into a fresh scope key per signal. One ref per workload and payload also lets the pipeline keep its
+ * scope key (Pipeline.#scopeOf).
+ */
+function workloadInPayload(
+  scan: LogsScan,
+  ctx: NormaliseContext,
+  namespace: string,
+  objectKind: string,
+  objectName: string,
+): WorkloadRef | undefined {
+  if (knownIn !== scan) {
+    knownIn = scan;
+    knownWorkloads.clear();
+  }
+  const known = knownWorkloads.get(objectName);
+  if (
+    known !== undefined &&
+    known.namespace === namespace &&
+    known.objectKind === objectKind &&
+    known.resolver === ctx.resolver
+  )
+    return known.workload;
+  const workload = ctx.resolver.resolve(namespace, objectKind, objectName);
+  knownWorkloads.set(objectName, { namespace, objectKind, resolver: ctx.resolver, workload });
+  return workload;
 }
 
 /** The facts an ignore rule reads of a scanned Event; the message (not interned) only when read. */
@@ -130,6 +172,7 @@ interface ReceiverEventFields {
   atMs: number;
   eventType: string;
   message: string;
+  workload: WorkloadRef | undefined;
 }
 
 const fields: ReceiverEventFields = {
@@ -146,6 +189,7 @@ const fields: ReceiverEventFields = {
   atMs: 0,
   eventType: '',
   message: '',
+  workload: undefined,
 };
 
 function emitReceiverEvent(f: ReceiverEventFields, cluster: string, ctx: NormaliseContext): void {
@@ -156,7 +200,7 @@ function emitReceiverEvent(f: ReceiverEventFields, cluster: string, ctx: Normali
     namespace: f.namespace,
     pod: f.objectKind === 'Pod' ? f.objectName : '',
     node: f.node,
-    workload: ctx.resolver.resolve(f.namespace, f.objectKind, f.objectName),
+    workload: f.workload,
     eventType: f.eventType,
     reason: f.reason,
     message: clip(f.message),
