@@ -67,26 +67,29 @@ export function fromK8sEventsReceiverScan(
   const reason = scan.logString(rec, L_REASON);
   if (reason === undefined) return false;
   const rl = scan.rlOf(rec);
-  const f = fields;
-  f.reason = reason;
-  f.namespace = scan.logString(rec, L_NAMESPACE) ?? scan.resourceString(rl, R_NAMESPACE) ?? '';
-  f.objectKind = scan.resourceString(rl, R_KIND) ?? '';
-  f.objectName = scan.resourceString(rl, R_NAME) ?? '';
-  f.eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
-  // An Event the consumer drops on sight (most are Normal) is read no further (NormaliseContext.dropEvent).
-  // One that may report a container state is built whole: its container signal follows it.
-  if (ctx.dropEvent !== undefined && !(f.objectKind === 'Pod' && mayReportContainerState(reason))) {
+  const eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
+  // An Event the consumer drops on sight (most are Normal) is read no further (NormaliseContext.dropEvent):
+  // its reason and type decide, the rest is read only if an ignore rule asks. One that may report a
+  // container state is built whole: its container signal follows it.
+  if (
+    ctx.dropEvent !== undefined &&
+    !(mayReportContainerState(reason) && scan.resourceString(rl, R_KIND) === 'Pod')
+  ) {
     const facts = scanFacts;
     facts.reason = reason;
-    facts.namespace = f.namespace;
-    facts.objectKind = f.objectKind;
-    facts.objectName = f.objectName;
     facts.scan = scan;
     facts.rec = rec;
-    const dropped = ctx.dropEvent(cluster, f.eventType, facts);
+    facts.rl = rl;
+    const dropped = ctx.dropEvent(cluster, eventType, facts);
     facts.scan = undefined;
     if (dropped) return true;
   }
+  const f = fields;
+  f.reason = reason;
+  f.eventType = eventType;
+  f.namespace = scan.logString(rec, L_NAMESPACE) ?? scan.resourceString(rl, R_NAMESPACE) ?? '';
+  f.objectKind = scan.resourceString(rl, R_KIND) ?? '';
+  f.objectName = scan.resourceString(rl, R_NAME) ?? '';
   f.node = scan.resourceString(rl, R_NODE) ?? '';
   f.objectUid = scan.resourceString(rl, R_UID) ?? '';
   f.fieldPath = scan.resourceString(rl, R_FIELDPATH) ?? '';
@@ -141,14 +144,31 @@ function workloadInPayload(
   return workload;
 }
 
-/** The facts an ignore rule reads of a scanned Event; the message (not interned) only when read. */
+/**
+ * The facts an ignore rule reads of a scanned Event, read from the record only when asked for: without
+ * ignore rules (the default) a dropped Event's namespace, object and message are never made: 2 of its
+ * strings read instead of 5. Decode + normalise of the e2e topic's 150 payloads with a dropEvent like
+ * the pipeline's: 1.07× (median of 21 interleaved passes, min 0.74, max 1.20; an earlier 11: 0.97×) on
+ * a machine at load 16, i.e. at most a few per cent; kept as it only skips work.
+ */
 class ScanEventFacts implements EventFacts {
-  namespace = '';
   reason = '';
-  objectKind = '';
-  objectName = '';
   scan: LogsScan | undefined;
   rec = 0;
+  rl = 0;
+
+  get namespace(): string {
+    const scan = this.scan!;
+    return scan.logString(this.rec, L_NAMESPACE) ?? scan.resourceString(this.rl, R_NAMESPACE) ?? '';
+  }
+
+  get objectKind(): string {
+    return this.scan!.resourceString(this.rl, R_KIND) ?? '';
+  }
+
+  get objectName(): string {
+    return this.scan!.resourceString(this.rl, R_NAME) ?? '';
+  }
 
   get message(): string {
     const body = this.scan!.body(this.rec);
