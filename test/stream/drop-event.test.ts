@@ -15,10 +15,15 @@ import { testPipeline } from '../helpers/pipeline.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0);
 
-/** Ignores what a rule on the message would: "noisy" anywhere in it (the message read only here). */
+/**
+ * Ignores what rules on the message ("noisy" anywhere in it), the reason and the object would. A Normal
+ * Event a rule ignores is counted as ignored whether the rule or its type drops it; a Warning is not.
+ */
 class IgnoringResolver extends NamePatternResolver {
   ignoreEvent(e: EventFacts): string | undefined {
-    return e.message.includes('noisy') || e.reason === 'Muted' ? 'test-rule' : undefined;
+    if (e.message.includes('noisy') || e.reason === 'Muted') return 'test-rule';
+    if (e.namespace === 'shop' && e.objectKind === 'Pod' && e.objectName.includes('-xb')) return 'pod-rule';
+    return undefined;
   }
 }
 
@@ -136,8 +141,8 @@ describe('pipeline: Events dropped before their signal is built', () => {
       emit: (s: Signal) => emitted.push(s),
       observeServerSpan: () => {},
       // Drops every Normal Event it is asked about.
-      dropEvent: (_cluster: string, eventType: string, facts: EventFacts) => {
-        asked.push(facts.reason);
+      dropEvent: (_cluster: string, eventType: string, reason: string) => {
+        asked.push(reason);
         return eventType === 'Normal';
       },
     };

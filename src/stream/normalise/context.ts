@@ -1,5 +1,5 @@
 import type { Signal, SignalSite } from '../signals.ts';
-import type { EventFacts, WorkloadResolver } from '../workload.ts';
+import type { WorkloadResolver } from '../workload.ts';
 
 /** What a normaliser needs besides the decoded batch; one per pipeline, reused for every record. */
 export interface NormaliseContext {
@@ -13,13 +13,12 @@ export interface NormaliseContext {
   emit(signal: Signal): void;
   /**
    * Asked before a k8seventsreceiver Event's signal is built, when the Event reports no container
-   * state: true when the consumer drops such an Event on sight whatever else it carries (and has
-   * counted it as emit() would have), so nothing more is read or built for it. `facts` is a scratch
-   * object, valid only during the call; its message is read from the record only when asked for.
-   * Most Events are Normal and dropped: the bench topic's 90k of 135k each built a signal, a workload
-   * ref and 6 strings (go time parse included) for nothing.
+   * state: true when the consumer drops an Event of this type and reason on sight, whatever else it
+   * carries (and has counted it as emit() would have), so nothing more is read or built for it.
+   * Most Events are Normal and dropped: the e2e bench topic's 90k of 135k each built a signal, a
+   * workload ref and 8 more strings (a Go time parse included) for nothing.
    */
-  dropEvent?(cluster: string, eventType: string, facts: EventFacts): boolean;
+  dropEvent?(cluster: string, eventType: string, reason: string): boolean;
   /** The class a log line without severity gets from its content (floors.logPatterns); '' for none. */
   classifyLog?(body: string): string;
   /** Every span (any kind), failed or not, with its trace: the noise floors count requests by trace. */
