@@ -4,7 +4,7 @@
 //  - k8sobjectsreceiver watch mode: body = {type: ADDED|MODIFIED|DELETED, object: <Event>}; pull mode: body = <Event>.
 //  - <Event> as core/v1 (involvedObject, message, count, source) or events.k8s.io/v1 (regarding, note, series).
 
-import type { EventSignal } from '../signals.ts';
+import type { EventSignal, WorkloadRef } from '../signals.ts';
 import type { AnyValue, KeyValue, LogRecord } from '../wire/otlp-model.ts';
 import { getNumberAttr, getStringAttr, numberValue } from '../wire/otlp-model.ts';
 import {
@@ -51,6 +51,7 @@ export function fromK8sEventsReceiver(
   f.atMs = nanosToMs(rec.timeUnixNano) || nanosToMs(rec.observedTimeUnixNano) || ctx.recordTimeMs;
   f.eventType = rec.severityText || severityToType(rec.severityNumber);
   f.message = typeof rec.body === 'string' ? rec.body : '';
+  f.workload = ctx.resolver.resolve(f.namespace, f.objectKind, f.objectName);
   emitReceiverEvent(f, cluster, ctx);
   return true;
 }
@@ -65,8 +66,19 @@ export function fromK8sEventsReceiverScan(
   const reason = scan.logString(rec, L_REASON);
   if (reason === undefined) return false;
   const rl = scan.rlOf(rec);
+  const eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
+  // An Event the consumer drops on sight (most are Normal) is read no further (NormaliseContext.dropEvent):
+  // its reason and type decide. One that may report a container state is built whole: its container
+  // signal follows it.
+  if (
+    ctx.dropEvent !== undefined &&
+    !(mayReportContainerState(reason) && scan.resourceString(rl, R_KIND) === 'Pod') &&
+    ctx.dropEvent(cluster, eventType, reason)
+  )
+    return true;
   const f = fields;
   f.reason = reason;
+  f.eventType = eventType;
   f.namespace = scan.logString(rec, L_NAMESPACE) ?? scan.resourceString(rl, R_NAMESPACE) ?? '';
   f.objectKind = scan.resourceString(rl, R_KIND) ?? '';
   f.objectName = scan.resourceString(rl, R_NAME) ?? '';
@@ -77,11 +89,51 @@ export function fromK8sEventsReceiverScan(
   f.eventUid = scan.logString(rec, L_UID) ?? '';
   f.startTime = scan.logString(rec, L_START_TIME) ?? '';
   f.atMs = scan.timeMs(rec) || scan.observedTimeMs(rec) || ctx.recordTimeMs;
-  f.eventType = scan.severityText(rec) || severityToType(scan.severityNumber(rec));
   const body = scan.body(rec);
   f.message = typeof body === 'string' ? body : '';
+  f.workload = workloadInPayload(scan, ctx, f.namespace, f.objectKind, f.objectName);
   emitReceiverEvent(f, cluster, ctx);
   return true;
+}
+
+interface KnownWorkload {
+  namespace: string;
+  objectKind: string;
+  resolver: NormaliseContext['resolver'];
+  workload: WorkloadRef | undefined;
+}
+const knownWorkloads = new Map<string, KnownWorkload>();
+let knownIn: LogsScan | undefined;
+
+/**
+ * ctx.resolver.resolve, remembered by object for the rest of the payload (a payload is normalised in
+ * one synchronous pass, so neither the cluster cache nor the rules change during it): a pod's Events
+ * come in runs, and each resolve made a fresh WorkloadRef and name, which the pipeline then hashed
+ * into a fresh scope key per signal. One ref per workload and payload also lets the pipeline keep its
+ * scope key (Pipeline.#scopeOf).
+ */
+function workloadInPayload(
+  scan: LogsScan,
+  ctx: NormaliseContext,
+  namespace: string,
+  objectKind: string,
+  objectName: string,
+): WorkloadRef | undefined {
+  if (knownIn !== scan) {
+    knownIn = scan;
+    knownWorkloads.clear();
+  }
+  const known = knownWorkloads.get(objectName);
+  if (
+    known !== undefined &&
+    known.namespace === namespace &&
+    known.objectKind === objectKind &&
+    known.resolver === ctx.resolver
+  )
+    return known.workload;
+  const workload = ctx.resolver.resolve(namespace, objectKind, objectName);
+  knownWorkloads.set(objectName, { namespace, objectKind, resolver: ctx.resolver, workload });
+  return workload;
 }
 
 /** A k8seventsreceiver record's fields, as its attributes give them; one scratch object, reused. */
@@ -99,6 +151,7 @@ interface ReceiverEventFields {
   atMs: number;
   eventType: string;
   message: string;
+  workload: WorkloadRef | undefined;
 }
 
 const fields: ReceiverEventFields = {
@@ -115,6 +168,7 @@ const fields: ReceiverEventFields = {
   atMs: 0,
   eventType: '',
   message: '',
+  workload: undefined,
 };
 
 function emitReceiverEvent(f: ReceiverEventFields, cluster: string, ctx: NormaliseContext): void {
@@ -125,7 +179,7 @@ function emitReceiverEvent(f: ReceiverEventFields, cluster: string, ctx: Normali
     namespace: f.namespace,
     pod: f.objectKind === 'Pod' ? f.objectName : '',
     node: f.node,
-    workload: ctx.resolver.resolve(f.namespace, f.objectKind, f.objectName),
+    workload: f.workload,
     eventType: f.eventType,
     reason: f.reason,
     message: clip(f.message),
@@ -272,7 +326,7 @@ function emitEvent(ev: EventSignal, ctx: NormaliseContext): void {
  * The container a fieldPath names (`spec.containers{app}` → `app`). A pod's events repeat the same
  * few fieldPaths, and the decoder interns them: one remembered answer saves the regex.
  */
-function containerOf(fieldPath: string): string {
+export function containerOf(fieldPath: string): string {
   if (fieldPath !== lastFieldPath) {
     lastFieldPath = fieldPath;
     lastContainer = CONTAINER_IN_FIELDPATH.exec(fieldPath)?.[1] ?? '';
@@ -282,7 +336,26 @@ function containerOf(fieldPath: string): string {
 let lastFieldPath = '';
 let lastContainer = '';
 
-/** The kubelet's event reasons and messages for container trouble, mapped to the container state names. */
+/** Whether containerReasonOf can answer anything for this reason (whatever the message): its cases. */
+function mayReportContainerState(reason: string): boolean {
+  switch (reason) {
+    case 'BackOff':
+    case 'Failed':
+    case 'OOMKilled':
+    case 'CrashLoopBackOff':
+    case 'ErrImagePull':
+    case 'ImagePullBackOff':
+    case 'CreateContainerConfigError':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The kubelet's event reasons and messages for container trouble, mapped to the container state names.
+ * A new case goes into mayReportContainerState too.
+ */
 export function containerReasonOf(reason: string, message: string): string | undefined {
   switch (reason) {
     case 'BackOff':

@@ -61,7 +61,8 @@ const F_SEVERITY = 5; // severity_number itself
 const F_SEV_TEXT = 6; // start, end of the last severity_text
 const F_BODY = 8; // start, end of the last body AnyValue
 const F_EVENT_NAME = 10;
-const F_ATTRS = 12; // start, end of each LOG_KEYS attribute's AnyValue
+const F_TRACE_ID = 12; // start, end of the last trace_id
+const F_ATTRS = 14; // start, end of each LOG_KEYS attribute's AnyValue
 const REC = F_ATTRS + 2 * LOG_KEYS.length;
 
 // One ResourceLogs' slots in `rls`.
@@ -165,6 +166,14 @@ export class LogsScan {
   eventName(rec: number): string {
     const b = rec * REC + F_EVENT_NAME;
     return this.#text(this.recs[b]!, this.recs[b + 1]!);
+  }
+
+  /** hex(record.traceId) (src/stream/normalise/context.ts): '' when absent or empty. */
+  traceIdHex(rec: number): string {
+    const b = rec * REC + F_TRACE_ID;
+    const start = this.recs[b]!;
+    const end = this.recs[b + 1]!;
+    return start < 0 || end === start ? '' : this.r.buf.toString('hex', start, end);
   }
 
   /** time_unix_nano in ms, as nanosToMs gives it (0 when unset). */
@@ -408,7 +417,7 @@ function scanLogRecord(s: LogsScan, end: number, rl: number): void {
         break;
       case 9:
         if (wt !== WIRE_LEN) throw r.badWireType('LogRecord.trace_id', wt);
-        skipString(r);
+        range(r, recs, base + F_TRACE_ID);
         break;
       case 10:
         if (wt !== WIRE_LEN) throw r.badWireType('LogRecord.span_id', wt);

@@ -242,6 +242,24 @@ const EDGES: [string, Buffer][] = [
       len(1, rawKv('k8s.object.kind', 'Pod'), rawKv('k8s.object.name', 'second')),
     ),
   ],
+  [
+    'error logs with a repeated trace_id (the last counts), an empty one, and one without',
+    len(
+      1,
+      len(
+        2,
+        len(
+          2,
+          Buffer.from([0x10, 17]),
+          len(5, len(1, Buffer.from('payment failed'))),
+          len(9, Buffer.alloc(16, 1)),
+          len(9, Buffer.alloc(16, 2)),
+        ),
+        len(2, Buffer.from([0x10, 17]), len(5, len(1, Buffer.from('empty id'))), len(9)),
+        len(2, Buffer.from([0x10, 18]), len(9, Buffer.alloc(8, 3)), len(5, len(1, Buffer.from('no id')))),
+      ),
+    ),
+  ],
 ];
 
 /** A length-delimited field. */
@@ -308,6 +326,7 @@ describe('scanLogs + normaliseLogsScan = decodeLogs + normaliseLogs', () => {
     }
     // The cases emit what they describe (not an empty comparison).
     assert.ok(assertSame(EDGES[0]![1]) === 2, 'event + its container state');
+    assert.equal(assertSame(EDGES.at(-1)![1]), 3, 'three error logs, each with its trace id');
   });
 
   it("the bench's event batches (warm and cold shapes)", () => {
