@@ -2,7 +2,8 @@
 // normalises, and produces what each consumed batch holds for a signals partition as one record to that
 // partition (the partition each incident scope's key hashes to). An input offset is committed only once
 // every signals record holding part of it is acknowledged. A signals partition has at most one record
-// with the producer: one whose delivery fails is re-sent before any later one (README, "Limits").
+// with the producer: one whose delivery fails is re-sent before any later one (src/stream/README.md,
+// "A signals record whose delivery fails").
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { InRecord } from '../kafka/consumer.ts';
