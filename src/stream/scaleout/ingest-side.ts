@@ -131,14 +131,16 @@ export class IngestSide extends GroupSide {
     else this.#send(partition, value, pending);
   }
 
-  /** The partition's previous record is acknowledged or refused: the next one goes to the producer. */
+  /**
+   * The partition's previous record is acknowledged or refused: the next ready one goes to the producer.
+   * What is still pending waits for the end of the consumed batch (at least every consume timeout, 200
+   * ms): sent at each acknowledgement instead, it made more and smaller records than one per batch.
+   */
   #next(partition: number): void {
     const q = this.#queues[partition]!;
     q.busy = false;
     const next = q.ready.shift();
     if (next) this.#send(partition, next.value, next.pending);
-    // What accumulated meanwhile (records are split whole between awaits, so it ends at a record).
-    else if (this.#pending[partition]) this.#sendPending(partition);
   }
 
   #send(partition: number, value: Buffer, pending: Pending): void {
