@@ -154,6 +154,8 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
     );
     // Nothing of either input record has reached the signals topic yet: both wait on the failed record.
     const deliveredWhenSecondRead = await metric(registry, 'kubetriage_scaleout_signal_records_total');
+    // The failed delivery holds the input back: nothing of it is committed while it is not acknowledged.
+    const committedWhileFailing = (await committedOffsets(t.group, t.logs, 1)).get(0) ?? -1;
 
     // Both input records are committed, and the owners committed every signals record (so applied it).
     await until(
@@ -223,6 +225,7 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
       0,
       'the second record was read while the first one could not be delivered',
     );
+    assert.ok(committedWhileFailing < 1, `input committed to ${committedWhileFailing} while undelivered`);
     assert.ok(
       (await metric(registry, 'kubetriage_scaleout_signal_send_failures_total')) >= 7,
       'failures counted',
