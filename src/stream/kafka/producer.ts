@@ -61,12 +61,17 @@ export class AckedProducer {
     return this.#inFlight;
   }
 
-  send(rec: OutRecord): Promise<number> {
+  /** `onRetry`: told of each failed attempt of this record, before `onError` and the wait to re-send it. */
+  send(rec: OutRecord, onRetry?: (err: Error, attempt: number) => void): Promise<number> {
     this.#inFlight++;
-    return this.#attempt(rec, 1).finally(() => this.#inFlight--);
+    return this.#attempt(rec, 1, onRetry).finally(() => this.#inFlight--);
   }
 
-  async #attempt(rec: OutRecord, attempt: number): Promise<number> {
+  async #attempt(
+    rec: OutRecord,
+    attempt: number,
+    onRetry?: (err: Error, attempt: number) => void,
+  ): Promise<number> {
     for (;;) {
       try {
         return await new Promise<number>((resolve, reject) => {
@@ -83,6 +88,7 @@ export class AckedProducer {
       } catch (err) {
         if (this.#closed) throw err;
         if (isPermanentProduceError(err)) throw new PermanentProduceError(err as Error);
+        onRetry?.(err as Error, attempt);
         this.onError(err as Error, rec.topic, attempt);
         await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))));
         attempt++;

@@ -1,7 +1,9 @@
 // Scale-out ingest: any replica. Consumes the input topics in the main consumer group, decodes and
 // normalises, and produces what each consumed batch holds for a signals partition as one record to that
 // partition (the partition each incident scope's key hashes to). An input offset is committed only once
-// every signals record holding part of it is acknowledged.
+// every signals record holding part of it is acknowledged. A signals partition has at most one record
+// with the producer: one whose delivery fails is re-sent before any later one (src/stream/README.md,
+// "A signals record whose delivery fails").
 import type { Config } from '../../core/config.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { InRecord } from '../kafka/consumer.ts';
@@ -27,11 +29,23 @@ interface Pending {
   records: InRecord[];
 }
 
+/**
+ * Per signals partition, the record with the producer and those ready behind it, in order. The owner
+ * skips a group at or below the last (offset, index) it absorbed from the group's input partition as a
+ * re-delivery, so a record re-sent after a later one of its partition was acknowledged would be lost:
+ * the next record goes to the producer only once the one before it is acknowledged (or refused).
+ */
+interface SendQueue {
+  busy: boolean;
+  ready: { value: Buffer; pending: Pending }[];
+}
+
 export class IngestSide extends GroupSide {
   readonly splitter: SignalSplitter;
   readonly #producer: AckedProducer;
   readonly #metrics: ScaleOutMetrics;
   #pending: (Pending | undefined)[] = [];
+  #queues: SendQueue[] = [];
 
   constructor(opts: {
     config: Config;
@@ -51,6 +65,7 @@ export class IngestSide extends GroupSide {
     });
     this.splitter = new SignalSplitter(opts.config, opts.resolver);
     this.#pending = new Array(this.splitter.partitions).fill(undefined);
+    this.#queues = queues(this.splitter.partitions);
     this.#producer = opts.producer;
     this.#metrics = opts.metrics;
   }
@@ -59,6 +74,7 @@ export class IngestSide extends GroupSide {
   set signalsPartitions(n: number) {
     this.splitter.partitions = n;
     this.#pending = new Array(n).fill(undefined);
+    this.#queues = queues(n);
   }
 
   protected handle(rec: InRecord): void {
@@ -76,7 +92,7 @@ export class IngestSide extends GroupSide {
           // This record's group took the pending record past the limit: what came before goes out
           // without it, so a group too large for the topic is refused (and dead-lettered) alone.
           this.#pending[sp] = undefined;
-          this.#send(sp, this.splitter.takeAllButLast(sp), pending);
+          this.#enqueue(sp, this.splitter.takeAllButLast(sp), pending);
           pending = undefined;
         }
         if (!pending) {
@@ -92,38 +108,99 @@ export class IngestSide extends GroupSide {
     this.ledger.processed(p, rec.offset);
   }
 
-  /** The end of a consumed batch: every pending signals record goes out. */
+  /**
+   * The end of a consumed batch: every pending signals record goes out, except where the partition's
+   * previous record is not acknowledged yet: there it keeps growing and goes out when that one is.
+   */
   protected override endBatch(): void {
-    for (let sp = 0; sp < this.#pending.length; sp++) if (this.#pending[sp]) this.#sendPending(sp);
+    for (let sp = 0; sp < this.#pending.length; sp++)
+      if (this.#pending[sp] && !this.#queues[sp]!.busy) this.#sendPending(sp);
   }
 
   #sendPending(partition: number): void {
     const pending = this.#pending[partition]!;
     this.#pending[partition] = undefined;
     const value = this.splitter.take(partition);
-    if (value) this.#send(partition, value, pending);
+    if (value) this.#enqueue(partition, value, pending);
     else this.ledger.release(pending.hold);
   }
 
+  #enqueue(partition: number, value: Buffer, pending: Pending): void {
+    const q = this.#queues[partition]!;
+    if (q.busy) q.ready.push({ value, pending });
+    else this.#send(partition, value, pending);
+  }
+
+  /**
+   * The partition's previous record is acknowledged or refused: the next ready one goes to the producer.
+   * What is still pending waits for the end of the consumed batch (at least every consume timeout, 200
+   * ms): sent at each acknowledgement instead, it made more and smaller records than one per batch.
+   */
+  #next(partition: number): void {
+    const q = this.#queues[partition]!;
+    q.busy = false;
+    const next = q.ready.shift();
+    if (next) this.#send(partition, next.value, next.pending);
+  }
+
   #send(partition: number, value: Buffer, pending: Pending): void {
+    const q = this.#queues[partition]!;
+    q.busy = true;
     this.#metrics.signalBytes.inc(value.length);
+    let failures = 0;
+    const onRetry = (err: Error, attempt: number): void => {
+      failures++;
+      this.#metrics.signalSendFailures.inc();
+      // Which input records wait on it: they stay uncommitted, and the partition's later records wait.
+      this.log.warn(
+        {
+          event: 'signals_send_failed',
+          err: err.message,
+          code: (err as { code?: unknown }).code,
+          partition,
+          attempt,
+          inputs: [...pending.hold.min].map(([p, offset]) => ({
+            topic: p.topic,
+            partition: p.partition,
+            from: offset,
+          })),
+          waiting: q.ready.length,
+        },
+        'signals record not delivered; re-sending it before any later record of its partition',
+      );
+    };
     this.#producer
-      .send({ topic: this.cfg.scaleOut.topics.signals, key: null, value, partition })
-      .then(() => {
-        this.#metrics.signalRecords.inc();
-        this.ledger.release(pending.hold);
-      })
-      .catch((err: Error) => {
-        if (!(err instanceof PermanentProduceError)) {
-          this.log.error({ err: err.message }, 'signals produce abandoned at shutdown');
-          return;
-        }
-        // Larger than the topic takes (its max.message.bytes is below what this record grew to): every
-        // input record it holds a part of is dead-lettered, as a record too large for the hop.
-        for (const rec of pending.records)
-          this.#deadLetter(rec, { code: 'SIGNALS_REFUSED', message: err.message, stage: 'decode' });
-        this.ledger.release(pending.hold);
-      });
+      .send({ topic: this.cfg.scaleOut.topics.signals, key: null, value, partition }, onRetry)
+      .then(
+        () => {
+          this.#metrics.signalRecords.inc();
+          this.ledger.release(pending.hold);
+          if (failures > 0)
+            this.log.info(
+              { event: 'signals_send_recovered', partition, attempts: failures + 1, waiting: q.ready.length },
+              'signals record delivered after failed attempts; its partition goes on in order',
+            );
+          this.#next(partition);
+        },
+        (err: Error) => {
+          if (!(err instanceof PermanentProduceError)) {
+            // The producer is closing: nothing behind it may go out before it (that would pass its groups
+            // on the owner); all of them stay uncommitted and are re-read after a restart.
+            this.log.error(
+              { err: err.message, partition, waiting: q.ready.length },
+              'signals produce abandoned at shutdown',
+            );
+            q.ready.length = 0;
+            return;
+          }
+          // Larger than the topic takes (its max.message.bytes is below what this record grew to): every
+          // input record it holds a part of is dead-lettered, as a record too large for the hop.
+          for (const rec of pending.records)
+            this.#deadLetter(rec, { code: 'SIGNALS_REFUSED', message: err.message, stage: 'decode' });
+          this.ledger.release(pending.hold);
+          this.#next(partition);
+        },
+      );
   }
 
   #deadLetter(rec: InRecord, f: RecordFailure): void {
@@ -181,9 +258,12 @@ export class IngestSide extends GroupSide {
       );
   }
 
+  /** Revoke or stop: every pending record goes out, behind its partition's unacknowledged one. */
   protected flush(): void {
-    this.endBatch();
+    for (let sp = 0; sp < this.#pending.length; sp++) if (this.#pending[sp]) this.#sendPending(sp);
   }
 
   tick(): void {}
 }
+
+const queues = (n: number): SendQueue[] => Array.from({ length: n }, () => ({ busy: false, ready: [] }));

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface ScaleOutMetrics {
   signalRecords: Counter;
   signalBytes: Counter;
+  signalSendFailures: Counter;
   deadLetters: Counter<'code'>;
   internalErrors: Counter<'stage'>;
   ownerRecords: Counter<'result'>;
@@ -32,6 +33,11 @@ export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
       name: 'kubetriage_internal_errors_total',
       help: 'Records whose processing hit a bug in kubetriage after they decoded (dead-lettered as INTERNAL_ERROR), by stage',
       labelNames: ['stage'],
+      registers: r,
+    }),
+    signalSendFailures: new Counter({
+      name: 'kubetriage_scaleout_signal_send_failures_total',
+      help: 'Failed deliveries of signals records (each re-sent before any later record of its partition; its input offsets stay uncommitted until it is acknowledged)',
       registers: r,
     }),
     deadLetters: new Counter({
