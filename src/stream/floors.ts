@@ -55,6 +55,8 @@ const zero = (): Record<FloorClass, number> =>
 
 // Buckets per short window: the long window's counts move in steps of shortWindow / 4.
 const BUCKETS_PER_SHORT = 4;
+// Warning reasons whose series key a workload remembers (NoiseFloors.#eventKeys).
+const MAX_REASON_KEYS = 64;
 // Timestamps kept per counted series (restarts, probe misses, …); beyond it the oldest go (fewer opens).
 const MAX_POINTS = 256;
 // What a (workload, trace) pair has been counted as: a request (denominator), a failed request
@@ -146,6 +148,15 @@ export class NoiseFloors {
   readonly #traces: LruMap<TraceMark>;
   readonly #decisiveEvents: ReadonlySet<string>;
   readonly #decisiveContainer: ReadonlySet<string>;
+  /**
+   * The counted series' keys (`p|workload`, `e|workload|reason`) by the workload key the pipeline passes
+   * (one string per scope, scope-keys.ts): a lookup of a string whose hash is cached instead of a fresh
+   * concatenation flattened and hashed per signal (the probe count's LRU lookup was 1.4 % of a CPU
+   * profile of bench/pipeline.ts's stream at 0 % repeats). Bounded like #sums; cleared when full.
+   */
+  readonly #probeKeys = new Map<string, string>();
+  readonly #eventKeys = new Map<string, Map<string, string>>();
+  readonly #maxKeys: number;
 
   constructor(cfg: FloorsConfig) {
     this.#cfg = cfg;
@@ -157,6 +168,7 @@ export class NoiseFloors {
     this.#spans = new LruMap(max);
     this.#logs = new LruMap(max);
     this.#sums = new LruMap(max * 4);
+    this.#maxKeys = max * 4;
     this.#streaks = new LruMap(max * 4);
     this.#traces = new LruMap(cfg.spans.recentTraces);
     this.#held = new LruMap(max, (v) => {
@@ -268,13 +280,32 @@ export class NoiseFloors {
   /** Probe misses of the workload (by event count) reach the configured count within the window. */
   probesAbove(workloadKey: string, atMs: number, add: number): boolean {
     const c = this.#cfg.probes;
-    return this.#count(`p|${workloadKey}`, atMs, add, c.window) >= c.count;
+    let key = this.#probeKeys.get(workloadKey);
+    if (key === undefined) {
+      if (this.#probeKeys.size >= this.#maxKeys) this.#probeKeys.clear();
+      key = flat(`p|${workloadKey}`);
+      this.#probeKeys.set(workloadKey, key);
+    }
+    return this.#count(key, atMs, add, c.window) >= c.count;
   }
 
   /** Occurrences of one Warning reason on the workload reach the configured count within the window. */
   eventsAbove(workloadKey: string, reason: string, atMs: number, add: number): boolean {
     const c = this.#cfg.events;
-    return this.#count(`e|${workloadKey}|${reason}`, atMs, add, c.window) >= c.minCount;
+    let byReason = this.#eventKeys.get(workloadKey);
+    if (byReason === undefined) {
+      if (this.#eventKeys.size >= this.#maxKeys) this.#eventKeys.clear();
+      byReason = new Map();
+      this.#eventKeys.set(workloadKey, byReason);
+    }
+    let key = byReason.get(reason);
+    if (key === undefined) {
+      // Reasons are telemetry's text: a workload's memo is bounded too.
+      if (byReason.size >= MAX_REASON_KEYS) byReason.clear();
+      key = flat(`e|${workloadKey}|${reason}`);
+      byReason.set(reason, key);
+    }
+    return this.#count(key, atMs, add, c.window) >= c.minCount;
   }
 
   /** A finding (replicas below desired) has fired without a long gap for at least persistFor. */
