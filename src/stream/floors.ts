@@ -93,24 +93,60 @@ class RateWindow {
   }
 }
 
-/** Timestamped amounts within a sliding window. */
-class WindowSum {
+/**
+ * Timestamped amounts within a sliding window.
+ *
+ * Each count asks for the sum over [now - window, now] right after pushing now's point; summing all of
+ * up to 256 points per signal was 3.3 % of a CPU profile of bench/pipeline.ts's stream at 0 % repeats
+ * (probe misses, one series per workload). While the points arrive in time order with whole amounts, a
+ * running sum of the points from `lo` on answers it by dropping the points that left the window: the
+ * same integers added, so the same number. Anything else (a point out of order, a fraction, NaN, a
+ * window end before the newest point, a window start moving back) takes the full scan, as before.
+ */
+export class WindowSum {
   readonly at: number[] = [];
   readonly add: number[] = [];
+  /** Points in time order with integer amounts (|add| ≤ 2^31, so 257 of them sum exactly). */
+  #ordered = true;
+  /** First point at or after #loFrom, and the sum of the amounts from it on. */
+  #lo = 0;
+  #tail = 0;
+  #loFrom = Number.NEGATIVE_INFINITY;
 
   push(atMs: number, add: number): void {
+    const n = this.at.length;
+    if (
+      !(n === 0 ? atMs === atMs : atMs >= this.at[n - 1]!) ||
+      !(Number.isInteger(add) && Math.abs(add) <= 2 ** 31)
+    )
+      this.#ordered = false;
     this.at.push(atMs);
     this.add.push(add);
+    if (atMs >= this.#loFrom) this.#tail += add;
+    else this.#lo = n + 1;
     if (this.at.length > MAX_POINTS) {
       this.at.shift();
-      this.add.shift();
+      const gone = this.add.shift()!;
+      if (this.#lo > 0) this.#lo--;
+      else this.#tail -= gone;
     }
   }
 
   sum(fromMs: number, toMs: number): number {
+    const at = this.at;
+    const n = at.length;
+    if (this.#ordered && n > 0 && toMs >= at[n - 1]! && fromMs >= this.#loFrom) {
+      let lo = this.#lo;
+      let tail = this.#tail;
+      while (lo < n && at[lo]! < fromMs) tail -= this.add[lo++]!;
+      this.#lo = lo;
+      this.#tail = tail;
+      this.#loFrom = fromMs;
+      return tail;
+    }
     let s = 0;
-    for (let i = 0; i < this.at.length; i++) {
-      const t = this.at[i]!;
+    for (let i = 0; i < n; i++) {
+      const t = at[i]!;
       if (t >= fromMs && t <= toMs) s += this.add[i]!;
     }
     return s;
