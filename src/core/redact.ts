@@ -77,8 +77,8 @@ export function compileCustomPattern(p: CustomPatternConfig): RedactPattern {
  * Kept per redactor (another one's patterns may differ).
  */
 export interface CleanReuse {
-  readonly sealed: WeakSet<object>;
-  readonly clean: WeakSet<object>;
+  readonly sealed: { has(o: object): boolean };
+  readonly clean: { has(o: object): boolean; add(o: object): unknown };
 }
 
 interface Memo {

@@ -55,6 +55,8 @@ const zero = (): Record<FloorClass, number> =>
 
 // Buckets per short window: the long window's counts move in steps of shortWindow / 4.
 const BUCKETS_PER_SHORT = 4;
+// Warning reasons whose series key a workload remembers (NoiseFloors.#eventKeys).
+const MAX_REASON_KEYS = 64;
 // Timestamps kept per counted series (restarts, probe misses, …); beyond it the oldest go (fewer opens).
 const MAX_POINTS = 256;
 // What a (workload, trace) pair has been counted as: a request (denominator), a failed request
@@ -91,24 +93,60 @@ class RateWindow {
   }
 }
 
-/** Timestamped amounts within a sliding window. */
-class WindowSum {
+/**
+ * Timestamped amounts within a sliding window.
+ *
+ * Each count asks for the sum over [now - window, now] right after pushing now's point; summing all of
+ * up to 256 points per signal was 3.3 % of a CPU profile of bench/pipeline.ts's stream at 0 % repeats
+ * (probe misses, one series per workload). While the points arrive in time order with whole amounts, a
+ * running sum of the points from `lo` on answers it by dropping the points that left the window: the
+ * same integers added, so the same number. Anything else (a point out of order, a fraction, NaN, a
+ * window end before the newest point, a window start moving back) takes the full scan, as before.
+ */
+export class WindowSum {
   readonly at: number[] = [];
   readonly add: number[] = [];
+  /** Points in time order with integer amounts (|add| ≤ 2^31, so 257 of them sum exactly). */
+  #ordered = true;
+  /** First point at or after #loFrom, and the sum of the amounts from it on. */
+  #lo = 0;
+  #tail = 0;
+  #loFrom = Number.NEGATIVE_INFINITY;
 
   push(atMs: number, add: number): void {
+    const n = this.at.length;
+    if (
+      !(n === 0 ? atMs === atMs : atMs >= this.at[n - 1]!) ||
+      !(Number.isInteger(add) && Math.abs(add) <= 2 ** 31)
+    )
+      this.#ordered = false;
     this.at.push(atMs);
     this.add.push(add);
+    if (atMs >= this.#loFrom) this.#tail += add;
+    else this.#lo = n + 1;
     if (this.at.length > MAX_POINTS) {
       this.at.shift();
-      this.add.shift();
+      const gone = this.add.shift()!;
+      if (this.#lo > 0) this.#lo--;
+      else this.#tail -= gone;
     }
   }
 
   sum(fromMs: number, toMs: number): number {
+    const at = this.at;
+    const n = at.length;
+    if (this.#ordered && n > 0 && toMs >= at[n - 1]! && fromMs >= this.#loFrom) {
+      let lo = this.#lo;
+      let tail = this.#tail;
+      while (lo < n && at[lo]! < fromMs) tail -= this.add[lo++]!;
+      this.#lo = lo;
+      this.#tail = tail;
+      this.#loFrom = fromMs;
+      return tail;
+    }
     let s = 0;
-    for (let i = 0; i < this.at.length; i++) {
-      const t = this.at[i]!;
+    for (let i = 0; i < n; i++) {
+      const t = at[i]!;
       if (t >= fromMs && t <= toMs) s += this.add[i]!;
     }
     return s;
@@ -146,6 +184,15 @@ export class NoiseFloors {
   readonly #traces: LruMap<TraceMark>;
   readonly #decisiveEvents: ReadonlySet<string>;
   readonly #decisiveContainer: ReadonlySet<string>;
+  /**
+   * The counted series' keys (`p|workload`, `e|workload|reason`) by the workload key the pipeline passes
+   * (one string per scope, scope-keys.ts): a lookup of a string whose hash is cached instead of a fresh
+   * concatenation flattened and hashed per signal (the probe count's LRU lookup was 1.4 % of a CPU
+   * profile of bench/pipeline.ts's stream at 0 % repeats). Bounded like #sums; cleared when full.
+   */
+  readonly #probeKeys = new Map<string, string>();
+  readonly #eventKeys = new Map<string, Map<string, string>>();
+  readonly #maxKeys: number;
 
   constructor(cfg: FloorsConfig) {
     this.#cfg = cfg;
@@ -157,6 +204,7 @@ export class NoiseFloors {
     this.#spans = new LruMap(max);
     this.#logs = new LruMap(max);
     this.#sums = new LruMap(max * 4);
+    this.#maxKeys = max * 4;
     this.#streaks = new LruMap(max * 4);
     this.#traces = new LruMap(cfg.spans.recentTraces);
     this.#held = new LruMap(max, (v) => {
@@ -268,13 +316,32 @@ export class NoiseFloors {
   /** Probe misses of the workload (by event count) reach the configured count within the window. */
   probesAbove(workloadKey: string, atMs: number, add: number): boolean {
     const c = this.#cfg.probes;
-    return this.#count(`p|${workloadKey}`, atMs, add, c.window) >= c.count;
+    let key = this.#probeKeys.get(workloadKey);
+    if (key === undefined) {
+      if (this.#probeKeys.size >= this.#maxKeys) this.#probeKeys.clear();
+      key = flat(`p|${workloadKey}`);
+      this.#probeKeys.set(workloadKey, key);
+    }
+    return this.#count(key, atMs, add, c.window) >= c.count;
   }
 
   /** Occurrences of one Warning reason on the workload reach the configured count within the window. */
   eventsAbove(workloadKey: string, reason: string, atMs: number, add: number): boolean {
     const c = this.#cfg.events;
-    return this.#count(`e|${workloadKey}|${reason}`, atMs, add, c.window) >= c.minCount;
+    let byReason = this.#eventKeys.get(workloadKey);
+    if (byReason === undefined) {
+      if (this.#eventKeys.size >= this.#maxKeys) this.#eventKeys.clear();
+      byReason = new Map();
+      this.#eventKeys.set(workloadKey, byReason);
+    }
+    let key = byReason.get(reason);
+    if (key === undefined) {
+      // Reasons are telemetry's text: a workload's memo is bounded too.
+      if (byReason.size >= MAX_REASON_KEYS) byReason.clear();
+      key = flat(`e|${workloadKey}|${reason}`);
+      byReason.set(reason, key);
+    }
+    return this.#count(key, atMs, add, c.window) >= c.minCount;
   }
 
   /** A finding (replicas below desired) has fired without a long gap for at least persistFor. */

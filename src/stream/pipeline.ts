@@ -5,7 +5,6 @@ import { describeError, KubetriageError } from '../core/errors.ts';
 import { AnomalyDetector, type AnomalyFinding } from './anomaly.ts';
 import type { Clock } from './clock.ts';
 import { WindowDedup } from './dedup.ts';
-import { flat } from './flat.ts';
 import { type FloorClass, NoiseFloors } from './floors.ts';
 import type { EvidenceUpdate } from './incidents/evidence.ts';
 import {
@@ -17,7 +16,8 @@ import {
   fromSpanError,
 } from './incidents/from-signal.ts';
 import { type ContextSink, IncidentGrouper } from './incidents/grouper.ts';
-import { type IncidentScope, scopeKey } from './incidents/incident.ts';
+import type { IncidentScope } from './incidents/incident.ts';
+import { ScopeKeys } from './incidents/scope-keys.ts';
 import { LogClassifier } from './log-class.ts';
 import type { NormaliseContext } from './normalise/context.ts';
 import { containerOf, containerReasonOf } from './normalise/events.ts';
@@ -82,6 +82,8 @@ export class Pipeline {
   readonly grouper: IncidentGrouper;
   readonly floors: NoiseFloors;
   readonly #spans: SpanStats;
+  /** scopeKey per signal, one string per scope (scope-keys.ts). */
+  readonly #keys = new ScopeKeys();
   readonly #clock: Clock;
   readonly #maxRecordBytes: number;
   readonly #topicKinds = new Map<string, SignalTopicKind>();
@@ -169,7 +171,7 @@ export class Pipeline {
         this.#spans.observe(site, atMs, durationMs, failed, onBucket, this.#src),
       classifyLog: (body) => logClasses.classify(body),
       observeSpan: (site, atMs, failed, traceId) =>
-        floors.observeSpan(scopeKey(scopeOf(site)), atMs, failed, traceId),
+        floors.observeSpan(this.#keys.of(scopeOf(site)), atMs, failed, traceId),
     };
   }
 
@@ -295,7 +297,7 @@ export class Pipeline {
       // Through the same floors as telemetry: a pod that restarted once (lastState.terminated: Error)
       // is background; OOMKilled, a back-off, a config error or an unschedulable pod open at once.
       const u = fromPodStatus(c, now);
-      const key = scopeKey(scope);
+      const key = this.#keys.of(scope);
       if (c.kind === 'unschedulable' || this.floors.isDecisiveContainerReason(c.reason))
         this.#admit(scope, key, u, undefined, 'decisive', true);
       else {
@@ -421,7 +423,7 @@ export class Pipeline {
         const repeat = this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${family}`);
         const scope = scopeOf(s);
         const u = fromContainer(s, repeat, family);
-        const key = scopeKey(scope);
+        const key = this.#keys.of(scope);
         if (floors.isDecisiveContainerReason(s.reason)) this.#admit(scope, key, u, src, 'decisive', true);
         else {
           const series = `${key}|${s.pod}|${s.container}`;
@@ -437,7 +439,7 @@ export class Pipeline {
           found = true;
           const scope = scopeOf(f.signal);
           const [cls, above] = this.#findingFloor(scope, f);
-          this.#admit(scope, scopeKey(scope), fromFinding(f), src, cls, above);
+          this.#admit(scope, this.#keys.of(scope), fromFinding(f), src, cls, above);
           // A span bucket's finding holds every record of the bucket, not only the one that closed it.
           if (this.#bucketFrom) this.grouper.holdRecords(scope, this.#bucketFrom.records());
         });
@@ -448,7 +450,7 @@ export class Pipeline {
         const u = fromSpanError(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
         const scope = scopeOf(s);
-        const key = scopeKey(scope);
+        const key = this.#keys.of(scope);
         this.#admit(scope, key, u, src, 'spans', floors.spansAbove(key, s.atMs));
         if (s.callee && s.workload) this.grouper.noteCall(scope, s.callee, u.key);
         return;
@@ -457,7 +459,7 @@ export class Pipeline {
         const u = fromLog(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
         const scope = scopeOf(s);
-        const key = scopeKey(scope);
+        const key = this.#keys.of(scope);
         floors.observeLog(key, s.atMs, s.traceId);
         this.#admit(scope, key, u, src, 'logs', floors.logsAbove(key, s.atMs));
         return;
@@ -490,7 +492,8 @@ export class Pipeline {
       }
     }
     const scope = scopeOf(s);
-    const key = flat(scopeKey(scope));
+    // The same string object as the other signals of the scope get (ScopeKeys): one hash for all Maps.
+    const key = this.#keys.of(scope);
     this.#scopeKey = key;
     if (w) {
       if (this.#scopes.size >= MAX_SCOPES) this.#scopes.clear();
@@ -517,7 +520,7 @@ export class Pipeline {
     }
     if (f.rule.detect === 'below_ratio') return ['persist', floors.persistAbove(f.seriesKey, at)];
     // The error-rate series is the spans' own rate: the same test as failed spans decides.
-    if (f.signal.name === ERROR_RATE) return ['spans', floors.spansAbove(scopeKey(scope), at)];
+    if (f.signal.name === ERROR_RATE) return ['spans', floors.spansAbove(this.#keys.of(scope), at)];
     return ['findings', floors.findingsAbove(f.seriesKey, at)];
   }
 

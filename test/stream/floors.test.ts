@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { validateConfig } from '../../src/core/config.ts';
 import { type K8sEvent, k8sEventsRequest } from '../../src/sim/k8s-events.ts';
 import { encodeOtlp } from '../../src/sim/otlp-proto.ts';
+import { WindowSum } from '../../src/stream/floors.ts';
 import { poissonTail } from '../../src/stream/poisson.ts';
 import { gauge, logsRecord, metricsRecord, nanos, POD_ATTRS, span, tracesRecord } from '../helpers/otlp.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
@@ -381,5 +382,48 @@ describe('poissonTail', () => {
     assert.ok(Math.abs(poissonTail(30, 15) - 0.00041844967) < 1e-9, String(poissonTail(30, 15)));
     assert.equal(poissonTail(3, 5), 1, 'never significant at or below the expectation');
     assert.ok(poissonTail(2000, 1000) < 1e-100, 'large counts stay finite and tiny');
+  });
+});
+
+describe('WindowSum', () => {
+  /** The plain scan WindowSum replaced: every point inside [from, to]. */
+  function scan(points: [number, number][], from: number, to: number): number {
+    let s = 0;
+    for (const [t, a] of points) if (t >= from && t <= to) s += a;
+    return s;
+  }
+
+  it('answers as a scan of its points, in order and out of order, with fractions, NaN and 256+ points', () => {
+    let seed = 1;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let fastAnswers = 0;
+    for (let round = 0; round < 300; round++) {
+      const sum = new WindowSum();
+      const points: [number, number][] = [];
+      let now = 1_000_000;
+      const disorder = round % 3 === 0 ? 0.05 : 0;
+      // Odd rounds: a window longer than 256 points span, so points leave by the bound, not by time.
+      const window = round % 2 ? 10_000_000 : 1000 + Math.floor(rnd() * 60_000);
+      for (let i = 0; i < 600; i++) {
+        now += Math.floor(rnd() * 3000);
+        let at = rnd() < disorder ? now - Math.floor(rnd() * 20_000) : now;
+        if (round === 7 && i === 300) at = Number.NaN;
+        const add = round === 11 && i === 100 ? 0.5 : rnd() < 0.1 ? 0 : 1 + Math.floor(rnd() * 20);
+        if (add > 0) {
+          sum.push(at, add);
+          points.push([at, add]);
+          if (points.length > 256) points.shift();
+        }
+        // Mostly the count's own question (window ending now), sometimes an earlier end or start.
+        const to = rnd() < 0.1 ? at - Math.floor(rnd() * 5000) : at;
+        const from = rnd() < 0.05 ? to - 2 * window : to - window;
+        assert.equal(sum.sum(from, to), scan(points, from, to), `round ${round}, point ${i}`);
+        if (disorder === 0 && round !== 7 && round !== 11) fastAnswers++;
+      }
+    }
+    assert.ok(fastAnswers > 0);
   });
 });
