@@ -116,7 +116,7 @@ export class WindowSum {
   push(atMs: number, add: number): void {
     const n = this.at.length;
     if (
-      !(n === 0 ? atMs === atMs : atMs >= this.at[n - 1]!) ||
+      !(n === 0 ? !Number.isNaN(atMs) : atMs >= this.at[n - 1]!) ||
       !(Number.isInteger(add) && Math.abs(add) <= 2 ** 31)
     )
       this.#ordered = false;
