@@ -219,7 +219,12 @@ function threadCpu(pid: number | undefined): Map<string, number> {
   const by = new Map<string, number>();
   const tick = 100;
   for (const t of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    } catch {
+      continue; // The thread ended between the listing and the read (a V8 or librdkafka worker).
+    }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / tick);
