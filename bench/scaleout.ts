@@ -17,7 +17,10 @@
 // elsewhere) inside the long stream but after the medium one is done, so the marginal then includes
 // the join; SCALEOUT_WARM=1 gives the steady state of settled groups (SCALEOUT_THREADS=1 prints, per
 // member, the input records, groups applied, restores and contexts that show how the work was spread).
-// NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it).
+// NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles the kubetriage processes (they inherit it);
+// NODE_OPTIONS=--max-semi-space-size=16 runs them as the chart does (values.yaml nodeOptions): with
+// Node's defaults a fresh process's large young generation costs the V8 GC threads more per record
+// while it warms up, which three short-lived processes pay three times (README, "Scaling out").
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -219,7 +222,12 @@ function threadCpu(pid: number | undefined): Map<string, number> {
   const by = new Map<string, number>();
   const tick = 100;
   for (const t of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    } catch {
+      continue; // The thread ended between the listing and the read (a V8 or librdkafka worker).
+    }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '#');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     by.set(name, (by.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / tick);
@@ -399,7 +407,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     return {
       name: 'scaleout',
       title: 'Scale-out: the repartition hop',
-      method: `${batches} batches of ${SIZE} log records (k8s events over 50 workloads, 50% re-deliveries, lz4) are produced to a ${INPUT_PARTITIONS}-partition topic first; then \`kubetriage run\` processes consume them to acknowledged contexts: today's single-process path, then scale-out mode (signals topic of ${SIGNALS_PARTITIONS} partitions) with 1, 2 and 3 instances, each a separate process. Records per CPU-second divides the log records by the instances' own CPU time (user + system, librdkafka threads included, start-up excluded; the broker's CPU is not counted).${marginal ? ` The marginal (steady-state) figure: each case also drains the first ${shortBatches} batches (a topic of their own) with fresh processes, and divides the ${batches - shortBatches} × ${SIZE} extra records by the extra CPU; both streams are long enough that joining, partition set-up and JIT warm-up happen inside both, so it is the CPU per record of warm processes.` : ''} On this 2-core machine the broker and other work share the cores, so records/s is indicative only.`,
+      method: `${batches} batches of ${SIZE} log records (k8s events over 50 workloads, 50% re-deliveries, lz4) are produced to a ${INPUT_PARTITIONS}-partition topic first; then \`kubetriage run\` processes consume them to acknowledged contexts: today's single-process path, then scale-out mode (signals topic of ${SIGNALS_PARTITIONS} partitions) with 1, 2 and 3 instances, each a separate process. Records per CPU-second divides the log records by the instances' own CPU time (user + system, librdkafka threads included, start-up excluded; the broker's CPU is not counted).${marginal ? ` The marginal (steady-state) figure: each case also drains the first ${shortBatches} batches (a topic of their own) with fresh processes, and divides the ${batches - shortBatches} × ${SIZE} extra records by the extra CPU; both streams are long enough that joining, partition set-up and JIT warm-up happen inside both, so it is the CPU per record of warm processes.` : ''} On this 2-core machine the broker and other work share the cores, so records/s is indicative only. The instances ran with NODE_OPTIONS ${process.env.NODE_OPTIONS ? `\`${process.env.NODE_OPTIONS}\`` : "unset (Node's defaults; the chart runs them with --max-semi-space-size=16)"}${warm ? '; settled groups (SCALEOUT_WARM=1)' : ''}.`,
       reproduce: 'node bench/scaleout.ts',
       columns: [
         'records',
