@@ -233,13 +233,17 @@ export class IncidentGrouper {
       );
       for (const c of changed) {
         // A shadow of another partition's incident: its owner links its own side.
-        if (this.#incidents.get(c.key) !== c) continue;
-        c.dirty = true;
-        c.pending = true;
-        c.lastUpdateAt = now;
-        if (c.nextEmitAt < this.#due) this.#due = c.nextEmitAt;
+        if (this.#incidents.get(c.key) === c) this.#relinked(c, now);
       }
     }
+  }
+
+  /** Its links changed: it owes a revision. */
+  #relinked(inc: Incident, now: number): void {
+    inc.dirty = true;
+    inc.pending = true;
+    inc.lastUpdateAt = now;
+    if (inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
   }
 
   /** Open incidents of the workloads behind a call target. */
@@ -281,21 +285,14 @@ export class IncidentGrouper {
     let caller: Incident | undefined;
     for (const rel of r.related) {
       if (rel.relation !== 'upstream') continue;
-      let mine: Incident | undefined;
-      for (const inc of this.#incidents.values())
-        if (inc.id === rel.incident) {
-          mine = inc;
-          break;
-        }
-      if (!mine) continue;
+      // The link names the peer's workload: its incident here, if it is still the one linked.
+      const mine = this.#incidents.get(
+        scopeKey({ cluster: r.scope.cluster, namespace: rel.namespace, workload: rel.workload }),
+      );
+      if (mine?.id !== rel.incident) continue;
       caller ??= this.#shadow(r)!;
-      if (linkImpact(mine, caller, rel.evidence, this.#maxRelated, this.links)) {
-        const now = this.#clock.now();
-        mine.dirty = true;
-        mine.pending = true;
-        mine.lastUpdateAt = now;
-        if (mine.nextEmitAt < this.#due) this.#due = mine.nextEmitAt;
-      }
+      if (linkImpact(mine, caller, rel.evidence, this.#maxRelated, this.links))
+        this.#relinked(mine, this.#clock.now());
     }
   }
 
