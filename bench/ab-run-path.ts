@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { feedLogBatches } from './lib/feed.ts';
 import { logsStream } from './lib/fixtures.ts';
 import { allocated } from './lib/measure.ts';
+import { benchNormaliseContext } from './lib/normalise-context.ts';
 
 const [mode, oldDir, newArg, roundsArg] = process.argv.slice(2);
 if ((mode !== 'normalise' && mode !== 'pipeline') || !oldDir) {
@@ -34,16 +35,9 @@ const cpuMs = () => {
 async function normaliseSide(dir: string): Promise<() => void> {
   const { decodeAndNormalise } = await import(`${dir}/src/stream/normalise/record.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
-  const ctx = {
-    defaultCluster: 'bench',
-    resolver: new NamePatternResolver(),
-    recordTimeMs: 0,
-    watchedMetrics: new Set<string>(),
-    emit: () => {},
-    observeServerSpan: () => {},
-    dropEvent: (_cluster: string, eventType: string, reason: string) =>
-      eventType !== 'Warning' && reason !== 'ScalingReplicaSet',
-  };
+  const ctx = benchNormaliseContext(new NamePatternResolver(), {
+    dropEvent: (_cluster, eventType, reason) => eventType !== 'Warning' && reason !== 'ScalingReplicaSet',
+  });
   return () => {
     for (const b of batches) decodeAndNormalise('logs', b, 'otlp_logs', ctx, () => {});
   };

@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { feedLogBatches } from './lib/feed.ts';
 import { logsBatch, logsStream, rng } from './lib/fixtures.ts';
+import { benchNormaliseContext } from './lib/normalise-context.ts';
 
 const [mode, oldDir, newArg, roundsArg, repeatArg] = process.argv.slice(2);
 if ((mode !== 'decode' && mode !== 'pipeline') || !oldDir) {
@@ -47,14 +48,7 @@ async function decodeSide(dir: string): Promise<(b: Buffer) => void> {
   // What the pipeline runs per logs record (src/stream/normalise/record.ts), whatever its inner steps.
   const { decodeAndNormalise } = await import(`${dir}/src/stream/normalise/record.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
-  const ctx = {
-    defaultCluster: 'bench',
-    resolver: new NamePatternResolver(),
-    recordTimeMs: 0,
-    watchedMetrics: new Set<string>(),
-    emit: () => {},
-    observeServerSpan: () => {},
-  };
+  const ctx = benchNormaliseContext(new NamePatternResolver());
   const decoded = () => {};
   return (b) => decodeAndNormalise('logs', b, 'logs', ctx, decoded);
 }
@@ -134,14 +128,9 @@ async function pipelineSide(dir: string, batches: Buffer[]) {
     return cpuMs() - t0;
   };
   const normaliseOnly = (): number => {
-    const ctx = {
-      defaultCluster: 'bench',
-      resolver: new NamePatternResolver(),
-      recordTimeMs: 0,
+    const ctx = benchNormaliseContext(new NamePatternResolver(), {
       watchedMetrics: anomalies.watchedMetrics,
-      emit: () => {},
-      observeServerSpan: () => {},
-    };
+    });
     const t0 = cpuMs();
     for (const b of batches) decodeAndNormalise('logs', b, 'otlp_logs', ctx, () => {});
     return cpuMs() - t0;

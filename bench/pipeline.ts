@@ -11,6 +11,7 @@ import { NamePatternResolver } from '../src/stream/workload.ts';
 import { feedLogBatches } from './lib/feed.ts';
 import { logsStream } from './lib/fixtures.ts';
 import { allocated, fmt, MIN_ROUNDS, type Spread, spread } from './lib/measure.ts';
+import { benchNormaliseContext } from './lib/normalise-context.ts';
 import type { BenchOptions, BenchResult, BenchRow, Chart } from './lib/result.ts';
 import { runAlone } from './lib/standalone.ts';
 
@@ -62,16 +63,12 @@ const anomalies = new AnomalyDetector(baseConfig.anomalies, {
 /** Decode + normalise only (no dedup, no grouping): the baseline for the dedup+grouping share. */
 function normaliseOnly(batches: Buffer[]): number {
   let n = 0;
-  const ctx = {
-    defaultCluster: 'bench',
-    resolver: new NamePatternResolver(),
-    recordTimeMs: 0,
+  const ctx = benchNormaliseContext(new NamePatternResolver(), {
     watchedMetrics: anomalies.watchedMetrics,
     emit: () => {
       n++;
     },
-    observeServerSpan: () => {},
-  };
+  });
   for (const b of batches) decodeAndNormalise('logs', b, 'otlp_logs', ctx, () => {});
   return n;
 }
