@@ -70,6 +70,13 @@ describe('scale-out: pod-status facts', () => {
     await Promise.all([a.s.start(), b.s.start()]);
     const both = [a.registry, b.registry];
 
+    // Both replicas in the group first: one that joined after the other had applied everything would
+    // rebuild its share from the changelog while the first one may have counted the facts already.
+    await waitFor(
+      () => a.s.owner.assignedPartitions.length > 0 && b.s.owner.assignedPartitions.length > 0,
+      60_000,
+      'both replicas assigned',
+    );
     // Telemetry first, so every workload's partition has its pipeline: three ERROR lines each.
     const now = Date.now();
     await produce(

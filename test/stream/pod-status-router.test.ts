@@ -67,6 +67,30 @@ describe('PodStatusRouter', () => {
     assert.deepEqual(r.takeFor(1), []);
   });
 
+  it('leaves the feed alone between a revoke and the next assignment, so the new owner takes what came meanwhile', () => {
+    const facts = [oomKilledFact('p1-a', 1)];
+    const r = new PodStatusRouter({ take: feed(facts), partitionOf });
+    r.assigned([0]);
+    r.revoked();
+    r.route(5);
+    assert.deepEqual(r.stats, { routed: 0, elsewhere: 0, dropped: 0 }, 'nothing taken while rebalancing');
+    r.assigned([1]);
+    r.route(5);
+    assert.deepEqual(r.stats, { routed: 1, elsewhere: 0, dropped: 0 });
+    assert.deepEqual(
+      r.takeFor(1).map((c) => c.pod),
+      ['p1-a'],
+    );
+  });
+
+  it('before its first assignment a replica leaves facts to the replicas assigned then (no double count)', () => {
+    const r = new PodStatusRouter({ take: feed([oomKilledFact('p1-a', 1)]), partitionOf });
+    r.route(5);
+    r.assigned([1]);
+    r.route(5);
+    assert.deepEqual(r.stats, { routed: 0, elsewhere: 1, dropped: 0 });
+  });
+
   it('bounds a partition queue whose pipeline does not take it (a long restore): oldest dropped, counted', () => {
     const facts = Array.from({ length: 5 }, (_, i) => oomKilledFact(`p0-${i}`, i));
     const r = new PodStatusRouter({ take: feed(facts), partitionOf, maxQueued: 3 });

@@ -4,7 +4,9 @@
 // does for telemetry of the same scope, and queues it for that partition if this replica is assigned
 // it; the other replicas drop it (their copy is counted by the owner). No Kafka record carries a fact,
 // so none is replayed on a rebuild: an incident restored from its context keeps what the fact added,
-// and a fact that arrives while its partition moves is lost (README "Scaling out": limits).
+// and a fact that arrives before a replica's first assignment is left to the replicas assigned then.
+// Between a revoke and the next assignment (an eager rebalance: every member is there at once) the
+// feed is not drained, so the new owners take what came meanwhile instead of all calling it elsewhere.
 import type { PodStatusChange } from '../workload.ts';
 
 export interface PodStatusRouterStats {
@@ -25,6 +27,8 @@ export class PodStatusRouter {
   readonly #maxQueued: number;
   /** Assigned partitions, each with the facts its pipeline has not taken yet. */
   readonly #queues = new Map<number, PodStatusChange[]>();
+  /** Revoked and not yet assigned again: the feed waits (it is bounded, src/enrich/pod-status.ts). */
+  #rebalancing = false;
 
   constructor(o: {
     take: (untilMs: number) => PodStatusChange[];
@@ -39,16 +43,19 @@ export class PodStatusRouter {
 
   /** The group's assignment (eager: the whole set). Queues of partitions still assigned are kept. */
   assigned(partitions: readonly number[]): void {
+    this.#rebalancing = false;
     for (const p of this.#queues.keys()) if (!partitions.includes(p)) this.#queues.delete(p);
     for (const p of partitions) if (!this.#queues.has(p)) this.#queues.set(p, []);
   }
 
   revoked(): void {
+    this.#rebalancing = true;
     this.#queues.clear();
   }
 
   /** Drains the feed up to `untilMs` into the assigned partitions' queues. */
   route(untilMs: number): void {
+    if (this.#rebalancing) return;
     for (const c of this.#take(untilMs)) {
       const q = this.#queues.get(this.#partitionOf(c));
       if (!q) {
