@@ -245,12 +245,13 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       const empty = unique('bench-peer-empty');
       await createTopics([empty], PARTITIONS);
       const colBase = await collectorBaseline(binary, brokers, empty);
-      // kubetriage's start-up baseline is most of what a drain's CPU holds (0.6–0.7 of ~1.5 CPU-s), so
-      // it is measured once per round and the median subtracted, after one start that is not counted:
-      // the first start after a change of the sources fills Node's compile cache (bin/kubetriage.js),
-      // 0.3–0.5 CPU-s more than a warm start. A single baseline taken on that first start read 1.14
-      // CPU-s against 0.63 warm (2026-12-06, idle machine) and put the ratio at 1.5 where the warm
-      // baseline gives ~0.6: the same error in all five rounds, so their spread did not show it.
+      // kubetriage's start-up baseline is over a third of what a 150-batch drain's CPU holds (0.5–0.6 of
+      // ~1.5 CPU-s), so it is measured once per round and the median subtracted, after one start that
+      // is not counted: the first start after a change of the sources fills Node's compile cache
+      // (bin/kubetriage.js), 0.3–0.5 CPU-s more than a warm start. A single baseline taken on that
+      // first start read 1.14 CPU-s against 0.63 warm (2026-12-06) and put the ratio at 1.5, where a
+      // warm single baseline gave 0.74 and this method 0.61: the same error in all five rounds, so
+      // their spread did not show it.
       const zero = { cpu: 0, self: 0 };
       const warmup = await runKubetriage(dir, brokers, empty, null, zero);
       opts.log(
@@ -346,7 +347,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
           'through one client per drain; each process’s metrics are scraped once, after its CPU is read (a scrape costs kubetriage 2–5 ms of CPU). ' +
           'The ratio target is the median of the per-round ratios (the pair of each round ran back to back). CPU = utime+stime of the process from /proc/<pid>/stat ' +
           '(all threads: Go runtime/GC, franz-go; Node, librdkafka) from spawn to done, less that process’s own start-up cost ' +
-          'measured in the same run (spawn → ready → group joined → idle, on an empty topic): the Collector can finish a small ' +
+          "measured in the same run (spawn → ready → group joined → idle, on an empty topic; kubetriage's once per round after one " +
+          "start that is not counted, since the first start after a source change fills Node's compile cache, and the median " +
+          'of those subtracted from every round): the Collector can finish a small ' +
           'topic before it reports ready, so "CPU since ready" would undercount it. kubetriage_process_cpu_seconds_total is ' +
           'logged as a cross-check. Wall seconds include start-up (Node loads in ~0.6 s, the Collector in ~0.05 s). ' +
           'The broker shares the 2 cores and is not counted. kubetriage does the whole job (decode, normalise, dedup, ' +
