@@ -4,9 +4,10 @@
 // topic (as collector-peer). Done = every offset committed (CommitWatch), then one /metrics scrape for
 // kubetriage_pending_outputs 0. A side written `scrape20:<dir>` also scrapes /metrics every 20 ms, as
 // collector-peer did before, to show what that measuring costs the measured process.
-//   node bench/run-ab.ts <dirA> [dirB ...] [--rounds N]    (KAFKA_BROKERS, or a broker is started)
+//   node bench/run-ab.ts <dirA> [dirB ...] [--rounds N] [--batches N]   (KAFKA_BROKERS, or a broker is started)
 // Example: `git archive <rev> | tar -x -C /tmp/old`, link node_modules, then
-// `node bench/run-ab.ts /tmp/old . scrape20:/tmp/old --rounds 5`.
+// `node bench/run-ab.ts /tmp/old . scrape20:/tmp/old --rounds 5`. A side written `<dir>#<node flags>`
+// (comma-separated) runs that checkout under those Node/V8 flags, e.g. `.#--single-threaded-gc`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,6 @@ import { CommitWatch, withBroker, writeDrainConfig } from './lib/kafka.ts';
 import { spread } from './lib/measure.ts';
 import { THREAD_KINDS, threadCpu } from './lib/thread-cpu.ts';
 
-const BATCHES = 150;
 const SIZE = 1000;
 const PARTITIONS = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,9 +27,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const args = process.argv.slice(2);
 const at = args.indexOf('--rounds');
 const rounds = at >= 0 ? Number(args.splice(at, 2)[1]) : 5;
+// --batches N: a longer topic (default 150, as collector-peer). Two lengths give the marginal CPU per
+// record, without the one-off costs of a fresh process (V8 compiling the hot path: ~0.2 CPU-s).
+const atBatches = args.indexOf('--batches');
+const BATCHES = atBatches >= 0 ? Number(args.splice(atBatches, 2)[1]) : 150;
 const sides = args.map((a) => {
   const scrape20 = a.startsWith('scrape20:');
-  return { label: a, dir: resolve(scrape20 ? a.slice('scrape20:'.length) : a), scrape20 };
+  const [path, flags] = (scrape20 ? a.slice('scrape20:'.length) : a).split('#');
+  return { label: a, dir: resolve(path!), scrape20, flags: flags ? flags.split(',') : [] };
 });
 if (sides.length === 0) {
   process.stderr.write('usage: node bench/run-ab.ts <dir> [[scrape20:]dir ...] [--rounds N]\n');
@@ -52,13 +57,14 @@ async function drain(
   topic: string,
   ends: Map<number, number> | null,
   scrape20: boolean,
+  flags: string[],
 ): Promise<{ cpu: number; seconds: number; threads: Record<string, number> }> {
   const { config, group } = writeDrainConfig(workDir, brokers, topic, 'run-ab');
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [join(dir, 'bin/kubetriage.js'), 'run', '--config', config, '--port', String(port)],
+    [...flags, join(dir, 'bin/kubetriage.js'), 'run', '--config', config, '--port', String(port)],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
@@ -108,12 +114,25 @@ await withBroker(
       const ends = new Map<number, number>();
       for (let i = 0; i < BATCHES; i++) ends.set(i % PARTITIONS, (ends.get(i % PARTITIONS) ?? 0) + 1);
       const base: { cpu: number; threads: Record<string, number> }[] = [];
-      for (const s of sides) base.push(await drain(brokers, s.dir, workDir, empty, null, false));
+      for (const s of sides) {
+        // The first start of a checkout after its sources changed fills Node's compile cache: 0.3–0.5
+        // CPU-s more than the warm starts the drains make, so it is not the baseline.
+        await drain(brokers, s.dir, workDir, empty, null, false, s.flags);
+        base.push(await drain(brokers, s.dir, workDir, empty, null, false, s.flags));
+      }
       const cpu: number[][] = sides.map(() => []);
       for (let r = 0; r < rounds; r++) {
         const order = r % 2 ? [...sides.keys()].reverse() : [...sides.keys()];
         for (const i of order) {
-          const d = await drain(brokers, sides[i]!.dir, workDir, topic, ends, sides[i]!.scrape20);
+          const d = await drain(
+            brokers,
+            sides[i]!.dir,
+            workDir,
+            topic,
+            ends,
+            sides[i]!.scrape20,
+            sides[i]!.flags,
+          );
           const net = d.cpu - base[i]!.cpu;
           cpu[i]!.push(net);
           const threads = THREAD_KINDS.slice(0, 3)
