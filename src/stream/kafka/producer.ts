@@ -28,6 +28,17 @@ export class PermanentProduceError extends Error {
   }
 }
 
+/**
+ * A record given up because the caller no longer wants it re-sent (`send`'s `resend` said no): a newer
+ * record replaced it (src/stream/scaleout/changelog-writer.ts).
+ */
+export class SupersededSendError extends Error {
+  constructor(cause: Error) {
+    super(`superseded after a failed delivery: ${cause.message}`, { cause });
+    this.name = 'SupersededSendError';
+  }
+}
+
 export function isPermanentProduceError(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'number' && PERMANENT_CODES.has(code);
@@ -61,16 +72,25 @@ export class AckedProducer {
     return this.#inFlight;
   }
 
-  /** `onRetry`: told of each failed attempt of this record, before `onError` and the wait to re-send it. */
-  send(rec: OutRecord, onRetry?: (err: Error, attempt: number) => void): Promise<number> {
+  /**
+   * `onRetry`: told of each failed attempt of this record, before `onError` and the wait to re-send it.
+   * `resend`: asked after each failed attempt and again after the wait, just before re-sending; false
+   * gives the record up (rejects with SupersededSendError).
+   */
+  send(
+    rec: OutRecord,
+    onRetry?: (err: Error, attempt: number) => void,
+    resend?: () => boolean,
+  ): Promise<number> {
     this.#inFlight++;
-    return this.#attempt(rec, 1, onRetry).finally(() => this.#inFlight--);
+    return this.#attempt(rec, 1, onRetry, resend).finally(() => this.#inFlight--);
   }
 
   async #attempt(
     rec: OutRecord,
     attempt: number,
     onRetry?: (err: Error, attempt: number) => void,
+    resend?: () => boolean,
   ): Promise<number> {
     for (;;) {
       try {
@@ -88,9 +108,11 @@ export class AckedProducer {
       } catch (err) {
         if (this.#closed) throw err;
         if (isPermanentProduceError(err)) throw new PermanentProduceError(err as Error);
+        if (resend && !resend()) throw new SupersededSendError(err as Error);
         onRetry?.(err as Error, attempt);
         this.onError(err as Error, rec.topic, attempt);
         await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** Math.min(attempt, 7))));
+        if (resend && !resend()) throw new SupersededSendError(err as Error);
         attempt++;
       }
     }
