@@ -15,6 +15,7 @@ export interface ScaleOutMetrics {
   contexts: Counter<'status'>;
   changelogSendFailures: Counter;
   changelogSuperseded: Counter;
+  producerRebuilds: Counter;
 }
 
 export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
@@ -90,6 +91,11 @@ export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
     changelogSuperseded: new Counter({
       name: 'kubetriage_scaleout_changelog_superseded_total',
       help: 'Changelog entries whose delivery failed after a newer revision of their incident was produced: not re-sent (it would land after the newer one and compaction would keep it); their records wait for the newer one',
+      registers: r,
+    }),
+    producerRebuilds: new Counter({
+      name: 'kubetriage_scaleout_producer_rebuilds_total',
+      help: 'Producers replaced after librdkafka stopped them with a fatal error (e.g. an unrecoverable idempotence sequence error); what they had not delivered is re-sent on the new one',
       registers: r,
     }),
   };

@@ -48,6 +48,21 @@ export class ScaleOutService {
         { err: err.message, topic, attempt },
         'produce failed; retrying (offsets stay uncommitted)',
       );
+    // Ingest's signals records and the owners' contexts and changelog share this producer: one rebuild
+    // serves both, each send going again on the new client (ingest still one record per partition in
+    // flight, the changelog still newest-last).
+    this.#producer.onRebuild = (err) => {
+      metrics.producerRebuilds.inc();
+      this.#log.error(
+        { event: 'producer_rebuilt', err: err.message, code: (err as { code?: unknown }).code },
+        'producer stopped by a fatal error; replacing it and re-sending every record not acknowledged (their offsets stay uncommitted until they are)',
+      );
+    };
+    this.#producer.onRebuildFailed = (err, attempt) =>
+      this.#log.warn(
+        { event: 'producer_rebuild_failed', err: err.message, attempt },
+        'new producer did not connect; trying again',
+      );
     const common = {
       config: opts.config,
       log: opts.log,
