@@ -3,66 +3,19 @@
 // client once and deliver every record not acknowledged on the new one.
 //
 // A real fatal error cannot be provoked on the test broker (librdkafka's rd_kafka_test_fatal_error and
-// its mock cluster's error injection are not exposed to JavaScript), so the first client is a real
-// HighLevelProducer behind a switch that, once thrown, answers as librdkafka does after a fatal error:
-// records still queued fail with ERR__PURGE_QUEUE (rd_kafka_set_fatal_error0 purges the queue,
-// deps/librdkafka/src/rdkafka.c) and every later produce with ERR__FATAL (rd_kafka_check_produce,
-// deps/librdkafka/src/rdkafka_msg.c), as the library's own LibrdKafkaError (lib/error.js, what
-// lib/client.js _errorWrap throws and the HighLevelProducer passes to the delivery callback). The
-// replacement clients are plain real ones, on the real broker.
+// its mock cluster's error injection are not exposed to JavaScript): the first client is a real one
+// behind a switch that answers as librdkafka does after a fatal error (test/helpers/fatal-producer.ts);
+// the replacement clients are plain real ones, on the real broker.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import kafka from '@confluentinc/kafka-javascript';
 import { validateConfig } from '../../src/core/config.ts';
-import { type RdKafkaConfig, reliableProducerConfig } from '../../src/stream/kafka/client-config.ts';
+import { reliableProducerConfig } from '../../src/stream/kafka/client-config.ts';
 import { AckedProducer, isFatalProduceError, type ProducerClient } from '../../src/stream/kafka/producer.ts';
+import { FatalSwitch, LibrdKafkaError, newRealClient } from '../helpers/fatal-producer.ts';
 import { brokers, consumeUntil, createTopics, unique } from '../helpers/kafka.ts';
 
-const LibrdKafkaError = createRequire(import.meta.url)('@confluentinc/kafka-javascript/lib/error.js') as {
-  create(code: number): Error & { code: number; origin: string };
-};
 const { ERR__FATAL, ERR__PURGE_QUEUE } = kafka.CODES.ERRORS;
-
-type Cb = (err: Error | null, offset?: number | null) => void;
-
-/** A real client that goes fatal when told to. */
-class FatalSwitch implements ProducerClient {
-  readonly real: ProducerClient;
-  fatal = false;
-  /** While set, records wait here (librdkafka's queue) instead of going to the broker. */
-  holding = false;
-  readonly held: Cb[] = [];
-  closed = false;
-
-  constructor(config: RdKafkaConfig) {
-    this.real = new kafka.HighLevelProducer(config as never) as unknown as ProducerClient;
-  }
-  connect(opts: { timeout: number }, cb: (err: Error | null) => void) {
-    return this.real.connect(opts, cb);
-  }
-  setPollInterval(ms: number) {
-    return this.real.setPollInterval(ms);
-  }
-  produce(...args: Parameters<ProducerClient['produce']>) {
-    const cb = args[6];
-    if (this.fatal) return cb(LibrdKafkaError.create(ERR__FATAL));
-    if (this.holding) return this.held.push(cb);
-    return this.real.produce(...args);
-  }
-  flush(timeoutMs: number, cb: (err: Error | null) => void) {
-    return this.real.flush(timeoutMs, cb);
-  }
-  disconnect(timeoutMs: number, cb: () => void) {
-    this.closed = true;
-    return this.real.disconnect(timeoutMs, cb);
-  }
-  /** The fatal error: queued records are purged, every later one is refused. */
-  goFatal(heldFail = ERR__PURGE_QUEUE) {
-    this.fatal = true;
-    for (const cb of this.held.splice(0)) cb(LibrdKafkaError.create(heldFail));
-  }
-}
 
 function setup() {
   const config = validateConfig({ kafka: { brokers: brokers().split(',') } });
@@ -70,7 +23,7 @@ function setup() {
   let first: FatalSwitch | undefined;
   const producer = new AckedProducer(reliableProducerConfig(config.kafka), (c) => {
     if (clients.length === 0) first = new FatalSwitch(c);
-    const client = clients.length === 0 ? first! : newReal(c);
+    const client = clients.length === 0 ? first! : newRealClient(c);
     clients.push(client);
     return client;
   });
@@ -78,8 +31,6 @@ function setup() {
   producer.onRebuild = (err) => rebuilt.push(err);
   return { producer, clients, first: () => first!, rebuilt };
 }
-
-const newReal = (c: RdKafkaConfig) => new kafka.HighLevelProducer(c as never) as unknown as ProducerClient;
 
 async function valuesOn(topic: string, n: number): Promise<string[]> {
   const back = await consumeUntil(topic, (rs) => rs.length >= n, 60_000);
@@ -104,7 +55,7 @@ describe('AckedProducer: a fatal producer error', () => {
     await producer.connect();
     try {
       await Promise.all(['r0', 'r1'].map((v) => producer.send({ topic, key: null, value: Buffer.from(v) })));
-      first().holding = true;
+      first().hold = () => true;
       const queued = ['r2', 'r3', 'r4', 'r5'].map((v) =>
         producer.send({ topic, key: null, value: Buffer.from(v) }),
       );
@@ -135,7 +86,7 @@ describe('AckedProducer: a fatal producer error', () => {
     await producer.connect();
     const values = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`);
     try {
-      first().holding = true;
+      first().hold = () => true;
       const sends = values.map((v) => producer.send({ topic, key: null, value: Buffer.from(v) }));
       // Every record answered ERR__FATAL at once (each saw the client refuse it).
       first().goFatal(ERR__FATAL);

@@ -7,8 +7,8 @@ import type { Logger } from '../../core/logger.ts';
 import { counterFromStats, gaugeFrom } from '../../core/metrics.ts';
 import type { IncidentContextDoc } from '../incidents/document.ts';
 import { scopeKey } from '../incidents/incident.ts';
-import { baseClientConfig, reliableProducerConfig } from '../kafka/client-config.ts';
-import { AckedProducer } from '../kafka/producer.ts';
+import { baseClientConfig, type RdKafkaConfig, reliableProducerConfig } from '../kafka/client-config.ts';
+import { AckedProducer, type ProducerClient } from '../kafka/producer.ts';
 import { scopeOf } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { IngestSide } from './ingest-side.ts';
@@ -25,6 +25,8 @@ export interface ScaleOutServiceOptions {
   resolver: WorkloadResolver;
   env?: NodeJS.ProcessEnv;
   onContext?: (doc: IncidentContextDoc) => void;
+  /** The librdkafka producer client (a HighLevelProducer by default); tests wrap a real one. */
+  producerClient?: (config: RdKafkaConfig) => ProducerClient;
 }
 
 export class ScaleOutService {
@@ -42,7 +44,10 @@ export class ScaleOutService {
     this.#env = opts.env;
     this.#log = opts.log;
     const metrics = scaleOutMetrics(opts.registry);
-    this.#producer = new AckedProducer(reliableProducerConfig(opts.config.kafka, opts.env));
+    this.#producer = new AckedProducer(
+      reliableProducerConfig(opts.config.kafka, opts.env),
+      opts.producerClient,
+    );
     this.#producer.onError = (err, topic, attempt) =>
       this.#log.error(
         { err: err.message, topic, attempt },
