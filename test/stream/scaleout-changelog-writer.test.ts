@@ -206,3 +206,49 @@ describe('ChangelogWriter: an incident keeps its newest entry last', () => {
     assert.deepEqual(partition.log, []);
   });
 });
+
+describe('ChangelogWriter: a revoke whose drain timed out', () => {
+  it('an entry not delivered is not re-sent, and its records stay uncommitted', async () => {
+    const { partition, writer, settled, write } = setup();
+    void write('inc/a', 'a1');
+    partition.fail('a1');
+    assert.equal(writer.abandonAll(), 1);
+    partition.retry('a1');
+    await tick();
+    assert.equal(settled.get('a1'), 'ChangelogAbandonedError');
+    assert.deepEqual(partition.log, []);
+    assert.equal(partition.attempts.length, 0, 'nothing left to send');
+  });
+
+  it('entries replaced before or failing after the revoke are never "delivered"', async () => {
+    const { partition, writer, settled, write } = setup();
+    for (const v of ['a1', 'a2', 'a3']) void write('inc/a', v);
+    partition.fail('a1'); // superseded before the revoke: takes a3's outcome
+    await tick();
+    assert.equal(writer.abandonAll(), 2);
+    partition.fail('a2');
+    partition.fail('a3');
+    await tick();
+    assert.deepEqual(Object.fromEntries(settled), {
+      a1: 'ChangelogAbandonedError',
+      a2: 'ChangelogAbandonedError',
+      a3: 'ChangelogAbandonedError',
+    });
+    assert.deepEqual(partition.log, []);
+  });
+
+  it('an attempt under way that is acknowledged still counts; later writes go on as before', async () => {
+    const { partition, writer, settled, write } = setup();
+    void write('inc/a', 'a1');
+    writer.abandonAll();
+    partition.ack('a1');
+    void write('inc/a', 'a2');
+    partition.fail('a2');
+    partition.retry('a2');
+    partition.ack('a2');
+    await tick();
+    assert.equal(settled.get('a1'), 'delivered');
+    assert.equal(settled.get('a2'), 'delivered');
+    assert.equal(writer.pendingKeys, 0);
+  });
+});

@@ -22,6 +22,16 @@ export type ChangelogSend = (
 interface Entry {
   /** Settles when this entry, or the newest entry that replaced it, is acknowledged (or refused). */
   done: Promise<void>;
+  /** Its partitions were revoked: never re-sent, and it counts as delivered only if it was. */
+  abandoned: boolean;
+}
+
+/** A changelog entry whose partition was revoked before it was delivered: its records stay uncommitted. */
+export class ChangelogAbandonedError extends Error {
+  constructor(key: string) {
+    super(`changelog entry ${key} not delivered before its partition was revoked; not re-sent`);
+    this.name = 'ChangelogAbandonedError';
+  }
 }
 
 export class ChangelogWriter {
@@ -30,6 +40,8 @@ export class ChangelogWriter {
    * Bounded by the incidents with an entry in flight (plus those whose newest entry was refused).
    */
   readonly #newest = new Map<string, Entry>();
+  /** Entries whose own send has not settled (in flight, or backing off before a re-send). */
+  readonly #unsettled = new Set<Entry>();
   readonly #send: ChangelogSend;
   readonly #onFailure: (key: string, err: Error, attempt: number) => void;
   readonly #onSuperseded: (key: string) => void;
@@ -52,14 +64,27 @@ export class ChangelogWriter {
   }
 
   /**
+   * After a revoke whose drain timed out (the partitions go to new owners, which rebuild from what was
+   * committed): entries not delivered yet are not re-sent any more, where they could land after a new
+   * owner's newer entry of the same incident. Their records stay uncommitted (they reject with
+   * ChangelogAbandonedError unless the attempt under way is acknowledged). Returns how many.
+   */
+  abandonAll(): number {
+    for (const e of this.#unsettled) e.abandoned = true;
+    this.#newest.clear();
+    return this.#unsettled.size;
+  }
+
+  /**
    * Resolves once the broker has this entry or a newer one of its key; rejects as the newest entry's
-   * send rejects (refused as too large, or given up at shutdown).
+   * send rejects (refused as too large, given up at shutdown or after a revoke).
    */
   write(rec: OutRecord & { key: string }): Promise<void> {
     const key = rec.key;
-    const entry: Entry = { done: Promise.resolve() };
+    const entry: Entry = { done: Promise.resolve(), abandoned: false };
     this.#newest.set(key, entry);
-    const isNewest = () => this.#newest.get(key) === entry;
+    this.#unsettled.add(entry);
+    const isNewest = () => !entry.abandoned && this.#newest.get(key) === entry;
     entry.done = this.#send(
       rec,
       (err, attempt) => {
@@ -69,12 +94,15 @@ export class ChangelogWriter {
       isNewest,
     ).then(
       () => {
-        if (isNewest()) this.#newest.delete(key);
+        this.#unsettled.delete(entry);
+        if (this.#newest.get(key) === entry) this.#newest.delete(key);
       },
       (err: unknown) => {
+        this.#unsettled.delete(entry);
         // A newest entry refused or given up at shutdown stays in the map (until its key is written
         // again): entries it replaced take its outcome, never "delivered".
         if (!(err instanceof SupersededSendError)) throw err;
+        if (entry.abandoned) throw new ChangelogAbandonedError(key);
         this.stats.superseded++;
         this.#onSuperseded(key);
         // No newer entry pending: the one that replaced it is acknowledged already.

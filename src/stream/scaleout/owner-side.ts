@@ -14,7 +14,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
 import { ChangelogFollower } from './changelog-follower.ts';
-import { ChangelogWriter } from './changelog-writer.ts';
+import { ChangelogAbandonedError, ChangelogWriter } from './changelog-writer.ts';
 import { GroupSide } from './group-side.ts';
 import type { ScaleOutMetrics } from './metrics.ts';
 import { PartitionOwner } from './partition-owner.ts';
@@ -260,7 +260,9 @@ export class OwnerSide extends GroupSide {
         if (!(err instanceof PermanentProduceError)) {
           this.log.error(
             { err: err.message, incident: doc.id },
-            'context not sent at shutdown; its records stay uncommitted',
+            err instanceof ChangelogAbandonedError
+              ? 'changelog entry given up after the revoke; its records stay uncommitted'
+              : 'context not sent at shutdown; its records stay uncommitted',
           );
           return;
         }
@@ -324,6 +326,16 @@ export class OwnerSide extends GroupSide {
 
   protected override revoked(complete: boolean): void {
     this.#podStatus?.revoked();
+    // The new owners rebuild from what was committed and send newer entries of the same incidents:
+    // ours, re-sent after theirs, would be what compaction keeps.
+    if (!complete) {
+      const abandoned = this.#changelog.abandonAll();
+      if (abandoned > 0)
+        this.log.warn(
+          { event: 'changelog_entries_abandoned', entries: abandoned },
+          'changelog entries not delivered before the revoke: not re-sent; their records stay uncommitted',
+        );
+    }
     for (const kept of this.#kept.values()) this.#pipelineMetrics?.retire(kept.owner.pipeline);
     this.#kept.clear();
     for (const [p, owner] of this.owners)
