@@ -162,6 +162,11 @@ export class StreamService {
         'produce failed; retrying (offsets stay uncommitted)',
       );
     };
+    this.#producer.onRebuild = (err) =>
+      this.#log.error(
+        { event: 'producer_rebuilt', err: err.message, code: (err as { code?: unknown }).code },
+        'producer stopped by a fatal error; replacing it and re-sending every record not acknowledged',
+      );
     this.#consumer = new GroupConsumer(
       consumerConfig(kcfg, opts.env),
       { groupId: kcfg.groupId, initialOffset: kcfg.initialOffset },

@@ -13,6 +13,9 @@ export interface ScaleOutMetrics {
   restoreSeconds: Histogram;
   ownedPartitions: Gauge;
   contexts: Counter<'status'>;
+  changelogSendFailures: Counter;
+  changelogSuperseded: Counter;
+  producerRebuilds: Counter;
 }
 
 export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
@@ -78,6 +81,21 @@ export function scaleOutMetrics(registry: Registry): ScaleOutMetrics {
       name: 'kubetriage_scaleout_contexts_total',
       help: 'Contexts acknowledged by owners (with their changelog entry), by status',
       labelNames: ['status'],
+      registers: r,
+    }),
+    changelogSendFailures: new Counter({
+      name: 'kubetriage_scaleout_changelog_send_failures_total',
+      help: "Failed deliveries of owners' changelog entries (re-sent while still the newest entry of their incident)",
+      registers: r,
+    }),
+    changelogSuperseded: new Counter({
+      name: 'kubetriage_scaleout_changelog_superseded_total',
+      help: 'Changelog entries whose delivery failed after a newer revision of their incident was produced: not re-sent (it would land after the newer one and compaction would keep it); their records wait for the newer one',
+      registers: r,
+    }),
+    producerRebuilds: new Counter({
+      name: 'kubetriage_scaleout_producer_rebuilds_total',
+      help: 'Producers replaced after librdkafka stopped them with a fatal error (e.g. an unrecoverable idempotence sequence error); what they had not delivered is re-sent on the new one',
       registers: r,
     }),
   };

@@ -14,6 +14,7 @@ import type { Pipeline } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { type ChangelogEntry, changelogKey, decodeChangelog, encodeChangelog } from './changelog.ts';
 import { ChangelogFollower } from './changelog-follower.ts';
+import { ChangelogAbandonedError, ChangelogWriter } from './changelog-writer.ts';
 import { GroupSide } from './group-side.ts';
 import type { ScaleOutMetrics } from './metrics.ts';
 import { PartitionOwner } from './partition-owner.ts';
@@ -32,6 +33,8 @@ export class OwnerSide extends GroupSide {
   readonly #kept = new Map<number, { owner: PartitionOwner; next: number }>();
   readonly #resolver: WorkloadResolver;
   readonly #producer: AckedProducer;
+  /** Changelog entries: a failed one is re-sent only while it is its incident's newest. */
+  readonly #changelog: ChangelogWriter;
   readonly #metrics: ScaleOutMetrics;
   readonly #onContext: ((doc: IncidentContextDoc) => void) | undefined;
   readonly #reader: PartitionReader;
@@ -65,6 +68,23 @@ export class OwnerSide extends GroupSide {
     this.#resolver = opts.resolver;
     this.#producer = opts.producer;
     this.#metrics = opts.metrics;
+    this.#changelog = new ChangelogWriter({
+      send: (rec, onRetry, resend) => this.#producer.send(rec, onRetry, resend),
+      onFailure: (key, err, attempt) => {
+        this.#metrics.changelogSendFailures.inc();
+        this.log.warn(
+          { event: 'changelog_send_failed', key, attempt, err: err.message },
+          'changelog entry not delivered; re-sending it while it is the newest of its incident',
+        );
+      },
+      onSuperseded: (key) => {
+        this.#metrics.changelogSuperseded.inc();
+        this.log.info(
+          { event: 'changelog_entry_superseded', key },
+          'changelog entry not delivered and a newer revision of its incident was produced: not re-sent',
+        );
+      },
+    });
     this.#onContext = opts.onContext;
     this.#pipelineMetrics = opts.pipelineMetrics;
     this.#podStatus = opts.podStatus;
@@ -224,7 +244,7 @@ export class OwnerSide extends GroupSide {
     );
     Promise.all([
       this.#producer.send({ topic: this.cfg.kafka.topics.contexts, key: doc.id, value }),
-      this.#producer.send({
+      this.#changelog.write({
         topic: this.cfg.scaleOut.topics.changelog,
         key: changelogKey(doc.id),
         value: entry,
@@ -240,7 +260,9 @@ export class OwnerSide extends GroupSide {
         if (!(err instanceof PermanentProduceError)) {
           this.log.error(
             { err: err.message, incident: doc.id },
-            'context not sent at shutdown; its records stay uncommitted',
+            err instanceof ChangelogAbandonedError
+              ? 'changelog entry given up after the revoke; its records stay uncommitted'
+              : 'context not sent at shutdown; its records stay uncommitted',
           );
           return;
         }
@@ -304,6 +326,16 @@ export class OwnerSide extends GroupSide {
 
   protected override revoked(complete: boolean): void {
     this.#podStatus?.revoked();
+    // The new owners rebuild from what was committed and send newer entries of the same incidents:
+    // ours, re-sent after theirs, would be what compaction keeps.
+    if (!complete) {
+      const abandoned = this.#changelog.abandonAll();
+      if (abandoned > 0)
+        this.log.warn(
+          { event: 'changelog_entries_abandoned', entries: abandoned },
+          'changelog entries not delivered before the revoke: not re-sent; their records stay uncommitted',
+        );
+    }
     for (const kept of this.#kept.values()) this.#pipelineMetrics?.retire(kept.owner.pipeline);
     this.#kept.clear();
     for (const [p, owner] of this.owners)

@@ -7,8 +7,8 @@ import type { Logger } from '../../core/logger.ts';
 import { counterFromStats, gaugeFrom } from '../../core/metrics.ts';
 import type { IncidentContextDoc } from '../incidents/document.ts';
 import { scopeKey } from '../incidents/incident.ts';
-import { baseClientConfig, reliableProducerConfig } from '../kafka/client-config.ts';
-import { AckedProducer } from '../kafka/producer.ts';
+import { baseClientConfig, type RdKafkaConfig, reliableProducerConfig } from '../kafka/client-config.ts';
+import { AckedProducer, type ProducerClient } from '../kafka/producer.ts';
 import { scopeOf } from '../pipeline.ts';
 import type { WorkloadResolver } from '../workload.ts';
 import { IngestSide } from './ingest-side.ts';
@@ -25,6 +25,8 @@ export interface ScaleOutServiceOptions {
   resolver: WorkloadResolver;
   env?: NodeJS.ProcessEnv;
   onContext?: (doc: IncidentContextDoc) => void;
+  /** The librdkafka producer client (a HighLevelProducer by default); tests wrap a real one. */
+  producerClient?: (config: RdKafkaConfig) => ProducerClient;
 }
 
 export class ScaleOutService {
@@ -42,11 +44,29 @@ export class ScaleOutService {
     this.#env = opts.env;
     this.#log = opts.log;
     const metrics = scaleOutMetrics(opts.registry);
-    this.#producer = new AckedProducer(reliableProducerConfig(opts.config.kafka, opts.env));
+    this.#producer = new AckedProducer(
+      reliableProducerConfig(opts.config.kafka, opts.env),
+      opts.producerClient,
+    );
     this.#producer.onError = (err, topic, attempt) =>
       this.#log.error(
         { err: err.message, topic, attempt },
         'produce failed; retrying (offsets stay uncommitted)',
+      );
+    // Ingest's signals records and the owners' contexts and changelog share this producer: one rebuild
+    // serves both, each send going again on the new client (ingest still one record per partition in
+    // flight, the changelog still newest-last).
+    this.#producer.onRebuild = (err) => {
+      metrics.producerRebuilds.inc();
+      this.#log.error(
+        { event: 'producer_rebuilt', err: err.message, code: (err as { code?: unknown }).code },
+        'producer stopped by a fatal error; replacing it and re-sending every record not acknowledged (their offsets stay uncommitted until they are)',
+      );
+    };
+    this.#producer.onRebuildFailed = (err, attempt) =>
+      this.#log.warn(
+        { event: 'producer_rebuild_failed', err: err.message, attempt },
+        'new producer did not connect; trying again',
       );
     const common = {
       config: opts.config,
