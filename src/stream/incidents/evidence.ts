@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { flat } from '../flat.ts';
 import type { PodRevision } from '../workload.ts';
 import { seal } from './context-json.ts';
@@ -105,8 +105,14 @@ export function blankUpdate(kind: EvidenceKind, key: string, atMs: number, summa
   };
 }
 
+/**
+ * crypto.hash, the one-shot form of createHash().update().digest() (same digest): ~0.39 against
+ * ~0.94 µs a call here (200k calls, Node 24); new items and incidents hashed their ids through the
+ * Hash object's stream setup (1.4 % of dedup + grouping in a CPU profile of bench/pipeline.ts at 0 %
+ * repeats).
+ */
 export function evidenceId(key: string): string {
-  return `ev-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+  return `ev-${hash('sha256', key).slice(0, 12)}`;
 }
 
 /** An aggregated evidence item inside one incident. */

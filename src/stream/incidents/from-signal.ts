@@ -53,8 +53,12 @@ export function fromEvent(s: EventSignal, derived?: { reason: string; container:
   u.message = s.message;
   u.firstAtMs = s.firstAtMs;
   if (derived) u.container = derived.container;
-  const weak = PULL_BACKOFF.test(s.message);
-  if (s.pod && (weak || PULL_ATTEMPT.test(s.message))) {
+  // Every alternative of both patterns holds "ull": most messages are ruled out by one substring
+  // search instead of two regex scans (the two were 2.4 % of a CPU profile of dedup + grouping over
+  // bench/pipeline.ts's stream at 0 % repeats).
+  const mayPull = s.message.includes('ull');
+  const weak = mayPull && PULL_BACKOFF.test(s.message);
+  if (s.pod && mayPull && (weak || PULL_ATTEMPT.test(s.message))) {
     u.fact = `pull|${s.pod}|${derived?.container ?? ''}`;
     u.factWeak = weak;
   }

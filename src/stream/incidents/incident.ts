@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { flat } from '../flat.ts';
 import { Hold, type PartitionState, type RecordSource } from '../offsets.ts';
 import type { WorkloadRef } from '../signals.ts';
@@ -34,9 +34,8 @@ export function scopeKey(s: IncidentScope): string {
 
 /** Deterministic: the same scope and first signal always give the same id (replay, restarts). */
 export function incidentId(s: IncidentScope, startMs: number): string {
-  const h = createHash('sha256')
-    .update(`${scopeKey(s)}@${Math.round(startMs)}`)
-    .digest('hex');
+  // One-shot crypto.hash, as evidenceId (evidence.ts).
+  const h = hash('sha256', `${scopeKey(s)}@${Math.round(startMs)}`);
   return `inc-${h.slice(0, 20)}`;
 }
 
