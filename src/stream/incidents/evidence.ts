@@ -3,7 +3,7 @@ import { flat } from '../flat.ts';
 import type { PodRevision } from '../workload.ts';
 import { seal } from './context-json.ts';
 import { type EvidenceDoc, iso } from './document.ts';
-import { specificity } from './specificity.ts';
+import { specificity, specificityAtMost } from './specificity.ts';
 
 export type EvidenceKind =
   | 'k8s_event'
@@ -335,6 +335,8 @@ export class EvidenceItem {
   #addMessage(text: string, u: EvidenceUpdate): boolean {
     const list = this.#messages ?? [];
     for (const m of list) if (m.text === text) return false;
+    // Full, and this text cannot score above the least specific kept: it would not go in.
+    if (list.length >= MAX_MESSAGES && specificityAtMost(text) <= list[list.length - 1]!.score) return false;
     const score = specificity(text);
     let at = list.findIndex((m) => m.score < score);
     if (at < 0) at = list.length;
