@@ -23,7 +23,7 @@ import type { NormaliseContext } from './normalise/context.ts';
 import { containerOf, containerReasonOf } from './normalise/events.ts';
 import { decodeAndNormalise, type SignalTopicKind } from './normalise/record.ts';
 import type { Hold, RecordSource } from './offsets.ts';
-import type { Signal, SignalSite, WorkloadRef } from './signals.ts';
+import type { Signal, SignalSite } from './signals.ts';
 import { type BucketSources, ERROR_RATE, SpanStats } from './span-stats.ts';
 import type { EventFacts, PodStatusChange, WorkloadResolver } from './workload.ts';
 import { WORKLOAD_STATE_METRICS } from './workload-state.ts';
@@ -110,14 +110,6 @@ export class Pipeline {
    * of the same cluster. One cluster per process, as enrichment watches one.
    */
   #cluster: string;
-  /**
-   * #scopeOf's scope and key by workload ref, up to MAX_SCOPES refs. A Map, not a WeakMap: with a
-   * WeakMap (and logs, whose refs never repeat) #scopeOf was 4.1 % of an in-process profile of the
-   * bench topic's pipeline and 5.5 % of its bytes; with the Map, events only, 1.3 % and under 1 %.
-   */
-  readonly #scopes = new Map<WorkloadRef, { scope: IncidentScope; key: string }>();
-  /** The key of the scope #scopeOf returned last. */
-  #scopeKey = '';
 
   constructor(opts: PipelineOptions) {
     const { config, clock } = opts;
@@ -353,12 +345,16 @@ export class Pipeline {
   }
 
   #route(s: Signal): void {
-    this.stats.signals[s.type]++;
     this.#cluster = s.cluster;
     const src = this.#src;
     const floors = this.floors;
+    const counts = this.stats.signals;
+    // Counted per case by name: `counts[s.type]++`, a keyed load and store per signal, was the line of
+    // #route with the most samples (~1 % of dedup + grouping in a CPU profile of bench/pipeline.ts's
+    // stream at 0 % repeats, its normalised signals replayed).
     switch (s.type) {
       case 'event': {
+        counts.event++;
         this.#ignoredEvent = false;
         if (this.#ignoreEvent?.(s) !== undefined) {
           this.#ignoredEvent = true;
@@ -384,10 +380,11 @@ export class Pipeline {
           if (s.eventType === 'Warning') {
             const scope = this.#scopeOf(s);
             const key = this.#scopeKey;
-            if (this.grouper.find(scope, key)) {
+            const open = this.grouper.find(scope, key);
+            if (open) {
               const dup = fromEvent(s);
               dup.subFloor = true;
-              this.grouper.absorb(scope, dup, src, key);
+              this.grouper.absorb(scope, dup, src, key, open);
             }
           }
           return;
@@ -413,6 +410,7 @@ export class Pipeline {
         return;
       }
       case 'container': {
+        counts.container++;
         // A container state an Event reported is that Event's fact: it joined the Event's item.
         if (s.via === 'event') {
           if (this.#ignoredEvent) this.stats.ignored++;
@@ -421,9 +419,9 @@ export class Pipeline {
         }
         const family = PULL_STATES.has(s.reason) ? 'ErrImagePull' : s.reason;
         const repeat = this.dedup.seen(`c|${s.cluster}|${s.namespace}|${s.pod}|${s.container}|${family}`);
-        const scope = scopeOf(s);
+        const scope = this.#scopeOf(s);
+        const key = this.#scopeKey;
         const u = fromContainer(s, repeat, family);
-        const key = this.#keys.of(scope);
         if (floors.isDecisiveContainerReason(s.reason)) this.#admit(scope, key, u, src, 'decisive', true);
         else {
           const series = `${key}|${s.pod}|${s.container}`;
@@ -432,6 +430,7 @@ export class Pipeline {
         return;
       }
       case 'metric': {
+        counts.metric++;
         // Replica counts are context for the incident; they may also feed an anomaly rule below.
         if (s.workload) this.grouper.noteWorkloadState(scopeOf(s), s);
         let found = false;
@@ -447,19 +446,21 @@ export class Pipeline {
         return;
       }
       case 'span_error': {
+        counts.span_error++;
         const u = fromSpanError(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
-        const scope = scopeOf(s);
-        const key = this.#keys.of(scope);
+        const scope = this.#scopeOf(s);
+        const key = this.#scopeKey;
         this.#admit(scope, key, u, src, 'spans', floors.spansAbove(key, s.atMs));
         if (s.callee && s.workload) this.grouper.noteCall(scope, s.callee, u.key);
         return;
       }
       case 'log': {
+        counts.log++;
         const u = fromLog(s);
         this.dedup.seen(`${s.cluster}|${s.namespace}|${u.key}`);
-        const scope = scopeOf(s);
-        const key = this.#keys.of(scope);
+        const scope = this.#scopeOf(s);
+        const key = this.#scopeKey;
         floors.observeLog(key, s.atMs, s.traceId);
         this.#admit(scope, key, u, src, 'logs', floors.logsAbove(key, s.atMs));
         return;
@@ -468,39 +469,19 @@ export class Pipeline {
   }
 
   /**
-   * An Event's scopeOf(s), one object per workload ref and site, its scopeKey (flat) left in #scopeKey.
-   * The receiver path hands out one ref per workload and payload (normalise/events.ts
-   * workloadInPayload), so a key is built and hashed once per workload and payload, not three times per
-   * signal (each lookup hashed a fresh concatenation: grouper.find alone was 4.9 % self time of an
-   * in-process profile of the bench topic's pipeline). With workloadInPayload the pipeline allocates
-   * 825 → 726 bytes per record over that stream, CPU 1.12× (min 0.91, max 1.29; bench/ab-run-path.ts
-   * pipeline, 9 rounds). A log's ref is its ResourceLogs' own: no gain there, so logs do without.
+   * A signal's scopeOf(s), one object per scope (ScopeKeys.scopeOf), its scopeKey (flat) left in
+   * #scopeKey: a key is built and hashed once per scope, not three times per signal (each lookup
+   * hashed a fresh concatenation: grouper.find alone was 4.9 % self time of an in-process profile of
+   * the bench topic's pipeline).
    */
   #scopeOf(s: SignalSite): IncidentScope {
-    const w = s.workload;
-    const known = w && this.#scopes.get(w);
-    if (known !== undefined) {
-      const scope = known.scope;
-      if (
-        scope.cluster === s.cluster &&
-        scope.namespace === s.namespace &&
-        scope.environment === s.environment &&
-        scope.environmentSource === s.environmentSource
-      ) {
-        this.#scopeKey = known.key;
-        return scope;
-      }
-    }
-    const scope = scopeOf(s);
-    // The same string object as the other signals of the scope get (ScopeKeys): one hash for all Maps.
-    const key = this.#keys.of(scope);
-    this.#scopeKey = key;
-    if (w) {
-      if (this.#scopes.size >= MAX_SCOPES) this.#scopes.clear();
-      this.#scopes.set(w, { scope, key });
-    }
+    const scope = this.#keys.scopeOf(s);
+    this.#scopeKey = this.#keys.lastKey;
     return scope;
   }
+
+  /** The key of the scope #scopeOf returned last. */
+  #scopeKey = '';
 
   /** Which floor an anomaly finding answers to, and whether it is above it. */
   #findingFloor(scope: IncidentScope, f: AnomalyFinding): [FloorClass, boolean] {
@@ -553,21 +534,21 @@ export class Pipeline {
       // Background from before the incident is context whether it arrived before or after it opened:
       // topics and partitions interleave differently live and in replay, the outcome must not.
       if (!above && open.openedBy) u.context = this.#isContext(u, cls, open.openedBy);
-      grouper.absorb(scope, u, src, key);
+      // The incident just found: absorb does not look it up again (one Map lookup per signal fewer).
+      grouper.absorb(scope, u, src, key, open);
       return;
     }
     if (!above) {
       floors.hold(key, u, cls);
       return;
     }
-    grouper.absorb(scope, u, src, key);
+    const inc = grouper.absorb(scope, u, src, key);
     const opened = { cls, atMs: u.atMs };
-    const inc = grouper.find(scope, key);
     if (inc) inc.openedBy = opened;
     for (const h of floors.takeHeld(key, u.atMs)) {
       h.u.context = this.#isContext(h.u, h.cls, opened);
       h.u.subFloor = true;
-      grouper.absorb(scope, h.u, undefined, key);
+      grouper.absorb(scope, h.u, undefined, key, inc);
     }
   }
 
@@ -590,8 +571,6 @@ export class Pipeline {
   }
 }
 
-// Workload refs whose scope #scopeOf keeps; beyond it starts over (a payload brings ~50 in the bench).
-const MAX_SCOPES = 4096;
 // Log classes (floors.logPatterns) that say why a container failed.
 const EXPLAINING_LOG = new Set(['config_error', 'crash']);
 // An image's pull failures, whichever of the two states a status sample caught: one item, one count.

@@ -38,14 +38,10 @@ const PULL_BACKOFF = /ImagePullBackOff|Back-off pulling image/;
  * fact, so it joins this item (the container and its state) instead of becoming a second one.
  */
 export function fromEvent(s: EventSignal, derived?: { reason: string; container: string }): EvidenceUpdate {
-  const u = blankUpdate(
-    'k8s_event',
-    eventKey(s.objectKind, s.objectName, s.reason),
-    s.atMs,
-    short(
-      `${s.eventType || 'Event'} ${s.reason} on ${s.objectKind}/${s.objectName}: ${withoutRepeats(s.message)}`,
-    ),
-  );
+  const u = blankUpdate('k8s_event', eventKey(s.objectKind, s.objectName, s.reason), s.atMs, '');
+  u.summarize = eventSummary;
+  u.eventType = s.eventType;
+  u.eventReason = s.reason;
   u.eventUid = s.eventUid;
   u.eventCount = s.count;
   u.object = { kind: s.objectKind, name: s.objectName, uid: s.objectUid };
@@ -53,12 +49,24 @@ export function fromEvent(s: EventSignal, derived?: { reason: string; container:
   u.message = s.message;
   u.firstAtMs = s.firstAtMs;
   if (derived) u.container = derived.container;
-  const weak = PULL_BACKOFF.test(s.message);
-  if (s.pod && (weak || PULL_ATTEMPT.test(s.message))) {
+  // Every alternative of both patterns holds "ull": most messages are ruled out by one substring
+  // search instead of two regex scans (the two were 2.4 % of a CPU profile of dedup + grouping over
+  // bench/pipeline.ts's stream at 0 % repeats).
+  const mayPull = s.message.includes('ull');
+  const weak = mayPull && PULL_BACKOFF.test(s.message);
+  if (s.pod && mayPull && (weak || PULL_ATTEMPT.test(s.message))) {
     u.fact = `pull|${s.pod}|${derived?.container ?? ''}`;
     u.factWeak = weak;
   }
   return u;
+}
+
+/** fromEvent's summary (EvidenceUpdate.summarize), from the fields fromEvent copied off the signal. */
+function eventSummary(u: EvidenceUpdate): string {
+  const o = u.object!;
+  return short(
+    `${u.eventType || 'Event'} ${u.eventReason} on ${o.kind}/${o.name}: ${withoutRepeats(u.message)}`,
+  );
 }
 
 /** An event item's key by object name, then kind and reason (decode hands those out interned). */

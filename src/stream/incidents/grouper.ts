@@ -126,17 +126,20 @@ export class IncidentGrouper {
 
   /**
    * A problem signal's evidence: opens the scope's incident or adds to it. `key`: the scope's scopeKey
-   * when the caller has it (the pipeline builds it once per signal, not once per lookup).
+   * when the caller has it (the pipeline builds it once per signal, not once per lookup); `open`: the
+   * scope's open incident when the caller just found it (find), so it is not looked up again. Returns
+   * the incident it went to (undefined when the scope is frozen).
    */
   absorb(
     scope: IncidentScope,
     u: EvidenceUpdate,
     src: RecordSource | undefined,
     key = scopeKey(scope),
-  ): void {
+    open?: Incident,
+  ): Incident | undefined {
     const now = this.#clock.now();
-    if (this.frozen?.has(key)) return;
-    let inc = this.#incidents.get(key);
+    if (this.frozen?.has(key)) return undefined;
+    let inc = open ?? this.#incidents.get(key);
     if (!inc) {
       if (this.#incidents.size >= this.#cfg.maxOpenIncidents) this.#evictOldest();
       inc = new Incident(scope, u.atMs, now, this.#cfg.groupWait);
@@ -163,13 +166,14 @@ export class IncidentGrouper {
       inc.environmentSource = scope.environmentSource ?? 'resource';
     }
     inc.absorb(u, this.#cfg.maxEvidence);
-    if (u.context) return;
+    if (u.context) return inc;
     if (u.atMs < inc.firstSignalAt) inc.firstSignalAt = u.atMs;
     // Background below its noise floor is recorded, but does not keep an incident from resolving.
     if (!u.subFloor) inc.lastProblemAt = now;
     inc.lastUpdateAt = now;
     if (src) this.#source(inc, src);
     if (inc.pending && inc.nextEmitAt < this.#due) this.#due = inc.nextEmitAt;
+    return inc;
   }
 
   /**
