@@ -1,5 +1,6 @@
 // The latest replica counts of each workload, as k8s_cluster reports them (FORMATS.md §6: legacy and
 // semconv names). Incidents carry them so later stages know "3 of 10 available" and "HPA at max".
+import { iso } from './incidents/document.ts';
 import { LruMap } from './lru-map.ts';
 import type { MetricSignal } from './signals.ts';
 
@@ -75,7 +76,9 @@ export class WorkloadStates {
       desiredReplicas: e.desired,
       availableReplicas: e.available,
       hpa: hasHpa ? { min: e.hpaMin, max: e.hpaMax, current: e.hpaCurrent, desired: e.hpaDesired } : null,
-      at: new Date(Math.round(e.atMs)).toISOString(),
+      // iso(): toISOString byte for byte, ~2.3x faster a call (document.ts); asked per replica-count
+      // sample of a workload with an open incident.
+      at: iso(e.atMs),
     };
   }
 }
