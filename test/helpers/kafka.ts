@@ -26,13 +26,20 @@ export interface TestTopics {
   group: string;
 }
 
-export async function createTopics(names: string[], partitions = 3): Promise<void> {
+/** Creates the topics (`config`: topic-level settings for each) and waits until every partition has a leader. */
+export async function createTopics(
+  names: string[],
+  partitions = 3,
+  config: Record<string, string> = {},
+): Promise<void> {
   const admin = AdminClient.create({ 'bootstrap.servers': brokers(), log_level: 3 } as never);
   try {
     for (const topic of names) {
       await new Promise<void>((resolve, reject) =>
-        admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, 30_000, (err) =>
-          err && err.code !== 36 /* TOPIC_ALREADY_EXISTS */ ? reject(err) : resolve(),
+        admin.createTopic(
+          { topic, num_partitions: partitions, replication_factor: 1, config },
+          30_000,
+          (err) => (err && err.code !== 36 /* TOPIC_ALREADY_EXISTS */ ? reject(err) : resolve()),
         ),
       );
     }
