@@ -259,8 +259,12 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.deepEqual(w.n, { tokenReviews: 2, accessReviews: 1 }, 'one review per token, one per question');
     // A refusal is cached for the short TTL only: a binding made just after it works soon.
     assert.equal(await w.get(id, newcomer.token), 403);
-    await bindApprover(kube.client, ns, { namespace: ns, name: 'newcomer' });
+    const reviews = { ...w.n };
+    // Asked again at once, with no API-server write in between: a RoleBinding create before this check
+    // could outlast the 400 ms TTL on a loaded machine (an etcd write), and then the refusal had expired.
     assert.equal(await w.get(id, newcomer.token), 403, 'the cached refusal, within its TTL');
+    assert.deepEqual(w.n, reviews, 'the refusal answered from the cache, no new review');
+    await bindApprover(kube.client, ns, { namespace: ns, name: 'newcomer' });
     await kube.client.delete(binding);
     assert.equal(await w.get(id, oncall.token), 200, 'a cached grant still holds within its TTL');
     await sleep(600);
