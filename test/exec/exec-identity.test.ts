@@ -180,9 +180,10 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     return report.proposal.id;
   }
 
-  test('a ServiceAccount token bound to kubetriage-approver approves; the ledger records the identity the API server vouched for, never the claimed name', async () => {
+  test('a ServiceAccount token bound to kubetriage-approver approves; the ledger records the identity the API server vouched for, never the claimed name', async (t) => {
     const ns = uniqueNs('idn');
     const w = await world();
+    t.after(() => w.close().catch(() => {}));
     const id = await proposal(w, ns, 5, 3);
     const oncall = await serviceAccountToken(kube.client, ns, 'oncall');
     const intruder = await serviceAccountToken(kube.client, ns, 'intruder');
@@ -242,13 +243,15 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.equal(await w.get(id, oncall.token), 200);
     assert.equal(await w.get(id, intruder.token), 403);
     assert.equal(await w.get(id, 'garbage'), 401);
-    await w.close();
   });
 
-  test('answers are cached briefly: grants for cacheTtl, refusals shorter; a removed binding stops working after the TTL', async () => {
+  test('answers are cached briefly: grants for cacheTtl, refusals shorter; a removed binding stops working after the TTL', async (t) => {
     const ns = uniqueNs('cache');
     // Generous TTLs against a loaded machine: the steps between the checks take far less than 5 s.
     const w = await world({ cacheTtlMs: 5000, negativeCacheTtlMs: 400 });
+    // Closed after the test however it ends: a failed assertion used to leave the server open and the
+    // file running until the runner's timeout (a hang instead of a failure).
+    t.after(() => w.close().catch(() => {}));
     const id = await proposal(w, ns, 4, 2);
     const oncall = await serviceAccountToken(kube.client, ns, 'oncall');
     const newcomer = await serviceAccountToken(kube.client, ns, 'newcomer');
@@ -259,8 +262,12 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     assert.deepEqual(w.n, { tokenReviews: 2, accessReviews: 1 }, 'one review per token, one per question');
     // A refusal is cached for the short TTL only: a binding made just after it works soon.
     assert.equal(await w.get(id, newcomer.token), 403);
-    await bindApprover(kube.client, ns, { namespace: ns, name: 'newcomer' });
+    const reviews = { ...w.n };
+    // Asked again at once, with no API-server write in between: a RoleBinding create before this check
+    // could outlast the 400 ms TTL on a loaded machine (an etcd write), and then the refusal had expired.
     assert.equal(await w.get(id, newcomer.token), 403, 'the cached refusal, within its TTL');
+    assert.deepEqual(w.n, reviews, 'the refusal answered from the cache, no new review');
+    await bindApprover(kube.client, ns, { namespace: ns, name: 'newcomer' });
     await kube.client.delete(binding);
     assert.equal(await w.get(id, oncall.token), 200, 'a cached grant still holds within its TTL');
     await sleep(600);
@@ -271,7 +278,6 @@ describe('approval API identity and exec on client-node, on a real kube-apiserve
     const metrics = await w.registry.getSingleMetricAsString('kubetriage_exec_api_authentications_total');
     assert.match(metrics, /result="authenticated",cached="true"\} [1-9]/);
     assert.match(metrics, /result="unauthenticated",cached="true"\} [1-9]/);
-    await w.close();
   });
 
   test('the shared static token works only when opted in, and is recorded as static:<name>', async (t) => {

@@ -23,15 +23,7 @@ import { ACTION_APPROVE, ACTION_ROLLBACK } from '../../src/exec/slack-message.ts
 import { watchEnd } from '../harness/child.ts';
 import { type KubeApiServer, requireKubeBinaries, startKubeApiServer } from '../harness/kube-apiserver.ts';
 import { freePort } from '../harness/ports.ts';
-import {
-  brokers,
-  consumeUntil,
-  createTopics,
-  produce,
-  testTopics,
-  unique,
-  waitFor,
-} from '../helpers/kafka.ts';
+import { brokers, consumeAll, createTopics, produce, testTopics, unique, waitFor } from '../helpers/kafka.ts';
 import { reportWith } from './helpers.ts';
 import {
   applyRbac,
@@ -242,11 +234,12 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
 
     /** Everything on the proposals topic so far, and each proposal's latest chain. */
     async function ledger(expect: (chains: Map<string, AuditEntry[]>) => boolean) {
-      let records: Awaited<ReturnType<typeof consumeUntil>> = [];
+      let records: Awaited<ReturnType<typeof consumeAll>> = [];
       const chains = new Map<string, AuditEntry[]>();
       await waitFor(
         async () => {
-          records = await consumeUntil(proposals, () => false, 1500);
+          // All the topic holds: a 1.5 s read could be partial and break a chain that is whole.
+          records = await consumeAll(proposals);
           chains.clear();
           for (const rec of records) {
             const d = decodeProposalRecord(rec.key, rec.value);
@@ -263,7 +256,8 @@ describe('approvals on any replica (real kubetriage run processes, real broker, 
       return { chains, verified, records };
     }
 
-    const commandRecords = () => consumeUntil(commands, () => false, 1500);
+    // All the topic holds: a partial 1.5 s read as the count before a step made the step look like it produced.
+    const commandRecords = () => consumeAll(commands);
     /** `kubetriage audit verify --kafka` on this world's proposals topic. */
     const verifyCli = () =>
       spawnSync(process.execPath, [BIN, 'audit', 'verify', '--kafka', '--config', cfg], {

@@ -117,16 +117,23 @@ describe('fault: the kube-apiserver goes away under kubetriage run', { timeout: 
     );
     const recoveredAfterMs = Date.now() - apiBackAt;
 
-    // A pod created after the outage resolves through the cache: the watches are live again.
-    await createPod(c, ns, rs, { name: 'checkout-worker-1' });
-    await new Promise((r) => setTimeout(r, 1000));
+    // A pod created after the outage resolves through the cache: the watches are live again. Its
+    // container was OOMKilled once: the pod-status fact the run's informer makes of it reaches a context
+    // only once the cache holds the pod, and only then do the events name it (a fixed 1 s wait raced the
+    // watch under load: an event resolved before it, by name pattern, is not the Deployment's).
+    await createPod(c, ns, rs, {
+      name: 'checkout-worker-1',
+      status: { restartCount: 1, lastTerminationReason: 'OOMKilled' },
+    });
+    const mentions = (r: { value: Buffer | null }, what: string) =>
+      (r.value?.toString() ?? '').includes(what);
+    await consumeUntil(topics.contexts, (rs) => rs.some((r) => mentions(r, 'checkout-worker-1')), 60_000);
     podOf.current = 'checkout-worker-1';
+    const eventOfNewPod = (d: IncidentContextDoc) =>
+      d.evidence.some((e) => e.kind === 'k8s_event' && e.key.includes('checkout-worker-1'));
     const contexts = await consumeUntil(
       topics.contexts,
-      (rs) =>
-        rs.some((r) =>
-          JSON.stringify(r.value ? JSON.parse(r.value.toString()) : {}).includes('checkout-worker-1'),
-        ),
+      (rs) => rs.some((r) => r.value !== null && eventOfNewPod(JSON.parse(r.value.toString()))),
       60_000,
     );
     await feed.stop();

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import kafka from '@confluentinc/kafka-javascript';
 import type { Registry } from 'prom-client';
 import { createLogger } from '../../src/core/logger.ts';
 import { newRegistry } from '../../src/core/metrics.ts';
@@ -15,9 +14,9 @@ import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts'
 import { DLQ_HEADERS, DLQ_TRUNCATED_BYTES, StreamService } from '../../src/stream/service.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
 import {
-  brokers,
   committedOffsets,
   consumeUntil,
+  createTopics,
   produce,
   serviceConfig,
   testTopics,
@@ -33,23 +32,9 @@ after(async () => {
 /** A topic that takes records up to 8 MiB, as an operator raising the Collector exporter's limit has. */
 async function bigRecordTopic(): Promise<string> {
   const topic = unique('big-logs');
-  const admin = kafka.AdminClient.create({ 'bootstrap.servers': brokers(), log_level: 3 } as never);
-  try {
-    await new Promise<void>((resolve, reject) =>
-      admin.createTopic(
-        {
-          topic,
-          num_partitions: 1,
-          replication_factor: 1,
-          config: { 'max.message.bytes': String(8 * 1024 * 1024) },
-        },
-        30_000,
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-  } finally {
-    admin.disconnect();
-  }
+  // createTopics waits for the partition's leader: the produce right after the create could otherwise
+  // get "Not leader for partition" under load (as test/e2e/collector.test.ts once did).
+  await createTopics([topic], 1, { 'max.message.bytes': String(8 * 1024 * 1024) });
   return topic;
 }
 

@@ -26,13 +26,20 @@ export interface TestTopics {
   group: string;
 }
 
-export async function createTopics(names: string[], partitions = 3): Promise<void> {
+/** Creates the topics (`config`: topic-level settings for each) and waits until every partition has a leader. */
+export async function createTopics(
+  names: string[],
+  partitions = 3,
+  config: Record<string, string> = {},
+): Promise<void> {
   const admin = AdminClient.create({ 'bootstrap.servers': brokers(), log_level: 3 } as never);
   try {
     for (const topic of names) {
       await new Promise<void>((resolve, reject) =>
-        admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, 30_000, (err) =>
-          err && err.code !== 36 /* TOPIC_ALREADY_EXISTS */ ? reject(err) : resolve(),
+        admin.createTopic(
+          { topic, num_partitions: partitions, replication_factor: 1, config },
+          30_000,
+          (err) => (err && err.code !== 36 /* TOPIC_ALREADY_EXISTS */ ? reject(err) : resolve()),
         ),
       );
     }
@@ -220,6 +227,58 @@ export async function consumeUntil(
           headers,
         });
       }
+    }
+    return out;
+  } finally {
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+}
+
+/**
+ * Everything `topic` holds now: each partition's end offset first, then every record up to those ends
+ * (rejects when it cannot read that far in `timeoutMs`). For "what was written": a read for a fixed time
+ * instead returns only part of the topic when the reader's group join or fetch is slow under load.
+ */
+export async function consumeAll(topic: string, timeoutMs = 60_000): Promise<ConsumedRecord[]> {
+  const ends = await partitionEnds(topic);
+  const readToEnds = (records: ConsumedRecord[]) => {
+    const last = new Map<number, number>();
+    for (const r of records) last.set(r.partition, Math.max(last.get(r.partition) ?? -1, r.offset));
+    return [...ends].every(([p, { low, high }]) => high <= low || (last.get(p) ?? -1) >= high - 1);
+  };
+  const out = await consumeUntil(topic, readToEnds, timeoutMs);
+  if (!readToEnds(out))
+    throw new Error(
+      `${topic}: ${out.length} records read in ${timeoutMs} ms, short of the partition ends ${JSON.stringify([...ends])}`,
+    );
+  return out;
+}
+
+/** Low and high watermark of every partition of `topic`. */
+async function partitionEnds(topic: string): Promise<Map<number, { low: number; high: number }>> {
+  const consumer = new KafkaConsumer(
+    { 'bootstrap.servers': brokers(), 'group.id': unique('ends'), log_level: 3 } as never,
+    {},
+  );
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 30_000 } as never, (err) => (err ? reject(err) : resolve())),
+  );
+  try {
+    const meta = await new Promise<{ topics: { name: string; partitions: { id: number }[] }[] }>(
+      (resolve, reject) =>
+        consumer.getMetadata(
+          { topic, timeout: 10_000 } as never,
+          ((err: unknown, m: never) => (err ? reject(err) : resolve(m))) as never,
+        ),
+    );
+    const partitions = meta.topics.find((t) => t.name === topic)?.partitions ?? [];
+    if (partitions.length === 0) throw new Error(`${topic}: no partitions in the broker's metadata`);
+    const out = new Map<number, { low: number; high: number }>();
+    for (const { id } of partitions) {
+      const w = await new Promise<{ lowOffset: number; highOffset: number }>((resolve, reject) =>
+        consumer.queryWatermarkOffsets(topic, id, 10_000, (err, o) => (err ? reject(err) : resolve(o))),
+      );
+      out.set(id, { low: w.lowOffset, high: w.highOffset });
     }
     return out;
   } finally {

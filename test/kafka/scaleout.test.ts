@@ -21,6 +21,7 @@ import { type RunChild, startRun } from '../fault/run-child.ts';
 import {
   brokers,
   committedOffsets,
+  consumeAll,
   consumeUntil,
   produce,
   type TestTopics,
@@ -271,7 +272,8 @@ async function checkAgainstReplay(
   config: Config,
   log: () => string,
 ): Promise<IncidentContextDoc[]> {
-  const records = await consumeUntil(t.contexts, () => false, 6000);
+  // Every context on the topic (a 6 s read missed the latest revisions when the reader joined slowly).
+  const records = await consumeAll(t.contexts);
   const docs = records.map((r) => JSON.parse(r.value!.toString()) as IncidentContextDoc);
   assert.ok(docs.length > 0, 'contexts were sent');
   for (const d of docs) assertValidContext(d);
@@ -363,7 +365,8 @@ async function settledContexts(
   let records: Awaited<ReturnType<typeof consumeUntil>> = [];
   await waitFor(
     async () => {
-      records = await consumeUntil(t.contexts, () => false, 1500);
+      // All the topic holds at each look: a partial read could pass for a quiet topic.
+      records = await consumeAll(t.contexts);
       if (records.length !== last) {
         last = records.length;
         stableSince = Date.now();
@@ -387,7 +390,8 @@ async function contextsSince(
   t: TestTopics,
   since: Map<number, number>,
 ): Promise<{ docs: IncidentContextDoc[]; latest: Map<string, IncidentContextDoc> }> {
-  const records = await consumeUntil(t.contexts, () => false, 3000);
+  // Every context on the topic, not what a 3 s read got (the latest revision could be missing).
+  const records = await consumeAll(t.contexts);
   const docs = records
     .filter((r) => r.offset >= (since.get(r.partition) ?? 0))
     .map((r) => JSON.parse(r.value!.toString()) as IncidentContextDoc);
