@@ -29,6 +29,13 @@ export type KafkaBroker = {
   kill(): Promise<void>;
   /** Starts the broker again on the same ports and data after kill(); resolves once it answers. */
   restart(): Promise<void>;
+  /**
+   * Fault injection: SIGSTOP the JVM (a broker that hangs: connections stay open, nothing answers, so
+   * requests time out); resume() answers again within milliseconds, where restart() takes a JVM start.
+   */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 };
 
 export type StartKafkaBrokerOptions = {
@@ -169,6 +176,7 @@ async function startOnce(
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (jvm.exited() === undefined) {
+        jvm.child.kill('SIGCONT'); // a paused JVM would hold SIGTERM until the grace ran out
         jvm.child.kill('SIGTERM');
         const timer = new Promise<'timeout'>((res) => setTimeout(res, STOP_GRACE_MS, 'timeout').unref());
         if ((await Promise.race([jvm.exitPromise, timer])) === 'timeout') {
@@ -195,6 +203,15 @@ async function startOnce(
     jvm.child.kill('SIGKILL');
     await jvm.exitPromise;
   };
+
+  const signal = (sig: 'SIGSTOP' | 'SIGCONT', what: string): void => {
+    if (stopping) throw new Error(`kafka: ${what}() after stop()`);
+    if (jvm.exited() !== undefined) throw new Error(`kafka: ${what}() while the broker is not running`);
+    log(`kafka: ${sig} (fault injection)`);
+    jvm.child.kill(sig);
+  };
+  const pause = (): void => signal('SIGSTOP', 'pause');
+  const resume = (): void => signal('SIGCONT', 'resume');
 
   const restart = async (): Promise<void> => {
     if (stopping) throw new Error('kafka: restart() after stop()');
@@ -240,7 +257,7 @@ async function startOnce(
     );
   }
 
-  return { brokers: `${HOST}:${port}`, dataDir: dir, stop, kill, restart };
+  return { brokers: `${HOST}:${port}`, dataDir: dir, stop, kill, restart, pause, resume };
 }
 
 interface Jvm {

@@ -3,7 +3,7 @@
 // first, the owner's duplicate rule (a group at or below the last (offset, index) absorbed from its input
 // partition is a re-delivery) skipped the re-sent record's groups: its signals were lost and its input
 // offset in no context's sources, while the ingest side committed past it. A failed record must reach
-// its partition before any later one. Its own broker (it is killed), its topics, the service in-process.
+// its partition before any later one. Its own broker (it hangs and comes back), its topics, the service in-process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
 import { replay } from '../../src/stream/replay.ts';
 import { decodeSignalsBatch } from '../../src/stream/scaleout/codec.ts';
+import { PartitionReader } from '../../src/stream/scaleout/partition-reader.ts';
 import { ScaleOutService } from '../../src/stream/scaleout/service.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
 import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.ts';
@@ -128,11 +129,11 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
     );
     // The first input record is fetched while the broker is up, but its signals record must not reach
     // it: this thread is blocked while a child process produces the record and librdkafka's own threads
-    // fetch it, and the broker is killed before the service's code runs again.
+    // fetch it, and the broker hangs (SIGSTOP) before the service's code runs again.
     const now = Date.now();
     produceBlocking(t.logs, errorLines('a', now - 2000), now - 2000);
     sleepBlocking(2500);
-    await broker.kill();
+    broker.pause();
     await until(
       async () => service.ingest.splitter.stats.records.logs >= 1,
       10_000,
@@ -140,13 +141,15 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
     );
     // The first input record was read before the broker went away; its signals record cannot be
     // delivered. Once it failed seven times the producer waits 30 s before the next try: the broker
-    // comes back meanwhile, and the second input record comes.
+    // comes back meanwhile, and the second input record comes. A hung broker answers again within
+    // milliseconds of SIGCONT; a killed one needed a JVM start (14-20 s on a loaded CI machine), which
+    // with the second record's produce and fetch did not always fit in the 30 s.
     await until(
       async () => attempts(lines, signals) >= 7,
       120_000,
       'seven failed deliveries of the signals record',
     );
-    await broker.restart();
+    broker.resume();
     await produce(t.logs, [{ value: errorLines('b', now - 1000), partition: 0, timestamp: now - 1000 }]);
     await until(
       async () => service.ingest.splitter.stats.records.logs >= 2,
@@ -238,5 +241,34 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
       'each failure logged with its partition and attempt',
     );
     await service.stop(10_000);
+  });
+});
+
+describe('scale-out restore reader: a broker that hangs, then answers again', () => {
+  it('reads again once the broker is back, whether its connect or its read failed', {
+    timeout: 120_000,
+  }, async () => {
+    const t = await testTopics(1);
+    await produce(
+      t.logs,
+      ['a', 'b', 'c'].map((tag, i) => ({ value: errorLines(tag, Date.now() - 3000 + i), partition: 0 })),
+    );
+    const reader = new PartitionReader({ 'bootstrap.servers': broker.brokers }, { connectTimeoutMs: 2000 });
+    const readAll = (timeoutMs?: number) => reader.read(t.logs, 0, () => {}, { timeoutMs });
+    try {
+      // The first connect fails: before, that rejection was kept and every later read got it.
+      broker.pause();
+      await assert.rejects(readAll(), 'no connect while the broker hangs');
+      broker.resume();
+      assert.equal(await readAll(), 3, 'the first read after the broker is back');
+      // A read on a connected consumer fails: the next one works on a fresh consumer.
+      broker.pause();
+      await assert.rejects(readAll(1000), 'no read while the broker hangs');
+      broker.resume();
+      assert.equal(await readAll(), 3, 'the next read once it is back');
+    } finally {
+      broker.resume();
+      await reader.close();
+    }
   });
 });

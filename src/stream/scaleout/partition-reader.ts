@@ -19,11 +19,13 @@ export interface PartitionRecord {
 
 export class PartitionReader {
   readonly #config: RdKafkaConfig;
+  readonly #connectTimeoutMs: number;
   #consumer: InstanceType<typeof KafkaConsumer> | undefined;
   #connecting: Promise<InstanceType<typeof KafkaConsumer>> | undefined;
 
-  constructor(config: RdKafkaConfig) {
+  constructor(config: RdKafkaConfig, opts: { connectTimeoutMs?: number } = {}) {
     this.#config = config;
+    this.#connectTimeoutMs = opts.connectTimeoutMs ?? 30_000;
   }
 
   #connect(): Promise<InstanceType<typeof KafkaConsumer>> {
@@ -37,7 +39,7 @@ export class PartitionReader {
         } as never,
         {},
       );
-      await call<unknown>((cb) => c.connect({ timeout: 30_000 } as never, cb as never));
+      await call<unknown>((cb) => c.connect({ timeout: this.#connectTimeoutMs } as never, cb as never));
       c.setDefaultConsumeTimeout(200);
       this.#consumer = c;
       return c;
@@ -55,7 +57,25 @@ export class PartitionReader {
     onRecord: (r: PartitionRecord) => void,
     opts: { until?: number; timeoutMs?: number } = {},
   ): Promise<number> {
-    const consumer = await this.#connect();
+    try {
+      return await this.#read(await this.#connect(), topic, partition, onRecord, opts);
+    } catch (err) {
+      // A fresh consumer for the next try. A connect that failed was kept as the answer of every later
+      // read (the owner's restore retried forever on a broker that was back), and a consumer whose
+      // read failed may hold stale metadata ("Unknown partition" for 85 s was seen after a broker
+      // hang). Not awaited: closing may wait on the broker that failed.
+      this.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  async #read(
+    consumer: InstanceType<typeof KafkaConsumer>,
+    topic: string,
+    partition: number,
+    onRecord: (r: PartitionRecord) => void,
+    opts: { until?: number; timeoutMs?: number },
+  ): Promise<number> {
     const w = await call<{ lowOffset: number; highOffset: number }>((cb) =>
       consumer.queryWatermarkOffsets(topic, partition, 10_000, cb as never),
     );
