@@ -36,8 +36,9 @@ export function internUtf8(buf: Buffer, start: number, len: number, view?: DataV
   // The slot is the hash's top 12 bits: they depend on every hashed byte, where the low bits hardly
   // saw the last byte (node-0…node-9 shared slots; 1106 misses in a warm 1000-record batch's 10620
   // lookups, now 241; counted with a counter patched in, bench/ab.ts's batches). With the admission
-  // below: decode to signals, separate processes alternated 7×, CPU medians: warm 1.13×, cold 1.11×
-  // (the top bits alone: warm 1.15×, cold 1.01×). In one process (`node bench/ab.ts decode`, 21 rounds)
+  // below, decode to signals in separate processes (`node bench/ab-decode-procs.ts <base> . 9`, CPU,
+  // medians): warm 1.09× (min 0.96, max 1.32), cold 1.05× (min 0.88, max 1.36); an earlier 7-round
+  // run 1.13×, 1.11× (the top bits alone: warm 1.15×, cold 1.01×). In one process (`node bench/ab.ts decode`, 21 rounds)
   // the side named second reads slower when the two differ: base→this warm 1.03×, cold 0.87×;
   // this→base base at warm 0.87×, cold 0.81×; both orders together warm 1.09×, cold 1.04×.
   const slot = h >>> SLOT_SHIFT;
