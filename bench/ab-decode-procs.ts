@@ -2,16 +2,18 @@
 // checkouts in one process, and there the side named second read 0.81–0.87× in the cold case whichever
 // checkout it was, when the two differed (intern.ts change: base→new cold 0.87×, new→base 0.81×), so a
 // cache change is judged here too. Processes alternate; each decodes logs × 1000 batches (bench/ab.ts's
-// warm batch, or its 20 cold ones cycled) after a warm-up and prints its CPU ms. Ratio = old/new CPU.
-//   node bench/ab-decode-procs.ts <oldDir> [newDir] [rounds]
+// warm batch, or its 20 cold ones cycled; `stream`: bench/ab-run-path.ts's 150 × 1000-record e2e
+// stream, 3 passes) after a warm-up and prints its CPU ms. Ratio = old/new CPU.
+//   node bench/ab-decode-procs.ts <oldDir> [newDir] [rounds] [modes, default warm,cold,stream]
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { logsBatch, rng } from './lib/fixtures.ts';
+import { logsBatch, logsStream, rng } from './lib/fixtures.ts';
 import { benchNormaliseContext } from './lib/normalise-context.ts';
 
 const [first, ...rest] = process.argv.slice(2);
 if (first === '--child') {
-  const [dir, mode] = rest as [string, 'warm' | 'cold'];
+  const [dir, mode] = rest as [string, 'warm' | 'cold' | 'stream'];
   const { decodeAndNormalise } = await import(`${dir}/src/stream/normalise/record.ts`);
   const { NamePatternResolver } = await import(`${dir}/src/stream/workload.ts`);
   const ctx = benchNormaliseContext(new NamePatternResolver());
@@ -23,13 +25,19 @@ if (first === '--child') {
       { r: rng(100 + i), emitted: [], unique: i * 1_000_000 } as any,
     ),
   );
+  const stream = mode === 'stream' ? logsStream(150, 1000, 0.5) : [];
   const run = (n: number) => {
+    if (mode === 'stream') {
+      for (let p = 0; p < n; p++)
+        for (const b of stream) decodeAndNormalise('logs', b, 'logs', ctx, () => {});
+      return;
+    }
     for (let i = 0; i < n; i++)
       decodeAndNormalise('logs', mode === 'cold' ? cold[i % 20]! : warm, 'logs', ctx, () => {});
   };
-  run(400);
+  run(mode === 'stream' ? 1 : 400);
   const c0 = process.cpuUsage();
-  run(1000);
+  run(mode === 'stream' ? 3 : 1000);
   const c = process.cpuUsage(c0);
   process.stdout.write(`${(c.user + c.system) / 1000}\n`);
 } else {
@@ -37,8 +45,9 @@ if (first === '--child') {
     process.stderr.write('usage: node bench/ab-decode-procs.ts <oldDir> [newDir] [rounds]\n');
     process.exit(2);
   }
-  const dirs = [first, rest[0] || fileURLToPath(new URL('..', import.meta.url))];
+  const dirs = [resolve(first), resolve(rest[0] || fileURLToPath(new URL('..', import.meta.url)))];
   const rounds = Number(rest[1] ?? 7);
+  const modes = (rest[2] ?? 'warm,cold,stream').split(',');
   const self = fileURLToPath(import.meta.url);
   const cpuMs = (dir: string, mode: string) =>
     Number(execFileSync(process.execPath, [self, '--child', dir, mode], { encoding: 'utf8' }));
@@ -47,7 +56,7 @@ if (first === '--child') {
     const f = (x: number) => `${x.toFixed(digits)}${unit}`;
     return `median ${f(s[s.length >> 1]!)} (min ${f(s[0]!)}, max ${f(s.at(-1)!)})`;
   };
-  for (const mode of ['warm', 'cold']) {
+  for (const mode of modes) {
     const old: number[] = [];
     const neu: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -55,7 +64,7 @@ if (first === '--child') {
       neu.push(cpuMs(dirs[1]!, mode));
     }
     process.stdout.write(
-      `${mode} cache: old ${stats(old, ' ms', 0)}; new ${stats(neu, ' ms', 0)}; old/new ${stats(
+      `${mode}: old ${stats(old, ' ms', 0)}; new ${stats(neu, ' ms', 0)}; old/new ${stats(
         old.map((x, i) => x / neu[i]!),
         '×',
         3,
