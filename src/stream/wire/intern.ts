@@ -2,16 +2,19 @@
 // reasons, kinds, namespaces, node and pod names). Telemetry repeats the same few thousand short
 // strings millions of times; hashing and comparing the bytes in JS is cheaper than crossing into C++
 // to build a new string each time, and it spares the GC the copies. Bounded: 4096 slots of at most
-// 48 bytes; a miss simply overwrites its slot, so the cache adapts as pods come and go.
+// 48 bytes; a string that misses its slot twice in a row takes it over, so the cache adapts as pods
+// come and go while one-off strings (uids, unique names) pass through without evicting anything.
 // Measured in bench/decode.ts (compare runs with INTERN_MAX = 0).
 
 const SLOTS = 4096;
-const MASK = SLOTS - 1;
+const SLOT_SHIFT = 32 - 12; // log2(SLOTS)
 /** Longer strings (uids, messages) are rarely repeated byte for byte: decoded directly. */
 export const INTERN_MAX = 48;
 
 const slotText: (string | undefined)[] = new Array(SLOTS).fill(undefined);
 const slotLen = new Int32Array(SLOTS).fill(-1);
+/** The hash of the last string that missed the slot and was not cached: cached on its second miss. */
+const slotPending = new Int32Array(SLOTS);
 const slotBytes = new Uint8Array(SLOTS * INTERN_MAX);
 const slotView = new DataView(slotBytes.buffer);
 
@@ -30,7 +33,15 @@ export function internUtf8(buf: Buffer, start: number, len: number, view?: DataV
     h = Math.imul(h ^ word(buf, view, end - 4), 0x01000193);
     if (len > 8) h = Math.imul(h ^ word(buf, view, start + ((len - 4) >>> 1)), 0x01000193);
   } else for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  const slot = (h ^ (h >>> 15)) & MASK;
+  // The slot is the hash's top 12 bits: they depend on every hashed byte, where the low bits hardly
+  // saw the last byte (node-0…node-9 shared slots; 1106 misses in a warm 1000-record batch's 10620
+  // lookups, now 241; counted with a counter patched in, bench/ab.ts's batches). With the admission
+  // below, decode to signals in separate processes (`node bench/ab-decode-procs.ts <base> . 9`, CPU,
+  // medians): warm 1.09× (min 0.96, max 1.32), cold 1.05× (min 0.88, max 1.36); an earlier 7-round
+  // run 1.13×, 1.11× (the top bits alone: warm 1.15×, cold 1.01×). In one process (`node bench/ab.ts decode`, 21 rounds)
+  // the side named second reads slower when the two differ: base→this warm 1.03×, cold 0.87×;
+  // this→base base at warm 0.87×, cold 0.81×; both orders together warm 1.09×, cold 1.04×.
+  const slot = h >>> SLOT_SHIFT;
   const base = slot * INTERN_MAX;
   // Comparing the cached string's code units with the bytes instead (no byte copy per miss) made
   // interning 16 % slower warm and cold: charCodeAt loses to the Uint8Array compare.
@@ -47,6 +58,12 @@ export function internUtf8(buf: Buffer, start: number, len: number, view?: DataV
     if (i === len) return slotText[slot]!;
   }
   const text = utf8Text(buf, start, end);
+  // Cached on its second miss in a row: a cold batch's one-off strings (2794 of its 10446 lookups)
+  // neither evict a slot's string nor pay the byte copy, nor stay alive in the cache for the GC.
+  if (slotPending[slot] !== h) {
+    slotPending[slot] = h;
+    return text;
+  }
   slotLen[slot] = len;
   slotText[slot] = text;
   // A byte loop, not slotBytes.set(buf.subarray(…)): the subarray is an object per miss.
