@@ -20,38 +20,8 @@ import {
   serviceConfig,
   testTopics,
   unique,
-  waitFor,
 } from '../helpers/kafka.ts';
-import { logsRecord, nanos, POD_ATTRS } from '../helpers/otlp.ts';
-
-/** Six distinct ERROR lines of one pod: a burst that opens an incident on its own (floors: logs). */
-function errorLines(tag: string, at: number): Buffer {
-  return logsRecord([
-    {
-      attrs: POD_ATTRS('shop', 'payments', 'payments-7d9f8c6b5-x2kqz'),
-      records: Array.from({ length: 6 }, (_, i) => ({
-        timeUnixNano: nanos(at + i),
-        severityNumber: 17,
-        severityText: 'ERROR',
-        body: { stringValue: `charge ${tag}-${i} failed: upstream 503` },
-      })),
-    },
-  ]);
-}
-
-async function metric(registry: ReturnType<typeof newRegistry>, name: string): Promise<number> {
-  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  return (m?.values ?? []).reduce((a, v) => a + Number(v.value), 0);
-}
-
-/** Failed attempts the service logged for records of `topic`: the highest attempt number so far. */
-const attempts = (lines: Record<string, unknown>[], topic: string) =>
-  Math.max(
-    0,
-    ...lines
-      .filter((l) => l.topic === topic && typeof l.attempt === 'number')
-      .map((l) => l.attempt as number),
-  );
+import { attempts, errorLines, metric, untilLogging } from '../helpers/scaleout-faults.ts';
 
 let broker: KafkaBroker;
 const services: ScaleOutService[] = [];
@@ -74,11 +44,7 @@ describe('scale-out owner: a changelog entry whose delivery fails', () => {
     const changelog = unique('changelog');
     const lines: Record<string, unknown>[] = [];
     const log = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s)) });
-    const until = (cond: () => boolean | Promise<boolean>, ms: number, what: string) =>
-      waitFor(cond, ms, what).catch((err: Error) => {
-        const tail = lines.slice(-20).map((l) => JSON.stringify(l));
-        throw new Error(`${err.message}; service log:\n${tail.join('\n')}`);
-      });
+    const until = untilLogging(lines);
     const config = serviceConfig(t, {
       dedup: { window: '24h' },
       // The first context waits 4 s after the incident opens: the broker is killed meanwhile.
