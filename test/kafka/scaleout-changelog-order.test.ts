@@ -5,14 +5,13 @@
 // newest entry of an incident must stay last. Its own broker (it is killed), its topics, the service
 // in-process, twice (the second one rebuilds the partition from the changelog).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { newRegistry } from '../../src/core/metrics.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
 import { decodeChangelog } from '../../src/stream/scaleout/changelog.ts';
 import { ScaleOutService } from '../../src/stream/scaleout/service.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
-import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.ts';
 import {
   committedOffsets,
   consumeUntil,
@@ -21,19 +20,10 @@ import {
   testTopics,
   unique,
 } from '../helpers/kafka.ts';
-import { attempts, errorLines, metric, untilLogging } from '../helpers/scaleout-faults.ts';
+import { attempts, errorLines, metric, ownBroker, untilLogging } from '../helpers/scaleout-faults.ts';
 
-let broker: KafkaBroker;
 const services: ScaleOutService[] = [];
-before(async () => {
-  broker = await startKafkaBroker();
-  // This file's helpers (topics, produce, consume, committed offsets) talk to this broker.
-  process.env.KAFKA_BROKERS = broker.brokers;
-});
-after(async () => {
-  for (const s of services) await s.stop(10_000).catch(() => {});
-  await broker?.stop();
-});
+const own = ownBroker(services);
 
 describe('scale-out owner: a changelog entry whose delivery fails', () => {
   it('never lands after a newer revision of its incident: a rebuild continues from the newest', {
@@ -94,7 +84,7 @@ describe('scale-out owner: a changelog entry whose delivery fails', () => {
       30_000,
       'the owner applied the first signals record',
     );
-    await broker.kill();
+    await own.broker.kill();
     // Revision 1's changelog entry cannot be delivered. Once it failed seven times the producer waits
     // 30 s before the next try: the broker comes back meanwhile and revision 2 goes out first.
     await until(
@@ -102,7 +92,7 @@ describe('scale-out owner: a changelog entry whose delivery fails', () => {
       120_000,
       "seven failed deliveries of revision 1's changelog entry",
     );
-    await broker.restart();
+    await own.broker.restart();
     await produce(t.logs, [{ value: errorLines('b', now - 1000), partition: 0, timestamp: now - 1000 }]);
     let docs: IncidentContextDoc[] = [];
     await until(

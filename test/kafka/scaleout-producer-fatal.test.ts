@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { newRegistry } from '../../src/core/metrics.ts';
-import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
-import { replay } from '../../src/stream/replay.ts';
 import { decodeChangelog } from '../../src/stream/scaleout/changelog.ts';
 import { ScaleOutService } from '../../src/stream/scaleout/service.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
@@ -24,7 +22,7 @@ import {
   testTopics,
   unique,
 } from '../helpers/kafka.ts';
-import { errorLines, metric, untilLogging } from '../helpers/scaleout-faults.ts';
+import { errorLines, metric, replayedLatest, untilLogging } from '../helpers/scaleout-faults.ts';
 
 describe('scale-out: a fatal producer error', () => {
   it('replaces the producer, on the ingest and the owner side; nothing lost, nothing committed early', {
@@ -119,22 +117,7 @@ describe('scale-out: a fatal producer error', () => {
 
       // Counts exactly as one process replaying the three input records.
       const back = await consumeUntil(t.logs, (rs) => rs.length >= 3, 30_000);
-      const capture: CapturedRecord[] = back.map((r) => ({
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.offset,
-        timestamp: now - 3000 + 1000 * r.offset,
-        key: null,
-        headers: {},
-        value: r.value!,
-      }));
-      let want: IncidentContextDoc | undefined;
-      await replay({
-        input: capture,
-        config,
-        resolver: new NamePatternResolver(),
-        onContext: (d) => (want = d),
-      });
+      const want = await replayedLatest(back, config, now - 3000);
       const latest = docs.reduce((a, b) => (b.revision >= a.revision ? b : a));
       const counts = (d: IncidentContextDoc) => Object.fromEntries(d.evidence.map((e) => [e.key, e.count]));
       assert.ok(want);

@@ -6,17 +6,14 @@
 // its partition before any later one. Its own broker (it hangs and comes back), its topics, the service in-process.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { newRegistry } from '../../src/core/metrics.ts';
-import type { CapturedRecord } from '../../src/stream/capture.ts';
 import type { IncidentContextDoc } from '../../src/stream/incidents/document.ts';
-import { replay } from '../../src/stream/replay.ts';
 import { decodeSignalsBatch } from '../../src/stream/scaleout/codec.ts';
 import { PartitionReader } from '../../src/stream/scaleout/partition-reader.ts';
 import { ScaleOutService } from '../../src/stream/scaleout/service.ts';
 import { NamePatternResolver } from '../../src/stream/workload.ts';
-import { type KafkaBroker, startKafkaBroker } from '../harness/kafka-broker.ts';
 import {
   committedOffsets,
   consumeAll,
@@ -27,7 +24,14 @@ import {
   unique,
   waitFor,
 } from '../helpers/kafka.ts';
-import { attempts, errorLines, metric, untilLogging } from '../helpers/scaleout-faults.ts';
+import {
+  attempts,
+  errorLines,
+  metric,
+  ownBroker,
+  replayedLatest,
+  untilLogging,
+} from '../helpers/scaleout-faults.ts';
 import { assertValidContext } from '../helpers/schema.ts';
 
 /** Produces one record from a child process: this process's event loop waits for it. */
@@ -46,17 +50,8 @@ function produceBlocking(topic: string, value: Buffer, timestamp: number): void 
 
 const sleepBlocking = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-let broker: KafkaBroker;
 const services: ScaleOutService[] = [];
-before(async () => {
-  broker = await startKafkaBroker();
-  // This file's helpers (topics, produce, consume, committed offsets) talk to this broker.
-  process.env.KAFKA_BROKERS = broker.brokers;
-});
-after(async () => {
-  for (const s of services) await s.stop(10_000).catch(() => {});
-  await broker?.stop();
-});
+const own = ownBroker(services);
 
 describe('scale-out ingest: a signals record whose delivery fails', () => {
   it('reaches its partition before any later record: nothing lost, nothing counted twice', {
@@ -100,7 +95,7 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
     const now = Date.now();
     produceBlocking(t.logs, errorLines('a', now - 2000), now - 2000);
     sleepBlocking(2500);
-    broker.pause();
+    own.broker.pause();
     await until(
       async () => service.ingest.splitter.stats.records.logs >= 1,
       10_000,
@@ -116,7 +111,7 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
       120_000,
       'seven failed deliveries of the signals record',
     );
-    broker.resume();
+    own.broker.resume();
     await produce(t.logs, [{ value: errorLines('b', now - 1000), partition: 0, timestamp: now - 1000 }]);
     await until(
       async () => service.ingest.splitter.stats.records.logs >= 2,
@@ -156,22 +151,7 @@ describe('scale-out ingest: a signals record whose delivery fails', () => {
 
     // Exactly what one process replaying both input records gives.
     const input = await consumeUntil(t.logs, (rs) => rs.length >= 2, 30_000);
-    const capture: CapturedRecord[] = input.map((r) => ({
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      timestamp: now - 2000 + 1000 * r.offset,
-      key: null,
-      headers: {},
-      value: r.value!,
-    }));
-    let want: IncidentContextDoc | undefined;
-    await replay({
-      input: capture,
-      config,
-      resolver: new NamePatternResolver(),
-      onContext: (d) => (want = d),
-    });
+    const want = await replayedLatest(input, config, now - 2000);
     const counts = (d: IncidentContextDoc) => Object.fromEntries(d.evidence.map((e) => [e.key, e.count]));
     assert.ok(want, 'the replay opens the incident');
     assert.deepEqual(counts(latest), counts(want), 'evidence counts as one process replaying both records');
@@ -220,7 +200,10 @@ describe('scale-out restore reader: a broker that hangs, then answers again', ()
       t.logs,
       ['a', 'b', 'c'].map((tag, i) => ({ value: errorLines(tag, Date.now() - 3000 + i), partition: 0 })),
     );
-    const reader = new PartitionReader({ 'bootstrap.servers': broker.brokers }, { connectTimeoutMs: 2000 });
+    const reader = new PartitionReader(
+      { 'bootstrap.servers': own.broker.brokers },
+      { connectTimeoutMs: 2000 },
+    );
     const readAll = (timeoutMs?: number) => reader.read(t.logs, 0, () => {}, { timeoutMs });
     // Retried as the owner's restore retries a read (owner-side.ts #restoreRetrying): a broker that hung
     // longer than its session with its controller (9 s) is fenced when it comes back, and its partitions
@@ -228,17 +211,17 @@ describe('scale-out restore reader: a broker that hangs, then answers again', ()
     const readsAgain = (what: string) => waitFor(async () => (await readAll()) === 3, 60_000, what);
     try {
       // The first connect fails: before, that rejection was kept and every later read got it.
-      broker.pause();
+      own.broker.pause();
       await assert.rejects(readAll(), 'no connect while the broker hangs');
-      broker.resume();
+      own.broker.resume();
       await readsAgain('a read once the broker is back after a failed connect');
       // A read on a connected consumer fails: the next one works on a fresh consumer.
-      broker.pause();
+      own.broker.pause();
       await assert.rejects(readAll(1000), 'no read while the broker hangs');
-      broker.resume();
+      own.broker.resume();
       await readsAgain('a read once the broker is back after a failed read');
     } finally {
-      broker.resume();
+      own.broker.resume();
       await reader.close();
     }
   });
